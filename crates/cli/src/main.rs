@@ -1,0 +1,3 @@
+//! The `advicly` command line.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Connecting Calendly: OAuth PKCE, the OS keychain, token refresh, connect and disconnect.

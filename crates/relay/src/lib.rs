@@ -1,0 +1,1 @@
+//! The relay server: HTTPS OAuth callback bounce page (and, later, webhook fan-out).

@@ -1,0 +1,3 @@
+//! The Advicly desktop shell.
+
+fn main() {}
