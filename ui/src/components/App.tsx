@@ -1,0 +1,224 @@
+// The application shell: loads the overview, subscribes to shell events, routes errors and tabs.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ipc, listenAll, type IpcError, type Overview } from '../ipc';
+import { reactionFor } from '../errors';
+import { systemZone, type Zone } from '../format';
+import { AppContext, syncBlockedReason, useApp, type AppApi, type Tab } from '../context';
+import { MeetingsView } from './MeetingsView';
+import { ClientsView } from './ClientsView';
+import { ConnectionView } from './ConnectionView';
+import { SyncPanel } from './SyncPanel';
+import { ErrorBanner, Notices } from './Notices';
+
+type AppProps = {
+  /** Defaults to the system zone; tests pass a fixed one. */
+  zone?: Zone;
+  /** Defaults to the system clock; tests pass a fixed one. */
+  clock?: () => Date;
+};
+
+const TABS: { tab: Tab; id: string; label: string }[] = [
+  { tab: 'meetings', id: 'meetings-tab', label: 'Meetings' },
+  { tab: 'clients', id: 'clients-tab', label: 'Clients' },
+  { tab: 'connection', id: 'connection-tab', label: 'Account & sync' },
+];
+
+export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
+  const zone = useMemo(() => zoneProp ?? systemZone(), [zoneProp]);
+  const clockRef = useRef(clock);
+  clockRef.current = clock;
+  const [now, setNow] = useState(() => clock());
+  const [overview, setOverviewState] = useState<Overview | null>(null);
+  const [loadError, setLoadError] = useState<IpcError | null>(null);
+  const [tab, setTab] = useState<Tab>('meetings');
+  const [banner, setBanner] = useState<IpcError | null>(null);
+  const [meetingsVersion, setMeetingsVersion] = useState(0);
+  const [syncFailure, setSyncFailure] = useState<IpcError | null>(null);
+  const [waitingForBrowser, setWaitingForBrowser] = useState<'oauth' | 'demo' | null>(null);
+
+  const setOverview = useCallback((update: (previous: Overview) => Overview) => {
+    setOverviewState((previous) => (previous ? update(previous) : previous));
+  }, []);
+
+  const refreshOverview = useCallback(async () => {
+    try {
+      const fresh = await ipc.getOverview();
+      setOverviewState(fresh);
+      setLoadError(null);
+    } catch (error) {
+      setLoadError(error as IpcError);
+    }
+  }, []);
+
+  const reportError = useCallback((error: IpcError) => {
+    switch (reactionFor(error.code)) {
+      case 'show-connect':
+        setOverview((previous) => ({ ...previous, connection: { ...previous.connection, state: 'disconnected' } }));
+        setTab('connection');
+        void refreshOverview();
+        return;
+      case 'show-reconnect':
+        setOverview((previous) => ({
+          ...previous,
+          connection: { ...previous.connection, state: 'needs_reconnect', reason: error.message },
+        }));
+        void refreshOverview();
+        return;
+      case 'offline':
+        setOverview((previous) => ({ ...previous, online: false }));
+        return;
+      case 'back-to-list':
+        // The screen that asked for the missing item closes it itself; nothing app-wide to do.
+        return;
+      case 'connect-message':
+      case 'token-message':
+      case 'input-message':
+      case 'banner':
+        // Screens handle their own messages; anything that reaches here goes to the banner.
+        setBanner(error);
+        return;
+    }
+  }, [refreshOverview, setOverview]);
+
+  const syncNow = useCallback(() => {
+    ipc.syncNow().catch((error: IpcError) => {
+      setSyncFailure(error);
+      reportError(error);
+    });
+  }, [reportError]);
+
+  // Subscribe first, then load, so no event between the two is lost.
+  useEffect(() => {
+    let stop: (() => void) | null = null;
+    let cancelled = false;
+    listenAll({
+      'meetings-changed': () => {
+        setMeetingsVersion((version) => version + 1);
+        void ipc.getOverview().then((fresh) => setOverview((previous) => ({ ...previous, meetingCount: fresh.meetingCount })), () => undefined);
+      },
+      'sync-started': () => {
+        setSyncFailure(null);
+        setOverview((previous) => ({ ...previous, sync: { ...previous.sync, running: true, progress: null } }));
+      },
+      'sync-progress': (progress) => {
+        setOverview((previous) => ({ ...previous, sync: { ...previous.sync, running: true, progress } }));
+      },
+      'sync-finished': (sync) => {
+        setSyncFailure(null);
+        setOverview((previous) => ({ ...previous, sync }));
+      },
+      'sync-failed': ({ code, message, sync }) => {
+        setSyncFailure({ code, message });
+        setOverview((previous) => ({ ...previous, sync }));
+        if (code === 'needs_reconnect' || code === 'not_connected') void refreshOverview();
+        if (code === 'offline') setOverview((previous) => ({ ...previous, online: false }));
+      },
+      'connection-changed': (connection) => {
+        setOverview((previous) => ({ ...previous, connection }));
+        if (connection.state !== 'connecting') setWaitingForBrowser(null);
+        if (connection.state === 'connected') {
+          setTab((current) => (current === 'connection' ? 'meetings' : current));
+        }
+        void refreshOverview();
+      },
+      'network-changed': ({ online }) => setOverview((previous) => ({ ...previous, online })),
+    }).then((unlisten) => {
+      if (cancelled) unlisten();
+      else stop = unlisten;
+      return refreshOverview();
+    }).catch((error) => setLoadError(error as IpcError));
+    return () => {
+      cancelled = true;
+      stop?.();
+    };
+  }, [refreshOverview, setOverview]);
+
+  // Relative times ("5 min ago") and the upcoming/past split move with the clock.
+  useEffect(() => {
+    const timer = setInterval(() => setNow(clockRef.current()), 30_000);
+    return () => clearInterval(timer);
+  }, []);
+
+  // With nothing stored and no account, the connect screen is the useful first screen.
+  const firstLoad = useRef(true);
+  useEffect(() => {
+    if (!overview || !firstLoad.current) return;
+    firstLoad.current = false;
+    if (overview.connection.state !== 'connected' && overview.meetingCount === 0) setTab('connection');
+  }, [overview]);
+
+  if (!overview) {
+    return (
+      <div class="app-loading" id="app-loading">
+        {loadError ? (
+          <div class="error-banner" id="error-banner" role="alert" data-code={loadError.code}>
+            <strong>Advicly could not load.</strong> <span>{loadError.message}</span>
+            <button type="button" id="retry-overview" onClick={() => void refreshOverview()}>Try again</button>
+          </div>
+        ) : <p>Loading…</p>}
+      </div>
+    );
+  }
+
+  const api: AppApi = {
+    zone, now, overview, meetingsVersion, syncFailure, waitingForBrowser,
+    goTo: setTab, reportError, syncNow, syncBlockedReason: syncBlockedReason(overview),
+    setOverview, setWaitingForBrowser, refreshOverview,
+  };
+
+  const onTabKeyDown = (event: KeyboardEvent) => {
+    const index = TABS.findIndex((entry) => entry.tab === tab);
+    const step = event.key === 'ArrowDown' || event.key === 'ArrowRight' ? 1
+      : event.key === 'ArrowUp' || event.key === 'ArrowLeft' ? -1 : 0;
+    if (step === 0) return;
+    event.preventDefault();
+    const next = TABS[(index + step + TABS.length) % TABS.length];
+    setTab(next.tab);
+    document.getElementById(next.id)?.focus();
+  };
+
+  return (
+    <AppContext.Provider value={api}>
+      <div class="app" data-connection={overview.connection.state} data-online={String(overview.online)}>
+        <aside class="sidebar">
+          <div class="brand">
+            <span class="brand-mark" aria-hidden="true">A</span>
+            <span class="brand-name">Advicly</span>
+          </div>
+          <nav class="tabs" role="tablist" aria-label="Screens" aria-orientation="vertical" onKeyDown={onTabKeyDown}>
+            {TABS.map((entry) => (
+              <button type="button" role="tab" id={entry.id} key={entry.tab} aria-selected={tab === entry.tab}
+                aria-controls={`${entry.tab}-panel`} tabIndex={tab === entry.tab ? 0 : -1}
+                class={`tab${tab === entry.tab ? ' active' : ''}`} onClick={() => setTab(entry.tab)}>
+                {entry.label}
+                {entry.tab === 'connection' && overview.connection.state === 'needs_reconnect'
+                  ? <span class="tab-alert" aria-label="needs attention">!</span> : null}
+              </button>
+            ))}
+          </nav>
+          <SyncPanel />
+          <AccountFooter />
+        </aside>
+        <main class="main">
+          <ErrorBanner error={banner} onDismiss={() => setBanner(null)} />
+          <Notices />
+          <div class="panel" role="tabpanel" id={`${tab}-panel`} aria-labelledby={`${tab}-tab`}>
+            {tab === 'meetings' ? <MeetingsView /> : tab === 'clients' ? <ClientsView /> : <ConnectionView />}
+          </div>
+        </main>
+      </div>
+    </AppContext.Provider>
+  );
+}
+
+function AccountFooter() {
+  const { overview } = useApp();
+  const { connection } = overview;
+  if (!connection.account) return null;
+  return (
+    <div class="account-footer">
+      <span class="account-footer-name">{connection.account.name}</span>
+      {connection.demo ? <span class="demo-pill">Demo</span> : null}
+    </div>
+  );
+}

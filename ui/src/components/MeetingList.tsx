@@ -1,0 +1,241 @@
+// A windowed list of meetings grouped by day: only the groups and rows in view are in the DOM, so
+// 10,000 meetings stay fast. Arrow keys, Home/End and PageUp/PageDown move between rows.
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { MeetingSummary } from '../ipc';
+import { formatDuration, formatTime, type MeetingGroup, type Zone } from '../format';
+import { StatusBadges, effectiveStatus } from './Badges';
+
+export const SECTION_HEADER_HEIGHT = 44;
+export const DAY_HEADER_HEIGHT = 36;
+export const ROW_HEIGHT = 64;
+/** Extra pixels rendered above and below the viewport so fast scrolling does not show gaps. */
+const OVERSCAN = 400;
+/** Used when the container has no layout (tests without a layout engine, first paint). */
+const FALLBACK_VIEWPORT = 900;
+
+type GroupLayout = {
+  group: MeetingGroup;
+  top: number;
+  height: number;
+  sectionHeader: boolean;
+  /** Index of the group's first meeting in the flat order (for keyboard navigation). */
+  firstIndex: number;
+};
+
+export function layoutGroups(groups: readonly MeetingGroup[]): { layouts: GroupLayout[]; total: number; count: number } {
+  const layouts: GroupLayout[] = [];
+  let top = 0;
+  let index = 0;
+  let previousSection: string | null = null;
+  for (const group of groups) {
+    const sectionHeader = group.section !== previousSection;
+    previousSection = group.section;
+    const height = (sectionHeader ? SECTION_HEADER_HEIGHT : 0) + DAY_HEADER_HEIGHT + group.meetings.length * ROW_HEIGHT;
+    layouts.push({ group, top, height, sectionHeader, firstIndex: index });
+    top += height;
+    index += group.meetings.length;
+  }
+  return { layouts, total: top, count: index };
+}
+
+/** First layout whose bottom is below `offset` (binary search; layouts are sorted by top). */
+function firstVisible(layouts: GroupLayout[], offset: number): number {
+  let low = 0;
+  let high = layouts.length - 1;
+  let answer = layouts.length;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (layouts[middle].top + layouts[middle].height > offset) {
+      answer = middle;
+      high = middle - 1;
+    } else {
+      low = middle + 1;
+    }
+  }
+  return answer;
+}
+
+/** Group holding the meeting with flat index `index`. */
+function groupOfIndex(layouts: GroupLayout[], index: number): number {
+  let low = 0;
+  let high = layouts.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (layouts[middle].firstIndex <= index) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}
+
+function rowTop(layout: GroupLayout, rowIndex: number): number {
+  return layout.top + (layout.sectionHeader ? SECTION_HEADER_HEIGHT : 0) + DAY_HEADER_HEIGHT + rowIndex * ROW_HEIGHT;
+}
+
+type MeetingListProps = {
+  groups: MeetingGroup[];
+  zone: Zone;
+  selectedUri: string | null;
+  onOpen: (uri: string) => void;
+  label: string;
+  id?: string;
+  /** The list scrolls back to the top when this changes (a new query), not when the clock ticks. */
+  resetKey: string;
+};
+
+export function MeetingList({ groups, zone, selectedUri, onOpen, label, id, resetKey }: MeetingListProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewport, setViewport] = useState(FALLBACK_VIEWPORT);
+  const [pendingFocus, setPendingFocus] = useState<number | null>(null);
+  const { layouts, total, count } = useMemo(() => layoutGroups(groups), [groups]);
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const measure = () => setViewport(element.clientHeight > 0 ? element.clientHeight : FALLBACK_VIEWPORT);
+    measure();
+    if (typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+
+  // A new query starts at the top.
+  useEffect(() => {
+    if (scroller.current) scroller.current.scrollTop = 0;
+    setScrollTop(0);
+  }, [resetKey]);
+
+  useEffect(() => {
+    if (pendingFocus === null) return;
+    const row = scroller.current?.querySelector<HTMLElement>(`[data-index="${pendingFocus}"]`);
+    if (row) {
+      row.focus({ preventScroll: true });
+      setPendingFocus(null);
+    }
+  });
+
+  const windowTop = Math.max(0, scrollTop - OVERSCAN);
+  const windowBottom = scrollTop + viewport + OVERSCAN;
+  const visible: GroupLayout[] = [];
+  for (let i = firstVisible(layouts, windowTop); i < layouts.length && layouts[i].top < windowBottom; i++) {
+    visible.push(layouts[i]);
+  }
+
+  const moveFocus = (from: number, key: string): boolean => {
+    const page = Math.max(1, Math.floor(viewport / ROW_HEIGHT) - 1);
+    const targets: Record<string, number> = {
+      ArrowDown: from + 1, ArrowUp: from - 1, Home: 0, End: count - 1, PageDown: from + page, PageUp: from - page,
+    };
+    if (!(key in targets) || count === 0) return false;
+    const target = Math.min(count - 1, Math.max(0, targets[key]));
+    const layout = layouts[groupOfIndex(layouts, target)];
+    const top = rowTop(layout, target - layout.firstIndex);
+    const element = scroller.current;
+    if (element) {
+      const headerRoom = layout.firstIndex === target ? DAY_HEADER_HEIGHT + (layout.sectionHeader ? SECTION_HEADER_HEIGHT : 0) : 0;
+      if (top - headerRoom < element.scrollTop) element.scrollTop = top - headerRoom;
+      else if (top + ROW_HEIGHT > element.scrollTop + viewport) element.scrollTop = top + ROW_HEIGHT - viewport;
+      setScrollTop(element.scrollTop);
+    }
+    setPendingFocus(target);
+    return true;
+  };
+
+  const onKeyDown = (event: KeyboardEvent) => {
+    const target = event.target as HTMLElement | null;
+    const index = target?.getAttribute?.('data-index');
+    if (index == null) return;
+    if (moveFocus(Number(index), event.key)) event.preventDefault();
+  };
+
+  return (
+    <div class="list-scroll" ref={scroller} id={id} aria-label={label} data-total-rows={count}
+      onScroll={(event) => setScrollTop((event.currentTarget as HTMLDivElement).scrollTop)} onKeyDown={onKeyDown}>
+      <div class="list-canvas" style={{ height: `${total}px` }}>
+        {visible.map((layout) => (
+          <DayGroup key={`${layout.group.section}-${layout.group.dayKey}`} layout={layout} zone={zone}
+            windowTop={windowTop} windowBottom={windowBottom} selectedUri={selectedUri} onOpen={onOpen} />
+        ))}
+      </div>
+    </div>
+  );
+}
+
+type DayGroupProps = {
+  layout: GroupLayout;
+  zone: Zone;
+  windowTop: number;
+  windowBottom: number;
+  selectedUri: string | null;
+  onOpen: (uri: string) => void;
+};
+
+function DayGroup({ layout, zone, windowTop, windowBottom, selectedUri, onOpen }: DayGroupProps) {
+  const { group } = layout;
+  const rowsTop = rowTop(layout, 0);
+  const firstRow = Math.max(0, Math.floor((windowTop - rowsTop) / ROW_HEIGHT));
+  const lastRow = Math.min(group.meetings.length, Math.ceil((windowBottom - rowsTop) / ROW_HEIGHT));
+  const rows = [];
+  for (let row = firstRow; row < lastRow; row++) {
+    const meeting = group.meetings[row];
+    rows.push(
+      <MeetingRow key={meeting.uri} meeting={meeting} zone={zone} index={layout.firstIndex + row}
+        top={row * ROW_HEIGHT} selected={meeting.uri === selectedUri} onOpen={onOpen} />,
+    );
+  }
+  return (
+    <section class="day-group" data-testid="day-group" data-day={group.dayKey} data-section={group.section}
+      aria-label={group.label} style={{ top: `${layout.top}px`, height: `${layout.height}px` }}>
+      {layout.sectionHeader ? (
+        <h2 class="section-header" data-testid="section-header" data-section={group.section}>
+          {group.section === 'upcoming' ? 'Upcoming' : 'Past'}
+        </h2>
+      ) : null}
+      <h3 class="day-header">
+        <span>{group.label}</span>
+        <span class="day-count">{group.meetings.length}</span>
+      </h3>
+      <div class="day-rows" style={{ height: `${group.meetings.length * ROW_HEIGHT}px` }}>{rows}</div>
+    </section>
+  );
+}
+
+type MeetingRowProps = {
+  meeting: MeetingSummary;
+  zone: Zone;
+  index: number;
+  top: number;
+  selected: boolean;
+  onOpen: (uri: string) => void;
+};
+
+export function inviteeLine(meeting: MeetingSummary): string {
+  const names = meeting.invitees.map((invitee) => invitee.name || invitee.email);
+  if (names.length === 0) return 'No invitees';
+  if (names.length <= 2) return names.join(', ');
+  return `${names.slice(0, 2).join(', ')} +${names.length - 2}`;
+}
+
+function MeetingRow({ meeting, zone, index, top, selected, onOpen }: MeetingRowProps) {
+  const status = effectiveStatus(meeting);
+  const inactive = status !== 'active';
+  return (
+    <div class={`meeting-row${selected ? ' selected' : ''}${inactive ? ' inactive' : ''}`} data-testid="meeting-row"
+      data-uri={meeting.uri} data-status={status} data-rescheduled={meeting.rescheduledTo ? 'true' : undefined}
+      style={{ top: `${top}px` }} onClick={() => onOpen(meeting.uri)}>
+      <button type="button" class="row-main" data-index={index} aria-current={selected ? 'true' : undefined}
+        onClick={(event) => { event.stopPropagation(); onOpen(meeting.uri); }}>
+        <span class="row-time">
+          <span class="row-start">{formatTime(meeting.startTime, zone)}</span>
+          <span class="row-duration">{formatDuration(meeting.startTime, meeting.endTime)}</span>
+        </span>
+        <span class="row-text">
+          <span class="row-name" data-testid="meeting-name">{meeting.name ?? 'Untitled meeting'}</span>
+          <span class="row-invitees" data-testid="meeting-invitees">{inviteeLine(meeting)}</span>
+        </span>
+      </button>
+      <StatusBadges meeting={meeting} zone={zone} onOpenMeeting={onOpen} />
+    </div>
+  );
+}

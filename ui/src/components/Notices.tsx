@@ -1,0 +1,40 @@
+// App-wide notices: the error banner, the offline notice and the reconnect notice.
+import type { IpcError } from '../ipc';
+import { bannerTitle } from '../errors';
+import { useApp } from '../context';
+
+export function ErrorBanner({ error, onDismiss }: { error: IpcError | null; onDismiss: () => void }) {
+  if (!error) return null;
+  return (
+    <div class="error-banner" id="error-banner" role="alert" data-code={error.code}>
+      <div>
+        <strong>{bannerTitle(error.code)}.</strong> <span id="error-banner-message">{error.message}</span>
+      </div>
+      <button type="button" class="ghost" id="dismiss-error" onClick={onDismiss} aria-label="Dismiss">Dismiss</button>
+    </div>
+  );
+}
+
+export function Notices() {
+  const { overview, goTo } = useApp();
+  const { connection } = overview;
+  return (
+    <>
+      {!overview.online ? (
+        <div class="notice notice-offline" id="offline-notice" role="status">
+          <strong>You are offline.</strong> The meetings saved on this computer are still here; syncing with
+          Calendly resumes when the network is back.
+        </div>
+      ) : null}
+      {connection.state === 'needs_reconnect' ? (
+        <div class="notice notice-warning" id="reconnect-notice" role="status">
+          <span>
+            <strong>Calendly needs you to reconnect.</strong>{' '}
+            {connection.reason ? <span>{connection.reason}</span> : null}
+          </span>
+          <button type="button" class="small" onClick={() => goTo('connection')}>Reconnect…</button>
+        </div>
+      ) : null}
+    </>
+  );
+}

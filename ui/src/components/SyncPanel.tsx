@@ -1,0 +1,78 @@
+// The sync card in the sidebar: Sync button, progress while syncing, last result, next sync.
+import type { SyncProgress } from '../ipc';
+import { describeCounts, formatRelative, formatTime, plural } from '../format';
+import { describeSyncFailure } from '../errors';
+import { useApp } from '../context';
+
+/** Share of invitee fetches done, or null while the total is not known yet. */
+export function progressFraction(progress: SyncProgress | null): number | null {
+  if (!progress) return null;
+  const total = progress.invitees + progress.inviteesPending;
+  if (total === 0) return null;
+  return progress.invitees / total;
+}
+
+export function describeProgress(progress: SyncProgress | null): string {
+  if (!progress) return 'Starting…';
+  const parts = [plural(progress.events, 'meeting'), plural(progress.pages, 'page')];
+  if (progress.invitees + progress.inviteesPending > 0) {
+    parts.push(`${progress.invitees.toLocaleString()} of ${(progress.invitees + progress.inviteesPending).toLocaleString()} invitee lists`);
+  }
+  return parts.join(' · ');
+}
+
+export function SyncPanel() {
+  const { overview, now, zone, syncFailure, syncNow, syncBlockedReason } = useApp();
+  const { sync } = overview;
+  const last = sync.lastSync;
+  const fraction = progressFraction(sync.progress);
+  const failed = Boolean(syncFailure || last?.error);
+  const state = sync.running ? 'running' : syncBlockedReason ? 'blocked' : failed ? 'failed' : last ? 'idle' : 'never';
+  const statusText = sync.running ? 'Syncing with Calendly…'
+    : failed ? 'Last sync failed'
+      : last ? 'Up to date'
+        : 'Not synced yet';
+
+  return (
+    <section class="sync-card" aria-labelledby="sync-heading">
+      <h2 id="sync-heading" class="sync-heading">Sync</h2>
+      <p id="sync-status" class={`sync-status sync-${state}`} data-state={state} role="status" aria-live="polite">
+        {statusText}
+      </p>
+      {sync.running ? (
+        <div class="sync-progress-wrap">
+          {fraction === null
+            ? <progress id="sync-progress" aria-label="Sync progress" />
+            : <progress id="sync-progress" aria-label="Sync progress" max={1} value={fraction} />}
+          <p class="sync-progress-text" id="sync-progress-text">{describeProgress(sync.progress)}</p>
+        </div>
+      ) : null}
+      <button type="button" id="sync-now" class="primary block" disabled={Boolean(syncBlockedReason) || sync.running}
+        aria-describedby={syncBlockedReason ? 'sync-disabled-reason' : undefined} onClick={syncNow}>
+        {sync.running ? 'Syncing…' : 'Sync now'}
+      </button>
+      {syncBlockedReason ? <p class="hint" id="sync-disabled-reason">{syncBlockedReason}</p> : null}
+      <div id="last-sync-result" class="sync-result" data-failed={String(failed)}>
+        {last ? (
+          <>
+            <p class="sync-result-when">
+              Last sync {last.finishedAt ? formatRelative(last.finishedAt, now, zone) : formatRelative(last.startedAt, now, zone)}
+              {last.kind === 'full' ? ' (full)' : ''}
+            </p>
+            <p class="sync-counts" id="last-sync-counts">{describeCounts(last.counts)}</p>
+          </>
+        ) : <p class="sync-result-when">No sync has run yet.</p>}
+        {syncFailure ? (
+          <p class="sync-error" id="last-sync-error" data-code={syncFailure.code}>{describeSyncFailure(syncFailure)}</p>
+        ) : last?.error ? (
+          <p class="sync-error" id="last-sync-error">The last sync did not finish: {last.error}</p>
+        ) : null}
+      </div>
+      <p id="next-sync" class="hint">
+        {sync.nextSyncAt
+          ? `Next sync at ${formatTime(sync.nextSyncAt, zone)} (every ${sync.intervalMinutes} min)`
+          : `Automatic sync every ${sync.intervalMinutes} min`}
+      </p>
+    </section>
+  );
+}

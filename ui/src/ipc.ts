@@ -1,0 +1,199 @@
+// The UI side of the IPC contract in docs/ipc.md: DTO types, typed command wrappers and event listeners.
+// Everything the UI says to the Tauri shell goes through this module; nothing else imports @tauri-apps/api.
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+
+// ---- Errors ----------------------------------------------------------------------------------
+
+export const ERROR_CODES = [
+  'not_connected',
+  'needs_reconnect',
+  'offline',
+  'keychain_unavailable',
+  'oauth_denied',
+  'oauth_failed',
+  'invalid_token',
+  'invalid_input',
+  'not_found',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Every command rejects with this shape; the UI branches on `code` only and shows `message` as text. */
+export type IpcError = { code: ErrorCode; message: string };
+
+/** Turns whatever a command rejected with into an `IpcError` (unknown shapes and codes become `internal`). */
+export function toIpcError(rejection: unknown): IpcError {
+  if (rejection !== null && typeof rejection === 'object' && 'code' in rejection) {
+    const raw = rejection as { code: unknown; message?: unknown };
+    const code = typeof raw.code === 'string' && (ERROR_CODES as readonly string[]).includes(raw.code)
+      ? (raw.code as ErrorCode)
+      : 'internal';
+    const message = typeof raw.message === 'string' && raw.message !== '' ? raw.message : 'Something went wrong.';
+    return { code, message };
+  }
+  if (rejection instanceof Error) return { code: 'internal', message: rejection.message };
+  if (typeof rejection === 'string' && rejection !== '') return { code: 'internal', message: rejection };
+  return { code: 'internal', message: 'Something went wrong.' };
+}
+
+export function isIpcError(value: unknown): value is IpcError {
+  return value !== null && typeof value === 'object' && 'code' in value && 'message' in value
+    && (ERROR_CODES as readonly string[]).includes((value as IpcError).code);
+}
+
+// ---- DTOs (field names exactly as on the wire) ------------------------------------------------
+
+export type MeetingStatusFilter = 'upcoming' | 'all' | 'active' | 'canceled' | 'deleted';
+export type MeetingQuery = {
+  search: string | null;
+  status: MeetingStatusFilter;
+  from: string | null;
+  to: string | null;
+  clientEmail: string | null;
+};
+export type InviteeSummary = { name: string; email: string; status: string };
+export type MeetingSummary = {
+  uri: string;
+  name: string | null;
+  /** "active" | "canceled" | an unknown value verbatim. */
+  status: string;
+  startTime: string;
+  endTime: string;
+  eventType: string | null;
+  locationKind: string | null;
+  joinUrl: string | null;
+  canceledReason: string | null;
+  canceledBy: string | null;
+  rescheduledFrom: string | null;
+  rescheduledTo: string | null;
+  rescheduledToStart: string | null;
+  deleted: boolean;
+  invitees: InviteeSummary[];
+  clientEmails: string[];
+};
+export type QuestionAnswer = { question: string; answer: string };
+export type InviteeDetail = InviteeSummary & {
+  uri: string;
+  timezone: string | null;
+  questionsAndAnswers: QuestionAnswer[];
+  noShow: boolean;
+  canceledReason: string | null;
+};
+export type MeetingDetail = Omit<MeetingSummary, 'invitees'> & {
+  locationDetail: string | null;
+  invitees: InviteeDetail[];
+  createdAt: string;
+  updatedAt: string;
+  lastChangeSource: 'poll' | 'webhook';
+};
+export type ClientSummary = {
+  email: string;
+  name: string;
+  meetingCount: number;
+  nextMeeting: string | null;
+  lastMeeting: string | null;
+};
+export type Account = {
+  email: string;
+  name: string;
+  userUri: string;
+  timezone: string | null;
+  schedulingUrl: string | null;
+};
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'needs_reconnect';
+export type Connection = {
+  state: ConnectionState;
+  account: Account | null;
+  reason: string | null;
+  tokenExpiresAt: string | null;
+  demo: boolean;
+};
+export type SyncCounts = {
+  created: number;
+  updated: number;
+  canceled: number;
+  restored: number;
+  deleted: number;
+  unchanged: number;
+};
+export type SyncKind = 'full' | 'incremental';
+export type LastSync = {
+  kind: SyncKind;
+  startedAt: string;
+  finishedAt: string | null;
+  counts: SyncCounts;
+  error: string | null;
+};
+export type SyncProgress = { pages: number; events: number; invitees: number; inviteesPending: number };
+export type SyncStatus = {
+  running: boolean;
+  progress: SyncProgress | null;
+  lastSync: LastSync | null;
+  nextSyncAt: string | null;
+  intervalMinutes: number;
+};
+export type Overview = {
+  connection: Connection;
+  sync: SyncStatus;
+  online: boolean;
+  demoAvailable: boolean;
+  meetingCount: number;
+};
+export type DisconnectReport = {
+  subscriptionsDeleted: number;
+  tokensRevoked: boolean;
+  warnings: string[];
+  wiped: boolean;
+};
+
+// ---- Commands ----------------------------------------------------------------------------------
+
+/** Calls a command and normalises any rejection into an `IpcError`. */
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (rejection) {
+    throw toIpcError(rejection);
+  }
+}
+
+export const ipc = {
+  getOverview: () => call<Overview>('get_overview'),
+  listMeetings: (query: MeetingQuery) => call<MeetingSummary[]>('list_meetings', { query }),
+  getMeeting: (uri: string) => call<MeetingDetail>('get_meeting', { uri }),
+  listClients: () => call<ClientSummary[]>('list_clients'),
+  clientMeetings: (email: string) => call<MeetingSummary[]>('client_meetings', { email }),
+  syncNow: () => call<null>('sync_now'),
+  connectOauth: () => call<null>('connect_oauth'),
+  connectToken: (token: string) => call<Connection>('connect_token', { token }),
+  startDemo: () => call<null>('start_demo'),
+  disconnect: (wipe: boolean) => call<DisconnectReport>('disconnect', { wipe }),
+  setSyncInterval: (minutes: number) => call<SyncStatus>('set_sync_interval', { minutes }),
+  openJoinLink: (uri: string) => call<null>('open_join_link', { uri }),
+};
+export type Ipc = typeof ipc;
+
+// ---- Events ------------------------------------------------------------------------------------
+
+export type SyncFailedPayload = { code: ErrorCode; message: string; sync: SyncStatus };
+export type EventPayloads = {
+  'meetings-changed': null;
+  'sync-started': { kind: SyncKind };
+  'sync-progress': SyncProgress;
+  'sync-finished': SyncStatus;
+  'sync-failed': SyncFailedPayload;
+  'connection-changed': Connection;
+  'network-changed': { online: boolean };
+};
+export type EventName = keyof EventPayloads;
+export type EventHandlers = { [Name in EventName]: (payload: EventPayloads[Name]) => void };
+
+/** Subscribes to every shell event at once; resolves to a function that unsubscribes them all. */
+export async function listenAll(handlers: EventHandlers): Promise<() => void> {
+  const names = Object.keys(handlers) as EventName[];
+  const unlisteners: UnlistenFn[] = await Promise.all(
+    names.map((name) => listen(name, (event) => (handlers[name] as (payload: unknown) => void)(event.payload))),
+  );
+  return () => unlisteners.forEach((unlisten) => unlisten());
+}
