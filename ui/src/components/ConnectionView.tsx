@@ -306,7 +306,7 @@ function IntervalSetting() {
   return (
     <section class="card" aria-labelledby="interval-heading">
       <h2 id="interval-heading">Automatic sync</h2>
-      <form class="inline" onSubmit={save}>
+      <form class="inline" noValidate onSubmit={save}>
         <label for="sync-interval">Sync every</label>
         <input id="sync-interval" type="number" min={MIN_INTERVAL} max={MAX_INTERVAL} step={1} value={value}
           aria-describedby={error ? 'sync-interval-error' : undefined} aria-invalid={error ? 'true' : undefined}

@@ -1,0 +1,313 @@
+// A stateful stand-in for the Tauri shell behind docs/ipc.md, installed with mockIPC. Used by the Vitest
+// component tests and (bundled as browser/.build/harness.js) by the Chromium tests.
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
+import type {
+  Connection, DisconnectReport, ErrorCode, EventName, EventPayloads, IpcError, MeetingDetail, MeetingQuery,
+  MeetingSummary, Overview, SyncCounts, SyncKind, SyncProgress, SyncStatus,
+} from '../src/ipc';
+import { ADVISOR, DEMO_ADVISOR, advisorMeetings, clientsOf, manyMeetings, summaryOf } from './fixtures';
+
+export type Scenario =
+  | 'disconnected'
+  | 'connected'
+  | 'connected-empty'
+  | 'needs-reconnect'
+  | 'demo'
+  | 'offline'
+  | 'many'
+  | 'disconnected-with-data';
+
+export const SCENARIOS: Scenario[] = ['disconnected', 'connected', 'connected-empty', 'needs-reconnect', 'demo', 'offline', 'many', 'disconnected-with-data'];
+
+export type FakeCall = { command: string; args: Record<string, unknown> | undefined };
+
+const ZERO_COUNTS: SyncCounts = { created: 0, updated: 0, canceled: 0, restored: 0, deleted: 0, unchanged: 0 };
+export const RECONNECT_REASON = 'Calendly refused to renew access (invalid_grant). Sign in again to continue syncing.';
+
+function fail(code: ErrorCode, message: string): never {
+  const error: IpcError = { code, message };
+  throw error;
+}
+
+export class FakeShell {
+  now: Date;
+  connection: Connection;
+  sync: SyncStatus;
+  online: boolean;
+  demoAvailable = true;
+  meetings: MeetingDetail[];
+  calls: FakeCall[] = [];
+  /** The next call of a command rejects with this error (one shot). */
+  failures = new Map<string, IpcError>();
+  /** Commands whose answer is held until `release(command)` (to observe loading and waiting states). */
+  held = new Map<string, { resolve: () => void }>();
+  /** Complete the demo's OAuth flow by itself right after `start_demo` (as the real shell does). */
+  autoCompleteDemo = true;
+  private installed = false;
+
+  constructor(scenario: Scenario = 'connected', now: Date = new Date()) {
+    this.now = now;
+    const lastSync = {
+      kind: 'incremental' as SyncKind,
+      startedAt: new Date(now.getTime() - 6 * 60_000).toISOString(),
+      finishedAt: new Date(now.getTime() - 5 * 60_000).toISOString(),
+      counts: { created: 3, updated: 2, canceled: 1, restored: 0, deleted: 1, unchanged: 11 },
+      error: null,
+    };
+    this.sync = {
+      running: false, progress: null, lastSync,
+      nextSyncAt: new Date(now.getTime() + 10 * 60_000).toISOString(), intervalMinutes: 15,
+    };
+    this.online = true;
+    this.meetings = advisorMeetings(now);
+    this.connection = { state: 'connected', account: ADVISOR, reason: null, tokenExpiresAt: new Date(now.getTime() + 3600_000).toISOString(), demo: false };
+    switch (scenario) {
+      case 'disconnected':
+        this.connection = { state: 'disconnected', account: null, reason: null, tokenExpiresAt: null, demo: false };
+        this.meetings = [];
+        this.sync = { ...this.sync, lastSync: null, nextSyncAt: null };
+        break;
+      case 'disconnected-with-data':
+        this.connection = { state: 'disconnected', account: null, reason: null, tokenExpiresAt: null, demo: false };
+        this.sync = { ...this.sync, nextSyncAt: null };
+        break;
+      case 'connected-empty':
+        this.meetings = [];
+        this.sync = { ...this.sync, lastSync: null };
+        break;
+      case 'needs-reconnect':
+        this.connection = { ...this.connection, state: 'needs_reconnect', reason: RECONNECT_REASON, tokenExpiresAt: null };
+        break;
+      case 'demo':
+        this.connection = { ...this.connection, account: DEMO_ADVISOR, demo: true };
+        break;
+      case 'offline':
+        this.online = false;
+        break;
+      case 'many':
+        this.meetings = manyMeetings(now, 10_000);
+        break;
+      case 'connected':
+        break;
+    }
+  }
+
+  /** Installs this fake as the IPC backend (events are mocked too, so `listen`/`emit` work). */
+  install(): this {
+    this.installed = true;
+    mockIPC((command, args) => this.handle(command, args as Record<string, unknown> | undefined), { shouldMockEvents: true });
+    return this;
+  }
+
+  uninstall(): void {
+    this.installed = false;
+    clearMocks();
+  }
+
+  emit<Name extends EventName>(name: Name, payload: EventPayloads[Name]): Promise<void> {
+    // A timer may fire after a test has torn the mock down; there is nobody left to tell.
+    if (!this.installed) return Promise.resolve();
+    return emit(name, payload);
+  }
+
+  failNext(command: string, code: ErrorCode, message: string): void {
+    this.failures.set(command, { code, message });
+  }
+
+  hold(command: string): void {
+    this.held.set(command, { resolve: () => undefined });
+  }
+
+  release(command: string): void {
+    const entry = this.held.get(command);
+    this.held.delete(command);
+    entry?.resolve();
+  }
+
+  callsOf(command: string): FakeCall[] {
+    return this.calls.filter((call) => call.command === command);
+  }
+
+  overview(): Overview {
+    return {
+      connection: this.connection, sync: this.sync, online: this.online, demoAvailable: this.demoAvailable,
+      meetingCount: this.meetings.length,
+    };
+  }
+
+  async handle(command: string, args: Record<string, unknown> | undefined): Promise<unknown> {
+    this.calls.push({ command, args });
+    const held = this.held.get(command);
+    if (held) await new Promise<void>((resolve) => { held.resolve = resolve; });
+    const failure = this.failures.get(command);
+    if (failure) {
+      this.failures.delete(command);
+      throw failure;
+    }
+    switch (command) {
+      case 'get_overview':
+        return this.overview();
+      case 'list_meetings':
+        return this.listMeetings(args?.query as MeetingQuery);
+      case 'get_meeting': {
+        const found = this.meetings.find((item) => item.uri === args?.uri);
+        return found ?? fail('not_found', 'That meeting is not stored on this computer.');
+      }
+      case 'list_clients':
+        return clientsOf(this.meetings, this.now);
+      case 'client_meetings': {
+        const email = String(args?.email ?? '');
+        const list = this.meetings.filter((item) => item.clientEmails.includes(email));
+        if (list.length === 0) fail('not_found', `No client with the e-mail address ${email}.`);
+        return list.map(summaryOf);
+      }
+      case 'sync_now':
+        return this.syncNow();
+      case 'connect_oauth':
+        if (!this.online) fail('offline', 'Calendly cannot be reached. Check your internet connection.');
+        return null;
+      case 'connect_token':
+        return this.connectToken(String(args?.token ?? ''));
+      case 'start_demo':
+        if (this.autoCompleteDemo) setTimeout(() => void this.completeOauth({ demo: true }), 50);
+        return null;
+      case 'disconnect':
+        return this.disconnect(Boolean(args?.wipe));
+      case 'set_sync_interval': {
+        const minutes = Number(args?.minutes);
+        if (!Number.isInteger(minutes) || minutes < 5 || minutes > 60) {
+          fail('invalid_input', `The sync interval must be between 5 and 60 minutes, not ${String(args?.minutes)}.`);
+        }
+        this.sync = { ...this.sync, intervalMinutes: minutes, nextSyncAt: new Date(this.now.getTime() + minutes * 60_000).toISOString() };
+        return this.sync;
+      }
+      case 'open_join_link': {
+        const found = this.meetings.find((item) => item.uri === args?.uri);
+        if (!found) fail('not_found', 'That meeting is not stored on this computer.');
+        if (!found.joinUrl) fail('invalid_input', 'This meeting has no join link.');
+        return null;
+      }
+      default:
+        return fail('internal', `The fake shell does not know the command ${command}.`);
+    }
+  }
+
+  listMeetings(query: MeetingQuery): MeetingSummary[] {
+    const needle = query.search?.trim().toLowerCase() ?? '';
+    const now = this.now.getTime();
+    return this.meetings.filter((item) => {
+      switch (query.status) {
+        case 'upcoming':
+          if (!(Date.parse(item.endTime) > now && item.status === 'active' && !item.deleted)) return false;
+          break;
+        case 'active':
+          if (item.status !== 'active' || item.deleted) return false;
+          break;
+        case 'canceled':
+          if (item.status !== 'canceled' || item.deleted) return false;
+          break;
+        case 'deleted':
+          if (!item.deleted) return false;
+          break;
+        case 'all':
+          break;
+      }
+      if (query.clientEmail && !item.clientEmails.includes(query.clientEmail)) return false;
+      if (needle === '') return true;
+      const haystack = [
+        item.name ?? '', item.eventType ?? '', item.canceledReason ?? '',
+        ...item.invitees.flatMap((person) => [person.name, person.email, ...person.questionsAndAnswers.map((qa) => qa.answer)]),
+      ].join('\n').toLowerCase();
+      return haystack.includes(needle);
+    }).map(summaryOf);
+  }
+
+  syncNow(): null {
+    if (!this.online) fail('offline', 'Calendly cannot be reached. Check your internet connection.');
+    if (this.connection.state === 'disconnected') fail('not_connected', 'No Calendly account is connected.');
+    if (this.connection.state === 'needs_reconnect') fail('needs_reconnect', RECONNECT_REASON);
+    if (!this.sync.running) setTimeout(() => void this.startSync('incremental'), 0);
+    return null;
+  }
+
+  // ---- Controls the tests drive -------------------------------------------------------------
+
+  async startSync(kind: SyncKind = 'incremental'): Promise<void> {
+    this.sync = { ...this.sync, running: true, progress: null };
+    await this.emit('sync-started', { kind });
+  }
+
+  async progress(progress: SyncProgress): Promise<void> {
+    this.sync = { ...this.sync, running: true, progress };
+    await this.emit('sync-progress', progress);
+  }
+
+  async finishSync(counts: Partial<SyncCounts> = {}): Promise<void> {
+    const finishedAt = this.now.toISOString();
+    this.sync = {
+      ...this.sync, running: false, progress: null,
+      lastSync: { kind: 'incremental', startedAt: finishedAt, finishedAt, counts: { ...ZERO_COUNTS, ...counts }, error: null },
+    };
+    await this.emit('sync-finished', this.sync);
+    await this.emit('meetings-changed', null);
+  }
+
+  async failSync(code: ErrorCode, message: string): Promise<void> {
+    const at = this.now.toISOString();
+    this.sync = {
+      ...this.sync, running: false, progress: null,
+      lastSync: { kind: 'incremental', startedAt: at, finishedAt: at, counts: ZERO_COUNTS, error: message },
+    };
+    await this.emit('sync-failed', { code, message, sync: this.sync });
+  }
+
+  async setOnline(online: boolean): Promise<void> {
+    this.online = online;
+    await this.emit('network-changed', { online });
+  }
+
+  async completeOauth({ demo = false } = {}): Promise<void> {
+    this.connection = {
+      state: 'connected', account: demo ? DEMO_ADVISOR : ADVISOR, reason: null,
+      tokenExpiresAt: new Date(this.now.getTime() + 7200_000).toISOString(), demo,
+    };
+    if (this.meetings.length === 0) this.meetings = advisorMeetings(this.now);
+    await this.emit('connection-changed', this.connection);
+    await this.emit('meetings-changed', null);
+  }
+
+  async denyOauth(reason = 'You declined access in Calendly, so Advicly was not connected.'): Promise<void> {
+    this.connection = { state: 'disconnected', account: null, reason, tokenExpiresAt: null, demo: false };
+    await this.emit('connection-changed', this.connection);
+  }
+
+  async loseAccess(reason = RECONNECT_REASON): Promise<void> {
+    this.connection = { ...this.connection, state: 'needs_reconnect', reason };
+    await this.emit('connection-changed', this.connection);
+  }
+
+  async addMeeting(detail: MeetingDetail): Promise<void> {
+    this.meetings = [...this.meetings, detail];
+    await this.emit('meetings-changed', null);
+  }
+
+  connectToken(token: string): Connection {
+    if (!this.online) fail('offline', 'Calendly cannot be reached. Check your internet connection.');
+    if (!token.startsWith('pat_')) fail('invalid_token', 'Calendly did not accept this token. Check that you copied all of it.');
+    this.connection = { state: 'connected', account: ADVISOR, reason: null, tokenExpiresAt: null, demo: false };
+    if (this.meetings.length === 0) this.meetings = advisorMeetings(this.now);
+    return this.connection;
+  }
+
+  disconnect(wipe: boolean): DisconnectReport {
+    this.connection = { state: 'disconnected', account: null, reason: null, tokenExpiresAt: null, demo: false };
+    if (wipe) {
+      this.meetings = [];
+      this.sync = { ...this.sync, lastSync: null };
+    }
+    this.sync = { ...this.sync, nextSyncAt: null };
+    setTimeout(() => void this.emit('connection-changed', this.connection), 0);
+    return { subscriptionsDeleted: 1, tokensRevoked: true, warnings: [], wiped: wipe };
+  }
+}

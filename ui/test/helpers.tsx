@@ -1,0 +1,48 @@
+// Shared helpers for the component tests: render <App> against a FakeShell at a fixed time and zone.
+import { cleanup, render, waitFor } from '@testing-library/preact';
+import { afterEach } from 'vitest';
+import { App } from '../src/components/App';
+import { FakeShell, type Scenario } from '../test-support/fakeShell';
+import type { Zone } from '../src/format';
+
+/** Saturday 21 November 2026, 10:00 UTC — a fixed "now" so day labels and sections are deterministic. */
+export const NOW = new Date('2026-11-21T10:00:00Z');
+export const LONDON: Zone = { timeZone: 'Europe/London', locale: 'en-GB' };
+
+let installed: FakeShell | null = null;
+afterEach(() => {
+  cleanup();
+  installed?.uninstall();
+  installed = null;
+});
+
+export async function renderApp(scenario: Scenario, options: { zone?: Zone; prepare?: (shell: FakeShell) => void; waitForApp?: boolean } = {}) {
+  const shell = new FakeShell(scenario, NOW);
+  options.prepare?.(shell);
+  shell.install();
+  installed = shell;
+  const view = render(<App zone={options.zone ?? LONDON} clock={() => NOW} />);
+  // The app is ready once the overview is in and the shell markup is there.
+  if (options.waitForApp === false) return { shell, ...view };
+  await waitFor(() => {
+    if (!document.querySelector('.app')) throw new Error('app not loaded yet');
+  });
+  return { shell, ...view };
+}
+
+export function $(selector: string): HTMLElement | null {
+  return document.querySelector<HTMLElement>(selector);
+}
+
+export function $$(selector: string): HTMLElement[] {
+  return [...document.querySelectorAll<HTMLElement>(selector)];
+}
+
+export async function until<T>(probe: () => T | null | undefined | false, what: string): Promise<T> {
+  let value: T | null | undefined | false = null;
+  await waitFor(() => {
+    value = probe();
+    if (!value) throw new Error(`still waiting for ${what}`);
+  });
+  return value as unknown as T;
+}
