@@ -1,3 +1,560 @@
-//! The `advicly` command line.
+//! The `advicly` command line: connect Calendly, sync, and list meetings and clients from the local store.
+//!
+//! Errors are one plain sentence on stderr. Exit codes: 0 success, 1 other failure, 2 usage,
+//! 3 not connected / needs reconnect, 4 offline.
 
-fn main() {}
+mod output;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Local, NaiveDate, NaiveTime, TimeZone, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use url::Url;
+
+use advicly_core::Secret;
+use advicly_engine::{
+    Engine, EngineConfig, EngineError, EngineEvent, MeetingQuery, MeetingStatusFilter,
+    RedirectMode, SyncProgress, SyncRequest, SyncWindows,
+};
+
+/// The folder the desktop app (Tauri identifier `com.advicly.desktop`) keeps its data in, so the
+/// CLI and the app share one database. Tauri's `app_data_dir` is the platform data directory
+/// joined with the identifier: `$XDG_DATA_HOME/com.advicly.desktop` on Linux.
+const APP_IDENTIFIER: &str = "com.advicly.desktop";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "advicly",
+    version,
+    about = "Keep your Calendly meetings and clients on your own machine."
+)]
+struct Cli {
+    /// Where the database lives (default: the desktop app's data folder).
+    #[arg(long, env = "ADVICLY_DATA_DIR", global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Calendly API base URL.
+    #[arg(long, env = "ADVICLY_API_BASE", global = true, value_name = "URL")]
+    api_base: Option<Url>,
+    /// Calendly OAuth base URL.
+    #[arg(long, env = "ADVICLY_AUTH_BASE", global = true, value_name = "URL")]
+    auth_base: Option<Url>,
+    /// OAuth client id of the registered Calendly app (needed for `connect` without `--token`).
+    #[arg(long, env = "ADVICLY_CLIENT_ID", global = true, value_name = "ID")]
+    client_id: Option<String>,
+    /// Relay base URL; when given, Calendly redirects to the relay's HTTPS bounce page.
+    #[arg(long, env = "ADVICLY_RELAY_BASE", global = true, value_name = "URL")]
+    relay_base: Option<Url>,
+    /// Keychain service name the tokens are filed under.
+    #[arg(
+        long,
+        env = "ADVICLY_KEYCHAIN_SERVICE",
+        global = true,
+        value_name = "NAME",
+        default_value = APP_IDENTIFIER
+    )]
+    keychain_service: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Connect a Calendly account: with --token, a personal access token; without, the browser OAuth flow.
+    Connect {
+        /// A Calendly personal access token (`-` reads it from standard input). Kept in the OS keychain.
+        #[arg(long, value_name = "TOKEN")]
+        token: Option<String>,
+        /// Only print the authorization URL; don't open a browser.
+        #[arg(long, conflicts_with = "token")]
+        no_browser: bool,
+    },
+    /// Complete a connection with the `advicly://oauth/callback?...` URL the browser was sent to.
+    HandleUrl {
+        /// The full callback URL.
+        url: String,
+    },
+    /// Fetch meetings from Calendly into the local store.
+    Sync {
+        /// Re-read the full window (2 years back, 1 year ahead) even if a recent full sync exists.
+        #[arg(long)]
+        full: bool,
+        /// Print the sync report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List meetings from the local store.
+    Meetings {
+        /// Meetings starting on or after this date (YYYY-MM-DD, local time) or instant (RFC 3339).
+        #[arg(long, value_name = "DATE", value_parser = parse_from)]
+        from: Option<DateTime<Utc>>,
+        /// Meetings starting on or before this date (YYYY-MM-DD, local time, inclusive) or before this instant (RFC 3339).
+        #[arg(long, value_name = "DATE", value_parser = parse_to)]
+        to: Option<DateTime<Utc>>,
+        /// Which meetings to show.
+        #[arg(long, value_enum, default_value_t = StatusArg::All)]
+        status: StatusArg,
+        /// Only meetings with this client (e-mail address).
+        #[arg(long, value_name = "EMAIL")]
+        client: Option<String>,
+        /// Free text matched against meeting names and invitee names and e-mails.
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients (people you meet, by e-mail address).
+    Clients {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the connection and sync state.
+    Status {
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disconnect Calendly: revoke tokens and remove them from the keychain.
+    Disconnect {
+        /// Also erase the local meetings and clients.
+        #[arg(long)]
+        wipe: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StatusArg {
+    /// Every meeting that is not deleted.
+    All,
+    Active,
+    Canceled,
+    /// Active meetings that have not ended yet.
+    Upcoming,
+    /// Meetings Calendly no longer returns.
+    Deleted,
+}
+
+impl From<StatusArg> for MeetingStatusFilter {
+    fn from(status: StatusArg) -> Self {
+        match status {
+            StatusArg::All => Self::All,
+            StatusArg::Active => Self::Active,
+            StatusArg::Canceled => Self::Canceled,
+            StatusArg::Upcoming => Self::Upcoming,
+            StatusArg::Deleted => Self::Deleted,
+        }
+    }
+}
+
+/// A failure with the exit code it maps to; its message is already one sentence for a person.
+struct Failure {
+    exit_code: u8,
+    message: String,
+}
+
+impl From<EngineError> for Failure {
+    fn from(error: EngineError) -> Self {
+        let exit_code = match error.code() {
+            "invalid_input" => 2,
+            "not_connected" | "needs_reconnect" => 3,
+            "offline" => 4,
+            _ => 1,
+        };
+        Self {
+            exit_code,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        // `{:#}` joins the context chain into one line, never a debug dump.
+        Self {
+            exit_code: 1,
+            message: format!("{error:#}"),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_failure(error),
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("Could not start the async runtime: {error}.");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let message = failure.message.trim_end();
+            if message.ends_with(['.', '!', '?']) {
+                eprintln!("{message}");
+            } else {
+                eprintln!("{message}.");
+            }
+            ExitCode::from(failure.exit_code)
+        }
+    }
+}
+
+/// Help and version go to stdout with exit 0; any other parse error becomes one sentence and exit 2.
+fn usage_failure(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match error.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let rendered = error.render().to_string();
+            let first_line = rendered
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or("invalid arguments")
+                .trim()
+                .trim_start_matches("error:")
+                .trim();
+            let mut sentence = capitalize_first(first_line);
+            sentence = sentence.trim_end_matches('.').to_owned();
+            eprintln!("{sentence}; run `advicly --help` for usage.");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn capitalize_first(text: &str) -> String {
+    let mut characters = text.chars();
+    match characters.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + characters.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Logs go to stderr and stay quiet unless `RUST_LOG` asks for more.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    let base = directories::BaseDirs::new()
+        .context("could not find your home folder to place the database in; pass --data-dir")?;
+    Ok(base.data_dir().join(APP_IDENTIFIER))
+}
+
+fn engine_config(cli: &Cli) -> Result<EngineConfig, Failure> {
+    let data_dir = match &cli.data_dir {
+        Some(dir) => dir.clone(),
+        None => default_data_dir()?,
+    };
+    let mut config = EngineConfig::production(data_dir, cli.client_id.clone());
+    if let Some(api_base) = &cli.api_base {
+        config.api_base = api_base.clone();
+    }
+    if let Some(auth_base) = &cli.auth_base {
+        config.auth_base = auth_base.clone();
+    }
+    if let Some(relay_base) = &cli.relay_base {
+        config.redirect = RedirectMode::RelayBounce {
+            relay_base: relay_base.clone(),
+        };
+    }
+    config.keychain_service = cli.keychain_service.clone();
+    config.windows = SyncWindows::default();
+    Ok(config)
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let config = engine_config(&cli)?;
+    let engine = Engine::open(config)?;
+    let mut stdout = std::io::stdout().lock();
+    let now = Utc::now();
+    match cli.command {
+        Command::Connect { token, no_browser } => match token {
+            Some(token) => {
+                let token = read_token(&token)?;
+                let account = engine.connect_token(token).await?;
+                writeln!(
+                    stdout,
+                    "Connected as {} <{}>. Run `advicly sync` to fetch your meetings.",
+                    account.name, account.email
+                )
+                .context("writing to stdout")?;
+            }
+            None => {
+                let url = engine.begin_oauth().await?;
+                writeln!(
+                    stdout,
+                    "Open this address to connect Calendly:\n{url}\nAfter you approve, the Advicly app (or `advicly handle-url URL`) completes the connection."
+                )
+                .context("writing to stdout")?;
+                if !no_browser {
+                    if let Err(error) = open_browser(url.as_str()) {
+                        eprintln!("Could not open a browser ({error}); open the address above yourself.");
+                    }
+                }
+            }
+        },
+        Command::HandleUrl { url } => {
+            let account = engine.handle_callback_url(&url).await?;
+            writeln!(
+                stdout,
+                "Connected as {} <{}>. Run `advicly sync` to fetch your meetings.",
+                account.name, account.email
+            )
+            .context("writing to stdout")?;
+        }
+        Command::Sync { full, json } => {
+            let report = sync_with_progress(&engine, full).await?;
+            let text = if json {
+                output::to_json(&output::SyncJson::from(&report))
+            } else {
+                output::sync_summary(&report)
+            };
+            stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+        }
+        Command::Meetings {
+            from,
+            to,
+            status,
+            client,
+            search,
+            json,
+        } => {
+            if let (Some(from), Some(to)) = (from, to) {
+                if from >= to {
+                    return Err(EngineError::InvalidInput {
+                        detail: "--from must be before --to".to_owned(),
+                    }
+                    .into());
+                }
+            }
+            let query = MeetingQuery {
+                search,
+                status: status.into(),
+                from,
+                to,
+                client_email: client,
+            };
+            let meetings = engine.meetings(&query, now)?;
+            let text = if json {
+                let rows: Vec<output::MeetingJson> =
+                    meetings.iter().map(output::MeetingJson::from).collect();
+                output::to_json(&rows)
+            } else {
+                output::meetings_table(&meetings)
+            };
+            stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+        }
+        Command::Clients { json } => {
+            let clients = engine.clients(now)?;
+            let text = if json {
+                let rows: Vec<output::ClientJson> =
+                    clients.iter().map(output::ClientJson::from).collect();
+                output::to_json(&rows)
+            } else {
+                output::clients_table(&clients)
+            };
+            stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+        }
+        Command::Status { json } => {
+            let status = engine.status(now)?;
+            let text = if json {
+                output::to_json(&output::StatusJson::from(&status))
+            } else {
+                output::status_lines(&status)
+            };
+            stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+        }
+        Command::Disconnect { wipe, json } => {
+            let report = engine.disconnect(wipe).await?;
+            let text = if json {
+                output::to_json(&output::DisconnectJson::from(&report))
+            } else {
+                output::disconnect_lines(&report)
+            };
+            stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs one sync, printing progress on stderr (rewriting one line on a terminal, a line per page otherwise).
+async fn sync_with_progress(
+    engine: &Engine,
+    force_full: bool,
+) -> Result<advicly_engine::SyncReport, Failure> {
+    let mut events = engine.subscribe();
+    let interactive = std::io::stderr().is_terminal();
+    let printer = tokio::spawn(async move {
+        let mut last_pages = 0;
+        let mut printed = false;
+        while let Ok(event) = events.recv().await {
+            match event {
+                EngineEvent::SyncStarted { kind } => {
+                    eprintln!("Starting a {} sync…", kind.as_str());
+                }
+                EngineEvent::SyncProgress(progress) => {
+                    if interactive {
+                        eprint!("\r{}\x1b[K", progress_line(&progress));
+                        printed = true;
+                    } else if progress.pages != last_pages {
+                        eprintln!("{}", progress_line(&progress));
+                    }
+                    last_pages = progress.pages;
+                }
+                EngineEvent::SyncFinished(_) | EngineEvent::SyncFailed { .. } => break,
+                _ => {}
+            }
+        }
+        if printed {
+            eprintln!();
+        }
+    });
+    let result = engine.sync(SyncRequest { force_full }).await;
+    // The printer ends on SyncFinished/SyncFailed; if the sync never started it would wait forever.
+    if result.is_err() {
+        printer.abort();
+    }
+    let _ = printer.await;
+    Ok(result?)
+}
+
+fn progress_line(progress: &SyncProgress) -> String {
+    format!(
+        "{} pages, {} meetings listed, {} invitee lists fetched, {} to go",
+        progress.pages, progress.events, progress.invitees, progress.invitees_pending
+    )
+}
+
+fn read_token(argument: &str) -> Result<Secret, Failure> {
+    let raw = if argument == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the token from standard input")?;
+        text
+    } else {
+        argument.to_owned()
+    };
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(EngineError::InvalidInput {
+            detail: "The token is empty".to_owned(),
+        }
+        .into());
+    }
+    Ok(Secret::new(trimmed))
+}
+
+/// Opens `url` in `$BROWSER` when set, otherwise with the platform's opener.
+fn open_browser(url: &str) -> std::io::Result<()> {
+    let mut command = if let Ok(browser) = std::env::var("BROWSER") {
+        let mut command = std::process::Command::new(browser);
+        command.arg(url);
+        command
+    } else if cfg!(target_os = "macos") {
+        let mut command = std::process::Command::new("open");
+        command.arg(url);
+        command
+    } else if cfg!(target_os = "windows") {
+        let mut command = std::process::Command::new("cmd");
+        command.args(["/C", "start", "", url]);
+        command
+    } else {
+        let mut command = std::process::Command::new("xdg-open");
+        command.arg(url);
+        command
+    };
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(|_| ())
+}
+
+/// `--from`: a local date means its first instant; an RFC 3339 instant is taken as is.
+fn parse_from(raw: &str) -> Result<DateTime<Utc>, String> {
+    parse_date_or_instant(raw, false)
+}
+
+/// `--to`: a local date includes that whole day; an RFC 3339 instant is an exclusive bound.
+fn parse_to(raw: &str) -> Result<DateTime<Utc>, String> {
+    parse_date_or_instant(raw, true)
+}
+
+fn parse_date_or_instant(raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
+    if let Ok(instant) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| format!("expected a date like 2026-11-21 or an RFC 3339 time, got {raw:?}"))?;
+    let date = if end_of_day {
+        date.succ_opt()
+            .ok_or_else(|| format!("{raw} is too far in the future"))?
+    } else {
+        date
+    };
+    let local = Local
+        .from_local_datetime(&date.and_time(NaiveTime::MIN))
+        .earliest()
+        .ok_or_else(|| format!("{raw} does not exist in the local time zone"))?;
+    Ok(local.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // clap checks conflicting names and defaults only at runtime; this catches them in tests.
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_to_date_includes_the_whole_day() {
+        let from = parse_from("2026-11-21").unwrap();
+        let to = parse_to("2026-11-21").unwrap();
+        // `--from D --to D` must select that one local day, so the bounds are 24 hours apart.
+        assert_eq!((to - from).num_hours(), 24);
+    }
+
+    #[test]
+    fn instants_pass_through_in_utc() {
+        // An explicit RFC 3339 time is honoured exactly, whatever the local zone.
+        assert_eq!(
+            parse_from("2026-11-21T10:00:00+01:00").unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap()
+        );
+    }
+}

@@ -1,1 +1,40 @@
 //! The sync engine and the Advicly service facade used by the CLI and the desktop shell.
+//!
+//! [`Engine`] is the one object a front end holds: it opens the store, connects Calendly
+//! (through `advicly-connect`), runs syncs (one at a time; a second request joins the running
+//! one) and answers the views. [`spawn_scheduler`] starts the single background poller.
+//! With the `demo` feature, [`demo`] runs the same OAuth flow against an in-process fake Calendly.
+
+mod config;
+mod connection;
+#[cfg(feature = "demo")]
+pub mod demo;
+mod engine;
+mod error;
+mod events;
+mod mapping;
+mod scheduler;
+mod sync;
+mod views;
+
+pub use config::{
+    EngineConfig, RedirectMode, SyncWindows, CALENDLY_API_BASE, CALENDLY_AUTH_BASE,
+    DATABASE_FILE_NAME, DEEP_LINK_REDIRECT_URI,
+};
+pub use engine::Engine;
+pub use error::EngineError;
+pub use events::{EngineEvent, SyncCounts, SyncProgress, SyncReport, SyncRequest};
+pub use scheduler::{
+    spawn_scheduler, validate_interval, SchedulerHandle, SchedulerSettings, SchedulerState,
+    DEFAULT_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES,
+};
+pub use sync::INVITEE_CONCURRENCY;
+pub use views::{
+    AccountView, CircuitState, ClientView, DisconnectReport, InviteeDetailView, InviteeView,
+    LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,
+    QuestionAnswerView, StatusView,
+};
+
+/// Re-exported so front ends need not depend on `advicly-core` for these.
+pub use advicly_core::domain::{ConnectionState, EventUri, Status, SyncKind, SyncWindow};
+pub use advicly_core::Secret;

@@ -1,0 +1,409 @@
+//! The `Engine` facade: the one object the CLI and the desktop shell hold.
+//!
+//! It owns the store, the connection (via `advicly-connect`), the event broadcast and the
+//! single running sync. Every method is safe to call from any task; `Engine` is a cheap clone.
+
+use chrono::{DateTime, Utc};
+use futures::future::{BoxFuture, FutureExt, Shared};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use advicly_calendly::{CalendlyClient, ClientConfig};
+use advicly_core::domain::{ConnectionState, EventUri};
+use advicly_core::store::Store;
+use advicly_core::Secret;
+
+use crate::config::EngineConfig;
+use crate::connection::Connection;
+use crate::error::EngineError;
+use crate::events::{EngineEvent, SyncProgress, SyncReport, SyncRequest};
+use crate::mapping::store_error;
+use crate::sync::SyncJob;
+use crate::views::{
+    AccountView, CircuitState, ClientView, DisconnectReport, LastSyncView, MeetingDetailView,
+    MeetingQuery, MeetingView, StatusView,
+};
+
+type SharedSync = Shared<BoxFuture<'static, Result<SyncReport, EngineError>>>;
+
+/// The Advicly service: connect, sync, and read meetings and clients.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Engine")
+            .field("data_dir", &self.inner.config.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+struct EngineInner {
+    config: EngineConfig,
+    store: Arc<Mutex<Store>>,
+    connection: Connection,
+    events: broadcast::Sender<EngineEvent>,
+    running: Mutex<Option<RunningSync>>,
+    progress: Arc<Mutex<Option<SyncProgress>>>,
+    /// The scheduler's next deadline, when a scheduler runs.
+    scheduled_next_sync: Mutex<Option<Option<DateTime<Utc>>>>,
+    /// Plain HTTP for the reachability probe (and the demo's authorize step).
+    http: reqwest::Client,
+}
+
+struct RunningSync {
+    shared: SharedSync,
+    cancel: CancellationToken,
+}
+
+impl Engine {
+    /// Opens (creating and migrating) the store in `config.data_dir`.
+    pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|error| EngineError::Store {
+            detail: format!(
+                "could not create the data folder {}: {error}",
+                config.data_dir.display()
+            ),
+        })?;
+        let store = Store::open(&config.database_path()).map_err(store_error)?;
+        let store = Arc::new(Mutex::new(store));
+        let connection = Connection::new(&config, store.clone())?;
+        let (events, _) = broadcast::channel(256);
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(EngineError::internal)?;
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config,
+                store,
+                connection,
+                events,
+                running: Mutex::new(None),
+                progress: Arc::new(Mutex::new(None)),
+                scheduled_next_sync: Mutex::new(None),
+                http,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// Every event from now on (sync progress, finished syncs, connection changes).
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: EngineEvent) {
+        let _ = self.inner.events.send(event);
+    }
+
+    fn with_store<T>(
+        &self,
+        operation: impl FnOnce(&mut Store) -> Result<T, advicly_core::error::StoreError>,
+    ) -> Result<T, EngineError> {
+        let mut store = self
+            .inner
+            .store
+            .lock()
+            .expect("the store mutex is never poisoned");
+        operation(&mut store).map_err(store_error)
+    }
+
+    /// The connection state of the active account (`Disconnected` when there is none).
+    pub fn connection_state(&self) -> Result<ConnectionState, EngineError> {
+        Ok(self
+            .with_store(|store| store.active_account())?
+            .map(|account| account.connection_state)
+            .unwrap_or(ConnectionState::Disconnected))
+    }
+
+    // ---- sync ------------------------------------------------------------------------------
+
+    /// Runs a sync, or joins the one already running (the caller then gets that run's report).
+    /// The sync itself runs on its own task: dropping this future does not stop it.
+    pub async fn sync(&self, request: SyncRequest) -> Result<SyncReport, EngineError> {
+        self.sync_shared(request).await
+    }
+
+    /// The running sync as a cloneable future, starting one when none runs.
+    pub(crate) fn sync_shared(&self, request: SyncRequest) -> SharedSync {
+        let mut running = self.inner.running.lock().expect("running-sync mutex");
+        if let Some(existing) = running.as_ref() {
+            if existing.shared.peek().is_none() {
+                return existing.shared.clone();
+            }
+        }
+        let cancel = CancellationToken::new();
+        let engine = self.clone();
+        let task_cancel = cancel.clone();
+        let task = tokio::spawn(async move {
+            let result = engine.run_sync(request, task_cancel).await;
+            match &result {
+                Ok(report) => engine.emit(EngineEvent::SyncFinished(report.clone())),
+                Err(error) => engine.emit(EngineEvent::SyncFailed {
+                    error: error.clone(),
+                }),
+            }
+            result
+        });
+        let shared = async move {
+            task.await.unwrap_or_else(|join_error| {
+                Err(EngineError::internal(format!(
+                    "the sync task stopped unexpectedly: {join_error}"
+                )))
+            })
+        }
+        .boxed()
+        .shared();
+        *running = Some(RunningSync {
+            shared: shared.clone(),
+            cancel,
+        });
+        shared
+    }
+
+    /// Stops the running sync at its next page boundary (nothing half-applied). No-op when idle.
+    pub fn cancel_sync(&self) {
+        if let Some(running) = self.inner.running.lock().expect("running-sync mutex").as_ref() {
+            running.cancel.cancel();
+        }
+    }
+
+    /// Whether a sync is running now.
+    pub fn sync_running(&self) -> bool {
+        self.inner
+            .running
+            .lock()
+            .expect("running-sync mutex")
+            .as_ref()
+            .is_some_and(|running| running.shared.peek().is_none())
+    }
+
+    async fn run_sync(
+        &self,
+        request: SyncRequest,
+        cancel: CancellationToken,
+    ) -> Result<SyncReport, EngineError> {
+        let account = self
+            .with_store(|store| store.active_account())?
+            .ok_or(EngineError::NotConnected)?;
+        match account.connection_state {
+            ConnectionState::Disconnected => return Err(EngineError::NotConnected),
+            ConnectionState::NeedsReconnect => {
+                return Err(EngineError::NeedsReconnect {
+                    reason: account
+                        .connection_reason
+                        .clone()
+                        .unwrap_or_else(|| "Calendly access was lost".to_owned()),
+                })
+            }
+            ConnectionState::Connected => {}
+        }
+        let tokens = self.inner.connection.token_provider(&account).await?;
+        let client = CalendlyClient::new(ClientConfig::new(self.inner.config.api_base.clone()), tokens)
+            .map_err(crate::mapping::calendly_error)?;
+        let job = SyncJob {
+            store: self.inner.store.clone(),
+            client,
+            account: account.account_id,
+            user: account.user.uri.clone(),
+            windows: self.inner.config.windows,
+            events: self.inner.events.clone(),
+            cancel,
+            progress: self.inner.progress.clone(),
+        };
+        let result = job.run(request).await;
+        if let Err(EngineError::NeedsReconnect { reason }) = &result {
+            // Calendly refused the token for good: remember it, so the UI shows Reconnect and
+            // the scheduler pauses until the advisor reconnects.
+            self.inner
+                .connection
+                .mark_needs_reconnect(&account, reason)
+                .await?;
+            self.emit(EngineEvent::ConnectionChanged);
+        }
+        result
+    }
+
+    /// Called by the scheduler whenever its deadline moves.
+    pub(crate) fn set_scheduled_next_sync(&self, next: Option<DateTime<Utc>>) {
+        *self
+            .inner
+            .scheduled_next_sync
+            .lock()
+            .expect("next-sync mutex") = Some(next);
+    }
+
+    // ---- connection ------------------------------------------------------------------------
+
+    /// Starts the browser OAuth flow: returns the authorize URL to open. The pending
+    /// authorization is persisted, so another process (the desktop app's deep-link handler or
+    /// `advicly handle-url`) can complete it.
+    pub async fn begin_oauth(&self) -> Result<Url, EngineError> {
+        self.inner.connection.begin_oauth().await
+    }
+
+    /// Completes the OAuth flow with the callback URL Calendly redirected the browser to.
+    pub async fn handle_callback_url(&self, url: &str) -> Result<AccountView, EngineError> {
+        let account = self.inner.connection.handle_callback_url(url).await?;
+        self.emit(EngineEvent::ConnectionChanged);
+        Ok(account)
+    }
+
+    /// Connects with a personal access token (checked against Calendly, kept in the keychain).
+    pub async fn connect_token(&self, token: Secret) -> Result<AccountView, EngineError> {
+        let account = self.inner.connection.connect_token(token).await?;
+        self.emit(EngineEvent::ConnectionChanged);
+        Ok(account)
+    }
+
+    /// Disconnects: stops a running sync, revokes and forgets tokens; `wipe` also erases the
+    /// local meetings and clients.
+    pub async fn disconnect(&self, wipe: bool) -> Result<DisconnectReport, EngineError> {
+        let running = {
+            let running = self.inner.running.lock().expect("running-sync mutex");
+            running.as_ref().map(|running| {
+                running.cancel.cancel();
+                running.shared.clone()
+            })
+        };
+        if let Some(running) = running {
+            let _ = running.await;
+        }
+        let report = self.inner.connection.disconnect(wipe).await?;
+        self.emit(EngineEvent::ConnectionChanged);
+        if report.wiped {
+            self.emit(EngineEvent::MeetingsChanged);
+        }
+        Ok(report)
+    }
+
+    /// A cheap check whether Calendly's API answers at all (any HTTP status counts as online).
+    pub async fn probe_online(&self) -> bool {
+        self.inner
+            .http
+            .head(self.inner.config.api_base.clone())
+            .send()
+            .await
+            .is_ok()
+    }
+
+    // ---- views -----------------------------------------------------------------------------
+
+    /// Connection and sync state.
+    pub fn status(&self, now: DateTime<Utc>) -> Result<StatusView, EngineError> {
+        let account = self.with_store(|store| store.active_account())?;
+        let Some(account) = account else {
+            return Ok(StatusView {
+                state: ConnectionState::Disconnected,
+                account: None,
+                reason: None,
+                last_sync: None,
+                next_sync: None,
+                token_expires_at: None,
+                circuit: CircuitState::Closed,
+                sync_running: self.sync_running(),
+                progress: None,
+                meeting_count: 0,
+            });
+        };
+        let last_run = self.with_store(|store| store.last_sync_run(account.account_id))?;
+        let last_full = self
+            .with_store(|store| store.last_successful_full_sync(account.account_id))?
+            .and_then(|run| run.finished_at);
+        let meeting_count = self.with_store(|store| store.meeting_count(account.account_id))?;
+        let details = self.inner.connection.details(&account);
+        let next_sync = match *self
+            .inner
+            .scheduled_next_sync
+            .lock()
+            .expect("next-sync mutex")
+        {
+            Some(scheduled) => scheduled,
+            None if account.connection_state == ConnectionState::Connected => {
+                Some(computed_next_sync(last_run.as_ref(), last_full, now))
+            }
+            None => None,
+        };
+        Ok(StatusView {
+            state: account.connection_state,
+            reason: account.connection_reason.clone(),
+            account: Some(crate::views::account_view(&account, details.demo)),
+            last_sync: last_run.as_ref().map(|run| LastSyncView {
+                kind: run.kind,
+                started_at: run.started_at,
+                finished_at: run.finished_at,
+                counts: run.counts,
+                error: run.error.clone(),
+            }),
+            next_sync,
+            token_expires_at: details.token_expires_at,
+            circuit: if account.connection_state == ConnectionState::NeedsReconnect
+                || details.circuit_open
+            {
+                CircuitState::Open
+            } else {
+                CircuitState::Closed
+            },
+            sync_running: self.sync_running(),
+            progress: *self.inner.progress.lock().expect("progress mutex"),
+            meeting_count,
+        })
+    }
+
+    /// Meetings of the active account matching `query`, soonest first for upcoming lists and
+    /// newest first otherwise.
+    pub fn meetings(
+        &self,
+        query: &MeetingQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MeetingView>, EngineError> {
+        let Some(account) = self.with_store(|store| store.active_account())? else {
+            return Err(EngineError::NotConnected);
+        };
+        crate::views::list_meetings(&self.inner.store, account.account_id, query, now)
+    }
+
+    /// Everything known about one meeting.
+    pub fn meeting(&self, uri: &EventUri) -> Result<MeetingDetailView, EngineError> {
+        let Some(account) = self.with_store(|store| store.active_account())? else {
+            return Err(EngineError::NotConnected);
+        };
+        crate::views::meeting_detail(&self.inner.store, account.account_id, uri)
+    }
+
+    /// Clients of the active account, by e-mail.
+    pub fn clients(&self, now: DateTime<Utc>) -> Result<Vec<ClientView>, EngineError> {
+        let Some(account) = self.with_store(|store| store.active_account())? else {
+            return Err(EngineError::NotConnected);
+        };
+        crate::views::list_clients(&self.inner.store, account.account_id, now)
+    }
+}
+
+/// Without a scheduler: the interval after the last run (or now, when it never ran or failed).
+fn computed_next_sync(
+    last_run: Option<&advicly_core::store::SyncRunRow>,
+    _last_full: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let interval =
+        chrono::Duration::minutes(i64::from(crate::scheduler::DEFAULT_INTERVAL_MINUTES));
+    match last_run {
+        Some(run) if run.succeeded() => {
+            let due = run.finished_at.unwrap_or(run.started_at) + interval;
+            due.max(now)
+        }
+        _ => now,
+    }
+}

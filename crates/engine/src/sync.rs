@@ -1,0 +1,326 @@
+//! One sync run: list events page by page, plan each page, fetch only the invitees the plan
+//! asks for, apply each page in one transaction, then flag what vanished.
+//!
+//! The window is read in passes, the coming two weeks first, so upcoming meetings are usable
+//! within seconds even when the rest of a long history is paced by Calendly's rate limit.
+//! Vanished meetings are only flagged when every pass listed its slice to the end.
+
+use chrono::{DateTime, Duration, Utc};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use advicly_calendly::{CalendlyClient, CallStats, EventQuery, SortOrder};
+use advicly_core::domain::{
+    AccountId, ChangeSource, EventUri, FetchedEvent, FetchedInvitee, SyncKind, SyncWindow,
+    UserUri,
+};
+use advicly_core::store::Store;
+use advicly_core::sync::{plan_page, plan_vanished, PagePlan, SyncCounts};
+
+use crate::config::SyncWindows;
+use crate::error::EngineError;
+use crate::events::{EngineEvent, SyncProgress, SyncReport, SyncRequest};
+use crate::mapping::{calendly_error, store_error};
+
+/// How many invitee lists are fetched at the same time.
+pub const INVITEE_CONCURRENCY: usize = 6;
+
+/// Everything one sync run needs. Built by the engine for each run.
+pub(crate) struct SyncJob {
+    pub store: Arc<Mutex<Store>>,
+    pub client: CalendlyClient,
+    pub account: AccountId,
+    pub user: UserUri,
+    pub windows: SyncWindows,
+    pub events: broadcast::Sender<EngineEvent>,
+    pub cancel: CancellationToken,
+    /// The latest progress, readable by `status()` while the sync runs.
+    pub progress: Arc<Mutex<Option<SyncProgress>>>,
+}
+
+/// What a run accumulated so far; kept outside the fallible part so a failed run still
+/// records what it did.
+#[derive(Default)]
+struct RunTally {
+    counts: SyncCounts,
+    progress: SyncProgress,
+}
+
+impl SyncJob {
+    fn with_store<T>(
+        &self,
+        operation: impl FnOnce(&mut Store) -> Result<T, advicly_core::error::StoreError>,
+    ) -> Result<T, EngineError> {
+        let mut store = self.store.lock().expect("the store mutex is never poisoned");
+        operation(&mut store).map_err(store_error)
+    }
+
+    fn publish_progress(&self, progress: SyncProgress) {
+        *self.progress.lock().expect("progress mutex") = Some(progress);
+        let _ = self.events.send(EngineEvent::SyncProgress(progress));
+    }
+
+    /// Runs the whole sync and records it as a sync run, successful or not.
+    pub(crate) async fn run(self, request: SyncRequest) -> Result<SyncReport, EngineError> {
+        let started_at = Utc::now();
+        let last_full = self
+            .with_store(|store| store.last_successful_full_sync(self.account))?
+            .and_then(|run| run.finished_at);
+        let kind = self
+            .windows
+            .kind_for(request.force_full, last_full, started_at);
+        let window = self.windows.window(kind, started_at);
+        let run_id =
+            self.with_store(|store| store.begin_sync_run(self.account, kind, window, started_at))?;
+        let _ = self.events.send(EngineEvent::SyncStarted { kind });
+        self.publish_progress(SyncProgress::default());
+        tracing::info!(kind = kind.as_str(), %window.start, %window.end, "sync started");
+
+        let stats_before = self.client.stats();
+        let mut tally = RunTally::default();
+        let outcome = self.sync_window(window, started_at, &mut tally).await;
+        let api_calls = api_calls_by_endpoint(&self.client.stats().since(&stats_before));
+        let finished_at = Utc::now();
+        let error_text = outcome.as_ref().err().map(ToString::to_string);
+        self.with_store(|store| {
+            store.finish_sync_run(
+                run_id,
+                &tally.counts,
+                &api_calls,
+                error_text.as_deref(),
+                finished_at,
+            )
+        })?;
+        *self.progress.lock().expect("progress mutex") = None;
+        match outcome {
+            Ok(()) => {
+                tracing::info!(
+                    kind = kind.as_str(),
+                    changed = tally.counts.changed(),
+                    "sync finished"
+                );
+                Ok(SyncReport {
+                    kind,
+                    window,
+                    started_at,
+                    finished_at,
+                    counts: tally.counts,
+                    progress: tally.progress,
+                    api_calls,
+                })
+            }
+            Err(error) => {
+                tracing::warn!(kind = kind.as_str(), %error, "sync failed");
+                Err(error)
+            }
+        }
+    }
+
+    async fn sync_window(
+        &self,
+        window: SyncWindow,
+        now: DateTime<Utc>,
+        tally: &mut RunTally,
+    ) -> Result<(), EngineError> {
+        // Taken before any page is applied: the meetings that must be seen again or be flagged.
+        let stored_in_window =
+            self.with_store(|store| store.stored_window_snapshot(self.account, window))?;
+        let mut seen: HashSet<EventUri> = HashSet::new();
+        // An unreadable list item without a URI could be any stored meeting: flagging vanished
+        // meetings would then risk flagging one that still exists.
+        let mut every_item_identified = true;
+
+        for pass in self.windows.passes(window, now) {
+            let query = EventQuery {
+                user: self.user.clone(),
+                organization: None,
+                status: None,
+                // A second of overlap at inner boundaries, so an event starting exactly on a
+                // boundary is listed whatever Calendly's inclusive/exclusive rule is.
+                min_start_time: if pass.start > window.start {
+                    pass.start - Duration::seconds(1)
+                } else {
+                    pass.start
+                },
+                max_start_time: if pass.end < window.end {
+                    pass.end + Duration::seconds(1)
+                } else {
+                    pass.end
+                },
+                // The past is read newest first, the future soonest first: closest to now first.
+                sort: if pass.end <= now {
+                    SortOrder::Descending
+                } else {
+                    SortOrder::Ascending
+                },
+                invitee_email: None,
+            };
+            let mut page_token: Option<String> = None;
+            loop {
+                if self.cancel.is_cancelled() {
+                    return Err(EngineError::SyncCancelled);
+                }
+                let page = tokio::select! {
+                    page = self.client.list_scheduled_events_page(&query, page_token.as_deref()) => {
+                        page.map_err(calendly_error)?
+                    }
+                    _ = self.cancel.cancelled() => return Err(EngineError::SyncCancelled),
+                };
+                tally.progress.events += page.events.len() as u32;
+                for skipped in &page.skipped {
+                    match &skipped.uri {
+                        Some(uri) => {
+                            seen.insert(EventUri::new(uri.clone()));
+                        }
+                        None => every_item_identified = false,
+                    }
+                }
+                self.sync_page(&page.events, now, tally).await?;
+                seen.extend(page.events.iter().map(|event| event.uri.clone()));
+                match page.next_page_token {
+                    // A server repeating the same token would otherwise loop forever.
+                    Some(next) if page_token.as_deref() != Some(next.as_str()) => {
+                        page_token = Some(next)
+                    }
+                    _ => break,
+                }
+            }
+        }
+
+        if self.cancel.is_cancelled() {
+            return Err(EngineError::SyncCancelled);
+        }
+        if every_item_identified {
+            let vanished = PagePlan {
+                operations: plan_vanished(&stored_in_window, &seen),
+                invitees_needed: Vec::new(),
+            };
+            if !vanished.operations.is_empty() {
+                let outcome = self.with_store(|store| {
+                    store.apply_page(
+                        self.account,
+                        &vanished,
+                        &HashMap::new(),
+                        ChangeSource::Poll,
+                        Utc::now(),
+                    )
+                })?;
+                tally.counts.add(&outcome.counts);
+                let _ = self.events.send(EngineEvent::MeetingsChanged);
+            }
+        } else {
+            tracing::warn!("some listed events could not be read; not flagging vanished meetings this time");
+        }
+        Ok(())
+    }
+
+    /// Plans one page, fetches the invitees it needs, and applies it in one transaction.
+    /// Cancellation drops the page before it is applied, so the store never holds half of it.
+    async fn sync_page(
+        &self,
+        events: &[FetchedEvent],
+        now: DateTime<Utc>,
+        tally: &mut RunTally,
+    ) -> Result<(), EngineError> {
+        let uris: Vec<EventUri> = events.iter().map(|event| event.uri.clone()).collect();
+        let stored = self.with_store(|store| store.stored_states(self.account, &uris))?;
+        let plan = plan_page(&stored, events);
+
+        let mut needed = plan.invitees_needed.clone();
+        let start_times: HashMap<&EventUri, DateTime<Utc>> = events
+            .iter()
+            .map(|event| (&event.uri, event.start_time))
+            .collect();
+        // The meetings closest to now get their invitees first.
+        needed.sort_by_key(|uri| {
+            start_times
+                .get(uri)
+                .map(|start| (*start - now).num_seconds().abs())
+                .unwrap_or(i64::MAX)
+        });
+        tally.progress.invitees_pending += needed.len() as u32;
+        self.publish_progress(tally.progress);
+
+        let invitees = tokio::select! {
+            invitees = self.fetch_invitees(needed, tally) => invitees?,
+            _ = self.cancel.cancelled() => return Err(EngineError::SyncCancelled),
+        };
+
+        let outcome = self.with_store(|store| {
+            store.apply_page(
+                self.account,
+                &plan,
+                &invitees,
+                ChangeSource::Poll,
+                Utc::now(),
+            )
+        })?;
+        tally.counts.add(&outcome.counts);
+        tally.progress.pages += 1;
+        self.publish_progress(tally.progress);
+        if outcome.counts.changed() > 0 {
+            let _ = self.events.send(EngineEvent::MeetingsChanged);
+        }
+        Ok(())
+    }
+
+    /// Fetches the invitee lists of `needed` with bounded concurrency, reporting progress.
+    async fn fetch_invitees(
+        &self,
+        needed: Vec<EventUri>,
+        tally: &mut RunTally,
+    ) -> Result<HashMap<EventUri, Vec<FetchedInvitee>>, EngineError> {
+        let client = &self.client;
+        let mut fetches = stream::iter(needed)
+            .map(|uri| async move {
+                match client.list_invitees(&uri).await {
+                    Ok(invitees) => Ok(Some((uri, invitees))),
+                    // The event vanished between listing and fetching: apply it without invitees;
+                    // the next sync sees the missing invitees and asks again.
+                    Err(advicly_calendly::Error::NotFound { .. }) => Ok(None),
+                    Err(error) => Err(calendly_error(error)),
+                }
+            })
+            .buffer_unordered(INVITEE_CONCURRENCY);
+        let mut invitees = HashMap::new();
+        while let Some(fetched) = fetches.try_next().await? {
+            tally.progress.invitees += 1;
+            tally.progress.invitees_pending = tally.progress.invitees_pending.saturating_sub(1);
+            self.publish_progress(tally.progress);
+            if let Some((uri, list)) = fetched {
+                invitees.insert(uri, list);
+            }
+        }
+        Ok(invitees)
+    }
+}
+
+/// API calls of one run, keyed by endpoint family (`scheduled_events`, `invitees`, …), plus
+/// the 429s, 5xx answers and retries it ran into. Zero entries are left out.
+pub(crate) fn api_calls_by_endpoint(stats: &CallStats) -> BTreeMap<String, u64> {
+    let entries = [
+        ("users", stats.users),
+        ("scheduled_events", stats.scheduled_events),
+        ("invitees", stats.invitees),
+        ("cancellation", stats.cancellations),
+        ("webhook_subscriptions", stats.webhook_subscriptions),
+        ("rate_limited", stats.rate_limited),
+        ("server_errors", stats.server_errors),
+        ("network_errors", stats.network_errors),
+        ("retries", stats.retries),
+        ("token_refreshes", stats.token_refreshes),
+    ];
+    entries
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(name, count)| (name.to_owned(), count))
+        .collect()
+}
+
+/// Whether the kind of a sync is full (used by tests and the status view).
+pub(crate) fn is_full(kind: SyncKind) -> bool {
+    kind == SyncKind::Full
+}
