@@ -69,7 +69,7 @@ export function dayLabel(key: string, now: Date, zone: Zone): string {
 }
 
 export function formatTime(instant: string, zone: Zone): string {
-  return formatter(zone, { hour: 'numeric', minute: '2-digit' }).format(new Date(instant));
+  return formatter(zone, { hour: '2-digit', minute: '2-digit' }).format(new Date(instant));
 }
 
 export function formatDate(instant: string, zone: Zone): string {

@@ -100,8 +100,11 @@ export function MeetingList({ groups, zone, selectedUri, onOpen, label, id, rese
     return () => observer.disconnect();
   }, []);
 
-  // A new query starts at the top.
-  useEffect(() => {
+  // A new query starts at the top (a fresh list already does).
+  const shownKey = useRef(resetKey);
+  useLayoutEffect(() => {
+    if (shownKey.current === resetKey) return;
+    shownKey.current = resetKey;
     if (scroller.current) scroller.current.scrollTop = 0;
     setScrollTop(0);
   }, [resetKey]);
@@ -134,9 +137,18 @@ export function MeetingList({ groups, zone, selectedUri, onOpen, label, id, rese
     const element = scroller.current;
     if (element) {
       const headerRoom = layout.firstIndex === target ? DAY_HEADER_HEIGHT + (layout.sectionHeader ? SECTION_HEADER_HEIGHT : 0) : 0;
-      if (top - headerRoom < element.scrollTop) element.scrollTop = top - headerRoom;
-      else if (top + ROW_HEIGHT > element.scrollTop + viewport) element.scrollTop = top + ROW_HEIGHT - viewport;
-      setScrollTop(element.scrollTop);
+      let desiredTop = element.scrollTop;
+      if (top - headerRoom < desiredTop) desiredTop = top - headerRoom;
+      else if (top + ROW_HEIGHT > desiredTop + viewport) desiredTop = top + ROW_HEIGHT - viewport;
+      element.scrollTop = desiredTop;
+      // Render around the target even before the browser reports the scroll (and without layout).
+      setScrollTop(desiredTop);
+      // A row already in the DOM takes focus at once, so fast repeated keys each move one row.
+      const rendered = element.querySelector<HTMLElement>(`[data-index="${target}"]`);
+      if (rendered) {
+        rendered.focus({ preventScroll: true });
+        return true;
+      }
     }
     setPendingFocus(target);
     return true;
@@ -151,7 +163,11 @@ export function MeetingList({ groups, zone, selectedUri, onOpen, label, id, rese
 
   return (
     <div class="list-scroll" ref={scroller} id={id} aria-label={label} data-total-rows={count}
-      onScroll={(event) => setScrollTop((event.currentTarget as HTMLDivElement).scrollTop)} onKeyDown={onKeyDown}>
+      onScroll={(event) => {
+        const element = event.currentTarget as HTMLDivElement;
+        // Without layout (scrollHeight 0) the reported position means nothing; keep the one we asked for.
+        if (element.scrollHeight > 0) setScrollTop(element.scrollTop);
+      }} onKeyDown={onKeyDown}>
       <div class="list-canvas" style={{ height: `${total}px` }}>
         {visible.map((layout) => (
           <DayGroup key={`${layout.group.section}-${layout.group.dayKey}`} layout={layout} zone={zone}
@@ -219,7 +235,8 @@ export function inviteeLine(meeting: MeetingSummary): string {
 
 function MeetingRow({ meeting, zone, index, top, selected, onOpen }: MeetingRowProps) {
   const status = effectiveStatus(meeting);
-  const inactive = status !== 'active';
+  // Struck through only when it will not take place; an unknown status is shown as a badge instead.
+  const inactive = status === 'canceled' || status === 'deleted';
   return (
     <div class={`meeting-row${selected ? ' selected' : ''}${inactive ? ' inactive' : ''}`} data-testid="meeting-row"
       data-uri={meeting.uri} data-status={status} data-rescheduled={meeting.rescheduledTo ? 'true' : undefined}

@@ -1,0 +1,359 @@
+// Chromium tests of the BUILT UI (ui/dist) with the fake shell injected through mockIPC: every screen,
+// the connection states, sync, offline, 10,000 meetings and the XSS rule. Run with `npm run test:browser`.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serveStatic } from './server.mjs';
+
+const UI = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(UI, 'dist');
+const HARNESS = join(UI, 'browser', '.build', 'harness.js');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Screenshots go to a temporary folder unless SCREENSHOTS_DIR names one (docs/screenshots when refreshing them).
+const SCREENSHOTS = process.env.SCREENSHOTS_DIR ? resolve(process.env.SCREENSHOTS_DIR) : mkdtempSync(join(tmpdir(), 'advicly-shots-'));
+const uri = (id) => `https://api.calendly.com/scheduled_events/${id}`;
+
+/** Chromium may still be being installed by apt on a fresh machine: wait for it, bounded. */
+async function waitForChromium() {
+  const deadline = Date.now() + 300_000;
+  while (!existsSync(CHROMIUM)) {
+    if (Date.now() > deadline) throw new Error(`${CHROMIUM} not found; install it with apt-get install chromium`);
+    await new Promise((done) => setTimeout(done, 2_000));
+  }
+}
+
+let server;
+let context;
+let profile;
+let harness;
+const pageErrors = [];
+
+before(async () => {
+  assert.ok(existsSync(join(DIST, 'index.html')), 'ui/dist must be built first (npm run build)');
+  assert.ok(existsSync(HARNESS), 'the harness must be built first (npm run test:browser builds it)');
+  harness = readFileSync(HARNESS, 'utf8');
+  await waitForChromium();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  server = await serveStatic(DIST);
+  profile = mkdtempSync(join(tmpdir(), 'advicly-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+    // Chromium writes into HOME and XDG folders; keep it inside the temporary profile.
+    env: { ...process.env, HOME: profile, XDG_CONFIG_HOME: join(profile, 'config'), XDG_CACHE_HOME: join(profile, 'cache') },
+    timezoneId: 'Europe/London',
+    locale: 'en-GB',
+    viewport: { width: 1280, height: 800 },
+    colorScheme: 'light',
+    reducedMotion: 'reduce',
+  });
+  // Nothing may be fetched from anywhere but the local server.
+  await context.route((url) => !url.href.startsWith(server.url), (route) => {
+    pageErrors.push(`blocked request to ${route.request().url()}`);
+    return route.abort();
+  });
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  assert.deepEqual(pageErrors, [], 'no page may throw or fetch anything from outside');
+});
+
+/** Opens the built app with the fake shell in `scenario`; waits until the overview has loaded. */
+async function openApp(scenario, query = '') {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${scenario}: ${error.message}`));
+  await page.addInitScript({ content: harness });
+  await page.goto(`${server.url}?scenario=${scenario}${query}`);
+  await page.locator('.app').waitFor();
+  return page;
+}
+
+const shot = (page, name) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+const row = (page, id) => page.locator(`[data-testid=meeting-row][data-uri="${uri(id)}"]`);
+
+/** Scrolls the windowed list until the row of meeting `id` is rendered (bounded). */
+async function reveal(page, id, listSelector = '#meeting-list') {
+  const found = await page.locator(listSelector).evaluate(async (list, selector) => {
+    for (let top = 0; top <= list.scrollHeight; top += list.clientHeight / 2) {
+      list.scrollTop = top;
+      await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+      const element = list.querySelector(selector);
+      if (element) {
+        element.scrollIntoView({ block: 'center' });
+        return true;
+      }
+    }
+    return false;
+  }, `[data-testid=meeting-row][data-uri="${uri(id)}"]`);
+  assert.ok(found, `meeting ${id} must be reachable by scrolling the list`);
+  return row(page, id);
+}
+
+describe('meetings', () => {
+  it('lists upcoming days before past days with badges', async () => {
+    const page = await openApp('connected');
+    await row(page, 'UP01').waitFor();
+    const groups = await page.locator('[data-testid=day-group]').evaluateAll((elements) =>
+      elements.map((element) => ({ day: element.dataset.day, section: element.dataset.section })));
+    const firstPast = groups.findIndex((group) => group.section === 'past');
+    assert.ok(firstPast > 0, 'upcoming groups come first');
+    assert.ok(groups.slice(firstPast).every((group) => group.section === 'past'), 'no upcoming group after a past one');
+    const upcoming = groups.filter((group) => group.section === 'upcoming').map((group) => group.day);
+    assert.deepEqual(upcoming, [...upcoming].sort(), 'upcoming days ascend');
+    assert.match(await page.locator('[data-testid=day-group]').first().innerText(), /Today|Tomorrow/, 'the first day is named relatively');
+
+    assert.equal(await row(page, 'UP07').getAttribute('data-status'), 'canceled', 'canceled status attribute');
+    assert.match(await row(page, 'UP07').innerText(), /Canceled[\s\S]*Travelling that week/, 'canceled badge with reason');
+    assert.match(await row(page, 'UP05OLD').locator('[data-testid=rescheduled-link]').innerText(), /^to /, 'rescheduled badge links to the new time');
+    await shot(page, 'meetings');
+
+    // Windowing: a past meeting further down is rendered once scrolled to.
+    assert.equal(await (await reveal(page, 'PA03')).getAttribute('data-status'), 'deleted', 'deleted status attribute');
+    assert.equal(await row(page, 'PA03').locator('[data-testid=badge-deleted]').innerText(), 'Deleted in Calendly', 'deleted badge');
+    await page.locator('#meeting-list').evaluate((list) => { list.scrollTop = 0; });
+    await row(page, 'UP05OLD').locator('[data-testid=rescheduled-link]').click();
+    await page.locator(`#meeting-detail[data-loaded=true][data-uri="${uri('UP05')}"]`).waitFor();
+    await page.close();
+  });
+
+  it('searches through the core and filters by status', async () => {
+    const page = await openApp('connected');
+    await row(page, 'UP01').waitFor();
+    await page.locator('#search').fill('mortgage');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=meeting-row]').length === 2);
+    const searched = await page.evaluate(() => window.__fakeShell.callsOf('list_meetings').at(-1).args.query.search);
+    assert.equal(searched, 'mortgage', 'the search text is sent to list_meetings');
+    await page.locator('#search').fill('no such client anywhere');
+    await page.locator('#empty-state[data-kind=no-results]').waitFor();
+    await page.locator('#clear-search').click();
+    await row(page, 'UP01').waitFor();
+
+    await page.locator('#status-filter').selectOption('deleted');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('[data-testid=meeting-row]')];
+      return rows.length === 1 && rows[0].dataset.status === 'deleted';
+    });
+    await page.close();
+  });
+
+  it('shows a meeting’s detail and opens the join link through the shell', async () => {
+    const page = await openApp('connected');
+    await row(page, 'UP01').locator('.row-main').click();
+    const detail = page.locator('#meeting-detail[data-loaded=true]');
+    await detail.waitFor();
+    assert.equal(await page.locator('#detail-duration').innerText(), '45 min', 'duration');
+    assert.match(await page.locator('#detail-location').innerText(), /Zoom/, 'location kind');
+    assert.match(await detail.locator('[data-testid=invitee-timezone]').innerText(), /America\/New_York/, 'invitee time zone');
+    assert.match(await detail.locator('[data-testid=answers]').innerText(), /Pension consolidation/, 'answers');
+    await shot(page, 'detail');
+    await page.locator('#join-meeting').click();
+    await page.waitForFunction(() => window.__fakeShell.callsOf('open_join_link').length === 1);
+    assert.deepEqual(await page.evaluate(() => window.__fakeShell.callsOf('open_join_link')[0].args), { uri: uri('UP01') }, 'opened by meeting URI');
+
+    // Escape closes the detail; the no-show flag shows on another meeting.
+    await page.keyboard.press('Escape');
+    await page.locator('#meeting-detail').waitFor({ state: 'detached' });
+    await (await reveal(page, 'PA02')).locator('.row-main').click();
+    await page.locator('#meeting-detail [data-testid=no-show]').waitFor();
+    await page.close();
+  });
+
+  it('is keyboard accessible: arrows move between rows, Enter opens one', async () => {
+    const page = await openApp('connected');
+    await row(page, 'UP01').waitFor();
+    await page.locator('[data-index="0"]').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-index')), '2', 'focus followed the arrows');
+    await page.keyboard.press('Enter');
+    await page.locator('#meeting-detail[data-loaded=true]').waitFor();
+    await page.close();
+  });
+
+  it('stays fast with 10,000 meetings by rendering only the rows in view', async () => {
+    const page = await openApp('many');
+    const list = page.locator('#meeting-list');
+    await list.waitFor();
+    assert.equal(await list.getAttribute('data-total-rows'), '10000', 'every meeting is in the list');
+    const rendered = await page.locator('[data-testid=meeting-row]').count();
+    assert.ok(rendered > 5 && rendered < 80, `only a window of rows is in the DOM (got ${rendered})`);
+    // Scroll to the very end: the oldest meeting is rendered and the DOM stays small.
+    await list.evaluate((element) => { element.scrollTop = element.scrollHeight; });
+    await page.locator('[data-testid=meeting-row][data-uri$="MANY00000"]').waitFor();
+    const afterScroll = await page.locator('[data-testid=meeting-row]').count();
+    assert.ok(afterScroll < 80, `still only a window of rows after scrolling (got ${afterScroll})`);
+    // Typing in search re-queries and re-renders quickly.
+    const started = Date.now();
+    await page.locator('#search').fill('Client 7');
+    await page.waitForFunction(() => document.querySelector('#meeting-count')?.textContent?.includes('found'));
+    assert.ok(Date.now() - started < 3_000, 'a search over 10,000 meetings answers within three seconds');
+    await page.close();
+  });
+});
+
+describe('clients', () => {
+  it('lists clients and shows a client’s meetings', async () => {
+    const page = await openApp('connected');
+    await page.locator('#clients-tab').click();
+    const grace = page.locator('[data-testid=client-row][data-email="grace@hopper.example"]');
+    await grace.waitFor();
+    assert.equal(await grace.locator('[data-testid=client-meeting-count]').innerText(), '3 meetings', 'meeting count');
+    await grace.locator('.row-main').click();
+    await page.locator('#client-detail [data-testid=meeting-row]').first().waitFor();
+    assert.equal(await page.locator('#client-detail [data-testid=meeting-row]').count(), 3, 'the client’s three meetings');
+    await shot(page, 'clients');
+    await page.close();
+  });
+});
+
+describe('connection', () => {
+  it('connects with OAuth: disconnected → waiting for the browser → connected', async () => {
+    const page = await openApp('disconnected');
+    await page.locator('#connect-oauth').waitFor();
+    assert.equal(await page.locator('#connection-state').getAttribute('data-state'), 'disconnected', 'starts disconnected');
+    await shot(page, 'connect');
+    await page.locator('#connect-oauth').click();
+    await page.locator('#waiting-for-browser').waitFor();
+    assert.match(await page.locator('#waiting-for-browser').innerText(), /Waiting for Calendly in your browser…/, 'waiting text');
+    assert.equal(await page.locator('#connection-state').getAttribute('data-state'), 'connecting', 'connecting state');
+    await shot(page, 'connecting');
+    await page.evaluate(() => window.__fakeShell.completeOauth());
+    await row(page, 'UP01').waitFor();
+    await page.locator('#connection-tab').click();
+    assert.equal(await page.locator('#account-email').innerText(), 'ada.advisor@example.com', 'the account is shown');
+    assert.equal(await page.locator('#demo-marker').count(), 0, 'a real account has no Demo marker');
+    await page.close();
+  });
+
+  it('connects with a personal access token, showing a rejected token under the field', async () => {
+    const page = await openApp('disconnected');
+    await page.locator('#token-input').fill('wrong');
+    await page.locator('#connect-token').click();
+    await page.locator('#token-error[data-code=invalid_token]').waitFor();
+    await page.locator('#token-input').fill('pat_right');
+    await page.locator('#connect-token').click();
+    await row(page, 'UP01').waitFor();
+    await page.close();
+  });
+
+  it('starts the demo and marks it', async () => {
+    const page = await openApp('disconnected', '&manualDemo=1');
+    await page.locator('#connect-demo').click();
+    await page.locator('#waiting-for-browser').waitFor();
+    await page.evaluate(() => window.__fakeShell.completeOauth({ demo: true }));
+    await row(page, 'UP01').waitFor();
+    await page.locator('#connection-tab').click();
+    await page.locator('#demo-marker').waitFor();
+    assert.equal(await page.locator('#account-email').innerText(), 'demo.advisor@advicly.test', 'demo account');
+    await page.close();
+  });
+
+  it('offers Reconnect with the reason', async () => {
+    const page = await openApp('needs-reconnect');
+    assert.match(await page.locator('#reconnect-notice').innerText(), /invalid_grant/, 'the reason is on the notice');
+    await page.locator('#connection-tab').click();
+    assert.equal(await page.locator('#connection-state').getAttribute('data-state'), 'needs_reconnect', 'state');
+    assert.match(await page.locator('#reconnect-reason').innerText(), /invalid_grant/, 'the reason on the screen');
+    assert.ok(await page.locator('#sync-now').isDisabled(), 'no sync until reconnected');
+    await shot(page, 'reconnect');
+    await page.locator('#reconnect').click();
+    await page.locator('#waiting-for-browser').waitFor();
+    await page.close();
+  });
+
+  it('disconnects with wipe after confirming', async () => {
+    const page = await openApp('connected');
+    await page.locator('#connection-tab').click();
+    await page.locator('#disconnect').click();
+    await page.locator('#wipe-data').check();
+    await page.locator('#confirm-disconnect').click();
+    await page.locator('#disconnect-result[data-wiped=true]').waitFor();
+    await page.locator('#connection-state[data-state=disconnected]').waitFor();
+    assert.deepEqual(await page.evaluate(() => window.__fakeShell.callsOf('disconnect')[0].args), { wipe: true }, 'wipe sent');
+    await page.locator('#meetings-tab').click();
+    await page.locator('#empty-state[data-kind=not-connected]').waitFor();
+    await page.close();
+  });
+});
+
+describe('sync', () => {
+  it('shows progress while syncing, then the result', async () => {
+    const page = await openApp('connected');
+    await page.locator('#sync-now').click();
+    await page.locator('#sync-status[data-state=running]').waitFor();
+    await page.evaluate(() => window.__fakeShell.progress({ pages: 3, events: 212, invitees: 120, inviteesPending: 80 }));
+    await page.locator('#sync-progress[value="0.6"]').waitFor();
+    assert.equal(await page.locator('#sync-progress-text').innerText(), '212 meetings · 3 pages · 120 of 200 invitee lists', 'progress text');
+    assert.ok(await page.locator('#sync-now').isDisabled(), 'Sync is disabled while running');
+    await shot(page, 'sync-in-progress');
+    await page.evaluate(() => window.__fakeShell.finishSync({ created: 5, updated: 4, canceled: 2, restored: 1, deleted: 1 }));
+    await page.locator('#sync-status[data-state=idle]').waitFor();
+    assert.equal(await page.locator('#last-sync-counts').innerText(), '5 new · 4 updated · 2 canceled · 1 restored · 1 deleted', 'result');
+    assert.match(await page.locator('#next-sync').innerText(), /Next sync at/, 'next sync time');
+    await page.close();
+  });
+
+  it('explains a failed sync', async () => {
+    const page = await openApp('connected');
+    await page.evaluate(() => window.__fakeShell.startSync());
+    await page.locator('#sync-status[data-state=running]').waitFor();
+    await page.evaluate(() => window.__fakeShell.failSync('needs_reconnect', 'Calendly revoked the refresh token.'));
+    await page.locator('#last-sync-error').waitFor();
+    assert.match(await page.locator('#last-sync-error').innerText(), /Reconnect your account\. Calendly revoked the refresh token\./, 'plain words');
+    await page.close();
+  });
+
+  it('changes the interval', async () => {
+    const page = await openApp('connected');
+    await page.locator('#connection-tab').click();
+    await page.locator('#sync-interval').fill('45');
+    await page.locator('#save-interval').click();
+    await page.locator('#interval-saved').waitFor();
+    assert.match(await page.locator('#next-sync').innerText(), /every 45 min/, 'the new interval is shown');
+    await page.locator('#sync-interval').fill('2');
+    await page.locator('#save-interval').click();
+    await page.locator('#sync-interval-error').waitFor();
+    await page.close();
+  });
+});
+
+describe('offline', () => {
+  it('keeps the list, shows a notice and disables Sync with a reason', async () => {
+    const page = await openApp('offline');
+    await row(page, 'UP01').waitFor();
+    await page.locator('#offline-notice').waitFor();
+    assert.ok(await page.locator('#sync-now').isDisabled(), 'Sync is disabled');
+    assert.match(await page.locator('#sync-disabled-reason').innerText(), /offline/, 'the reason is given');
+    await shot(page, 'offline');
+    await page.evaluate(() => window.__fakeShell.setOnline(true));
+    await page.locator('#offline-notice').waitFor({ state: 'detached' });
+    assert.ok(await page.locator('#sync-now').isEnabled(), 'Sync is enabled when back online');
+    await page.close();
+  });
+});
+
+describe('untrusted text', () => {
+  it('shows the hostile invitee name as text and runs nothing', async () => {
+    const page = await openApp('connected');
+    const hostile = row(page, 'UP06');
+    await hostile.waitFor();
+    assert.equal(await hostile.locator('[data-testid=meeting-invitees]').innerText(), '<img src=x onerror="window.__xss=1">', 'literal name');
+    await hostile.locator('.row-main').click();
+    await page.locator('#meeting-detail[data-loaded=true]').waitFor();
+    assert.equal(await page.locator('[data-testid=invitee-name]').innerText(), '<img src=x onerror="window.__xss=1">', 'literal name in detail');
+    assert.equal(await page.locator('img').count(), 0, 'no img element exists');
+    assert.equal(await page.evaluate(() => typeof window.__xss), 'undefined', 'no payload ran');
+    await page.close();
+  });
+});
