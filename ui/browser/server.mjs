@@ -13,6 +13,15 @@ const TYPES = {
   '.json': 'application/json',
 };
 
+/**
+ * A strict Content-Security-Policy like the one a Tauri app should ship: if the UI ever needed an inline
+ * script or style, a remote font or an eval, Chromium would refuse it and the tests would see the error.
+ */
+export const STRICT_CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
+  "connect-src 'self' ipc: http://ipc.localhost", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
+].join('; ');
+
 /** Serves `root` on 127.0.0.1:0; resolves to `{ url, close }`. */
 export async function serveStatic(root) {
   const base = normalize(root + sep);
@@ -26,7 +35,11 @@ export async function serveStatic(root) {
     }
     try {
       const body = await readFile(file);
-      response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      response.writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'cache-control': 'no-store',
+        'content-security-policy': STRICT_CSP,
+      });
       response.end(body);
     } catch {
       response.writeHead(404).end('not found');

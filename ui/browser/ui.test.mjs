@@ -73,6 +73,10 @@ after(async () => {
 async function openApp(scenario, query = '') {
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(`${scenario}: ${error.message}`));
+  // CSP refusals and other script errors surface as console errors.
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(`${scenario}: console: ${message.text()}`);
+  });
   await page.addInitScript({ content: harness });
   await page.goto(`${server.url}?scenario=${scenario}${query}`);
   await page.locator('.app').waitFor();

@@ -201,7 +201,7 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
         </aside>
         <main class="main">
           <ErrorBanner error={banner} onDismiss={() => setBanner(null)} />
-          <Notices />
+          <Notices onConnectionScreen={tab === 'connection'} />
           <div class="panel" role="tabpanel" id={`${tab}-panel`} aria-labelledby={`${tab}-tab`}>
             {tab === 'meetings' ? <MeetingsView /> : tab === 'clients' ? <ClientsView /> : <ConnectionView />}
           </div>

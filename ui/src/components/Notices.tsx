@@ -15,7 +15,8 @@ export function ErrorBanner({ error, onDismiss }: { error: IpcError | null; onDi
   );
 }
 
-export function Notices() {
+/** `onConnectionScreen`: the reconnect notice is left out there, as that screen says it in full. */
+export function Notices({ onConnectionScreen }: { onConnectionScreen: boolean }) {
   const { overview, goTo } = useApp();
   const { connection } = overview;
   return (
@@ -26,7 +27,7 @@ export function Notices() {
           Calendly resumes when the network is back.
         </div>
       ) : null}
-      {connection.state === 'needs_reconnect' ? (
+      {connection.state === 'needs_reconnect' && !onConnectionScreen ? (
         <div class="notice notice-warning" id="reconnect-notice" role="status">
           <span>
             <strong>Calendly needs you to reconnect.</strong>{' '}

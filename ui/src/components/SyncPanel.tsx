@@ -1,5 +1,5 @@
 // The sync card in the sidebar: Sync button, progress while syncing, last result, next sync.
-import type { SyncProgress } from '../ipc';
+import type { Overview, SyncProgress } from '../ipc';
 import { describeCounts, formatRelative, formatTime, plural } from '../format';
 import { describeSyncFailure } from '../errors';
 import { useApp } from '../context';
@@ -21,6 +21,19 @@ export function describeProgress(progress: SyncProgress | null): string {
   return parts.join(' · ');
 }
 
+/** A short status for when Sync cannot run (the sentence under the button says why). */
+function blockedLabel(overview: Overview): string {
+  if (!overview.online) return 'Offline';
+  switch (overview.connection.state) {
+    case 'needs_reconnect':
+      return 'Paused until you reconnect';
+    case 'connecting':
+      return 'Connecting…';
+    default:
+      return 'Not connected';
+  }
+}
+
 export function SyncPanel() {
   const { overview, now, zone, syncFailure, syncNow, syncBlockedReason } = useApp();
   const { sync } = overview;
@@ -29,9 +42,10 @@ export function SyncPanel() {
   const failed = Boolean(syncFailure || last?.error);
   const state = sync.running ? 'running' : syncBlockedReason ? 'blocked' : failed ? 'failed' : last ? 'idle' : 'never';
   const statusText = sync.running ? 'Syncing with Calendly…'
-    : failed ? 'Last sync failed'
-      : last ? 'Up to date'
-        : 'Not synced yet';
+    : syncBlockedReason ? blockedLabel(overview)
+      : failed ? 'Last sync failed'
+        : last ? 'Up to date'
+          : 'Not synced yet';
 
   return (
     <section class="sync-card" aria-labelledby="sync-heading">
@@ -69,7 +83,7 @@ export function SyncPanel() {
         ) : null}
       </div>
       <p id="next-sync" class="hint">
-        {sync.nextSyncAt
+        {sync.nextSyncAt && !syncBlockedReason
           ? `Next sync at ${formatTime(sync.nextSyncAt, zone)} (every ${sync.intervalMinutes} min)`
           : `Automatic sync every ${sync.intervalMinutes} min`}
       </p>
