@@ -1,3 +1,8 @@
-//! The Advicly desktop shell.
+//! Entry point of the Advicly desktop app; everything happens in `advicly_desktop::run`.
 
-fn main() {}
+// Without this a release build on Windows would open a console window next to the app.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    advicly_desktop::run();
+}

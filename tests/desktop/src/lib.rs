@@ -1,1 +1,276 @@
 //! Harness for driving the real Advicly desktop app through tauri-driver and WebKitWebDriver.
+//!
+//! The tests run inside the private world `scripts/desktop-e2e.sh` builds (temporary HOME, its own
+//! D-Bus session with an unlocked gnome-keyring, Xvfb). This module starts `tauri-driver`, opens
+//! WebDriver sessions on the app binary, waits on DOM conditions with bounded polls, takes stable
+//! screenshots, and inspects processes and the keychain from the outside.
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// How often bounded waits re-check their condition.
+const POLL_EVERY: Duration = Duration::from_millis(100);
+
+/// The repository root (two folders above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Cargo's target folder, honouring `CARGO_TARGET_DIR`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// The desktop app binary of a profile (`debug` or `release`); `ADVICLY_DESKTOP_BINARY` overrides.
+pub fn app_binary(profile: &str) -> Result<PathBuf> {
+    let path = match std::env::var_os("ADVICLY_DESKTOP_BINARY") {
+        Some(path) => PathBuf::from(path),
+        None => target_dir().join(profile).join("advicly-desktop"),
+    };
+    if !path.is_file() {
+        bail!(
+            "the desktop app is not built at {} — run `cargo build -p advicly-desktop{}` first (scripts/desktop-e2e.sh does)",
+            path.display(),
+            if profile == "release" { " --release --features custom-protocol" } else { "" }
+        );
+    }
+    path.canonicalize().with_context(|| format!("resolving {}", path.display()))
+}
+
+/// A port the OS just handed out, free again for a server we start next.
+pub fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding a probe port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Polls `check` until it yields a value or `timeout` passes; `what` names the condition in the error.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut last_error = None;
+    loop {
+        match check().await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => {}
+            Err(error) => last_error = Some(error),
+        }
+        if Instant::now() >= deadline {
+            let detail = last_error.map(|error| format!(" (last error: {error:#})")).unwrap_or_default();
+            bail!("timed out after {timeout:?} waiting for {what}{detail}");
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// A running `tauri-driver` (WebDriver on one port, WebKitWebDriver behind it on another).
+pub struct TauriDriver {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl TauriDriver {
+    /// Starts tauri-driver with extra environment variables; the app it launches inherits them.
+    pub async fn start(environment: &[(String, String)]) -> Result<Self> {
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let program = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".to_owned());
+        let child = Command::new(&program)
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .envs(environment.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+            .stdin(Stdio::null())
+            .spawn()
+            .with_context(|| {
+                format!("starting {program} (install it with `cargo install tauri-driver --version ^2 --locked`)")
+            })?;
+        let driver = Self { child: Some(child), port };
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        wait_for("tauri-driver to listen", Duration::from_secs(20), || async move {
+            Ok(TcpStream::connect_timeout(&address, Duration::from_millis(200)).ok().map(|_| ()))
+        })
+        .await?;
+        Ok(driver)
+    }
+
+    /// Opens a WebDriver session, which launches the app binary with `args`.
+    pub async fn launch(&self, application: &Path, args: &[String]) -> Result<Client> {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("wry"));
+        capabilities.insert(
+            "tauri:options".into(),
+            json!({ "application": application.display().to_string(), "args": args }),
+        );
+        ClientBuilder::native()
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .context("opening a WebDriver session on the app (is WebKitWebDriver installed — Debian package webkit2gtk-driver?)")
+    }
+
+    /// Stops tauri-driver (and the WebKitWebDriver it started) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGTERM lets tauri-driver stop its native driver; kill only if it ignores that.
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for TauriDriver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Every element matching `css` now (possibly none).
+pub async fn all(client: &Client, css: &str) -> Result<Vec<Element>> {
+    Ok(client.find_all(Locator::Css(css)).await?)
+}
+
+/// Waits until at least one element matches `css` and returns the first.
+pub async fn wait_for_element(client: &Client, css: &str, timeout: Duration) -> Result<Element> {
+    wait_for(&format!("an element matching `{css}`"), timeout, || async {
+        Ok(all(client, css).await?.into_iter().next())
+    })
+    .await
+}
+
+/// Waits until no element matches `css`.
+pub async fn wait_for_absence(client: &Client, css: &str, timeout: Duration) -> Result<()> {
+    wait_for(&format!("no element matching `{css}`"), timeout, || async {
+        Ok(all(client, css).await?.is_empty().then_some(()))
+    })
+    .await
+}
+
+/// Waits until an element matching `css` contains `text` and returns it.
+pub async fn wait_for_text(client: &Client, css: &str, text: &str, timeout: Duration) -> Result<Element> {
+    wait_for(&format!("`{css}` containing {text:?}"), timeout, || async {
+        for element in all(client, css).await? {
+            if element.text().await.unwrap_or_default().contains(text) {
+                return Ok(Some(element));
+            }
+        }
+        Ok(None)
+    })
+    .await
+}
+
+/// The text of the page body, for failure messages.
+pub async fn page_text(client: &Client) -> String {
+    match client.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(error) => format!("<no body: {error}>"),
+    }
+}
+
+/// Saves a PNG of the window once rendering has settled: WebDriver screenshots can lag the DOM,
+/// so this waits two animation frames and then takes shots until two in a row are identical.
+pub async fn save_screenshot(client: &Client, path: &Path) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut previous: Option<Vec<u8>> = None;
+    let png = loop {
+        client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await?;
+        let png = client.screenshot().await?;
+        if previous.as_deref() == Some(png.as_slice()) || Instant::now() >= deadline {
+            break png;
+        }
+        // Not settled yet: compare the next shot with this one.
+        previous = Some(png);
+    };
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Process ids whose executable is `binary` (the app itself, not its WebKit helpers).
+pub fn processes_running(binary: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let exe = std::fs::read_link(entry.path().join("exe")).ok()?;
+            (exe == binary).then_some(pid)
+        })
+        .collect()
+}
+
+/// The process and all its descendants (the app plus WebKit's web and network processes).
+pub fn process_tree(root: u32) -> Vec<u32> {
+    let mut parents = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // The parent pid is the second field after the parenthesised command name.
+            let parent = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|field| field.parse::<u32>().ok());
+            if let Some(parent) = parent {
+                parents.push((pid, parent));
+            }
+        }
+    }
+    let mut tree = vec![root];
+    let mut index = 0;
+    while index < tree.len() {
+        let current = tree[index];
+        tree.extend(parents.iter().filter(|(_, parent)| *parent == current).map(|(pid, _)| *pid));
+        index += 1;
+    }
+    tree
+}
+
+/// Proportional set size of one process in kilobytes, from `/proc/<pid>/smaps_rollup`.
+pub fn pss_kilobytes(pid: u32) -> Option<u64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    rollup
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// How many keychain items are filed under `service` (via `secret-tool`). Only item paths are
+/// counted; the output, which includes the secrets, is never printed.
+pub fn keychain_items(service: &str) -> Result<usize> {
+    let output = Command::new("secret-tool")
+        .args(["search", "--all", "service", service])
+        .output()
+        .context("running secret-tool (Debian package libsecret-tools)")?;
+    let text = [output.stdout, output.stderr].concat();
+    let text = String::from_utf8_lossy(&text);
+    Ok(text.lines().filter(|line| line.starts_with("[/")).count())
+}

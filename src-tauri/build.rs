@@ -1,0 +1,26 @@
+//! Build script: embeds the UI and declares the app's commands so that each gets an `allow-*`
+//! permission and the capability file can grant exactly the ones the UI calls.
+
+/// Every `#[tauri::command]` the shell registers; must match `commands::handler()`.
+const COMMANDS: &[&str] = &[
+    "get_overview",
+    "list_meetings",
+    "get_meeting",
+    "list_clients",
+    "client_meetings",
+    "sync_now",
+    "connect_oauth",
+    "connect_token",
+    "start_demo",
+    "disconnect",
+    "set_sync_interval",
+    "open_join_link",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed: check tauri.conf.json, capabilities/ and that ui/dist exists (npm run --prefix ui build)");
+}

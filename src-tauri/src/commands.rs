@@ -1,0 +1,171 @@
+//! The IPC commands of `docs/ipc.md`: each takes the state, makes one engine call and maps the result.
+
+use advicly_engine::{EventUri, Secret, StatusView};
+use chrono::Utc;
+use tauri::{AppHandle, State};
+use tauri_plugin_opener::OpenerExt;
+
+use crate::error::IpcError;
+use crate::ipc::{
+    ClientSummary, Connection, DisconnectReport, MeetingDetail, MeetingQuery, MeetingStatusFilter,
+    MeetingSummary, Overview, SyncStatus,
+};
+use crate::AppState;
+
+/// Every command, registered once; `build.rs` lists the same names for their permissions.
+pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        get_overview,
+        list_meetings,
+        get_meeting,
+        list_clients,
+        client_meetings,
+        sync_now,
+        connect_oauth,
+        connect_token,
+        start_demo,
+        disconnect,
+        set_sync_interval,
+        open_join_link,
+    ]
+}
+
+/// The connection, the sync state and whether Calendly is reachable, for the first screen.
+pub fn overview(state: &AppState) -> Result<Overview, IpcError> {
+    let status = state.engine().status(Utc::now())?;
+    Ok(Overview {
+        connection: Connection::from_status(&status),
+        sync: sync_status(state, &status),
+        online: state.is_online(),
+        demo_available: state.demo_available,
+        meeting_count: u64::from(status.meeting_count),
+    })
+}
+
+/// The sync part of the overview; the scheduler knows the interval and the next deadline.
+pub fn sync_status(state: &AppState, status: &StatusView) -> SyncStatus {
+    let scheduler = state.scheduler().state();
+    SyncStatus::from_status(status, scheduler.next_sync_at, scheduler.interval_minutes)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub fn get_overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
+    overview(&state)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub fn list_meetings(state: State<'_, AppState>, query: MeetingQuery) -> Result<Vec<MeetingSummary>, IpcError> {
+    let meetings = state.engine().meetings(&query.into(), Utc::now())?;
+    Ok(meetings.into_iter().map(Into::into).collect())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub fn get_meeting(state: State<'_, AppState>, uri: String) -> Result<MeetingDetail, IpcError> {
+    Ok(state.engine().meeting(&EventUri::new(uri))?.into())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub fn list_clients(state: State<'_, AppState>) -> Result<Vec<ClientSummary>, IpcError> {
+    let clients = state.engine().clients(Utc::now())?;
+    Ok(clients.into_iter().map(Into::into).collect())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub fn client_meetings(state: State<'_, AppState>, email: String) -> Result<Vec<MeetingSummary>, IpcError> {
+    let query = MeetingQuery {
+        search: None,
+        status: MeetingStatusFilter::All,
+        from: None,
+        to: None,
+        client_email: Some(email),
+    };
+    let meetings = state.engine().meetings(&query.into(), Utc::now())?;
+    Ok(meetings.into_iter().map(Into::into).collect())
+}
+
+/// Asks the one scheduler for a sync (joining a running one) and waits for its outcome;
+/// progress reaches the UI as events meanwhile.
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub async fn sync_now(state: State<'_, AppState>) -> Result<(), IpcError> {
+    state.scheduler().sync_now().await?;
+    Ok(())
+}
+
+/// Opens Calendly's authorization page in the system browser; the deep link completes it.
+#[tauri::command]
+#[tracing::instrument(skip(state, app), err)]
+pub async fn connect_oauth(app: AppHandle, state: State<'_, AppState>) -> Result<(), IpcError> {
+    let authorize_url = state.engine().begin_oauth().await?;
+    open_in_browser(&app, authorize_url.as_str())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state, token), err)]
+pub async fn connect_token(state: State<'_, AppState>, token: String) -> Result<Connection, IpcError> {
+    state.engine().connect_token(Secret::new(token)).await?;
+    Ok(overview(&state)?.connection)
+}
+
+/// Starts the in-process fake Calendly and connects to it through the same OAuth flow.
+#[tauri::command]
+#[tracing::instrument(skip(state, app), err)]
+pub async fn start_demo(app: AppHandle, state: State<'_, AppState>) -> Result<(), IpcError> {
+    if !state.demo_available {
+        return Err(IpcError::invalid_input("The demo is only offered when no Calendly app is configured."));
+    }
+    crate::enter_demo(&app).await?;
+    Ok(())
+}
+
+/// Disconnects the active account; disconnecting the demo also returns to the configured Calendly.
+#[tauri::command]
+#[tracing::instrument(skip(state, app), err)]
+pub async fn disconnect(app: AppHandle, state: State<'_, AppState>, wipe: bool) -> Result<DisconnectReport, IpcError> {
+    let report = state.engine().disconnect(wipe).await?;
+    crate::leave_demo(&app).await;
+    Ok(report.into())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub fn set_sync_interval(state: State<'_, AppState>, minutes: u32) -> Result<SyncStatus, IpcError> {
+    state.scheduler().set_interval(minutes)?;
+    let status = state.engine().status(Utc::now())?;
+    let mut sync = sync_status(&state, &status);
+    // The scheduler applies the change asynchronously; report what was asked for.
+    sync.interval_minutes = minutes;
+    Ok(sync)
+}
+
+/// Opens the join link of a stored meeting. The UI passes the meeting, never a URL, so the
+/// webview cannot make the shell open arbitrary addresses.
+#[tauri::command]
+#[tracing::instrument(skip(state, app), err)]
+pub fn open_join_link(app: AppHandle, state: State<'_, AppState>, uri: String) -> Result<(), IpcError> {
+    let meeting = state.engine().meeting(&EventUri::new(uri))?;
+    let join_url = meeting
+        .meeting
+        .join_url
+        .ok_or_else(|| IpcError::invalid_input("This meeting has no join link."))?;
+    open_in_browser(&app, &join_url)
+}
+
+/// Opens an http(s) address in the system browser. `ADVICLY_BROWSER` names the program to use
+/// instead of the desktop default (the end-to-end tests put a scripted browser there).
+fn open_in_browser(app: &AppHandle, address: &str) -> Result<(), IpcError> {
+    let parsed = url::Url::parse(address)
+        .map_err(|error| IpcError::internal(format!("Not a valid address ({error}).")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(IpcError::invalid_input("Only web addresses can be opened in the browser."));
+    }
+    let browser = std::env::var("ADVICLY_BROWSER").ok().filter(|program| !program.trim().is_empty());
+    app.opener()
+        .open_url(parsed.as_str(), browser)
+        .map_err(|error| IpcError::internal(format!("The browser could not be opened: {error}")))
+}

@@ -1,0 +1,463 @@
+//! The wire types of the UI ↔ shell contract (`docs/ipc.md`): camelCase JSON, RFC 3339 UTC times.
+//!
+//! These DTOs exist only at this boundary; the engine's view types are mapped into them in
+//! `commands.rs` and `events.rs`, so the UI contract can stay put while the engine evolves.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Which meetings the list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeetingStatusFilter {
+    Upcoming,
+    All,
+    Active,
+    Canceled,
+    Deleted,
+}
+
+/// Arguments of `list_meetings`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingQuery {
+    pub search: Option<String>,
+    pub status: MeetingStatusFilter,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub client_email: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteeSummary {
+    pub name: String,
+    pub email: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingSummary {
+    pub uri: String,
+    pub name: Option<String>,
+    /// `active`, `canceled`, or an unknown Calendly value verbatim.
+    pub status: String,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub event_type: Option<String>,
+    pub location_kind: Option<String>,
+    pub join_url: Option<String>,
+    pub canceled_reason: Option<String>,
+    pub canceled_by: Option<String>,
+    pub rescheduled_from: Option<String>,
+    pub rescheduled_to: Option<String>,
+    pub rescheduled_to_start: Option<DateTime<Utc>>,
+    pub deleted: bool,
+    pub invitees: Vec<InviteeSummary>,
+    pub client_emails: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionAnswer {
+    pub question: String,
+    pub answer: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteeDetail {
+    pub name: String,
+    pub email: String,
+    pub status: String,
+    pub uri: String,
+    pub timezone: Option<String>,
+    pub questions_and_answers: Vec<QuestionAnswer>,
+    pub no_show: bool,
+    pub canceled_reason: Option<String>,
+}
+
+/// `MeetingSummary` plus the detail fields; `invitees` carries the detailed invitees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingDetail {
+    pub uri: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub event_type: Option<String>,
+    pub location_kind: Option<String>,
+    pub join_url: Option<String>,
+    pub canceled_reason: Option<String>,
+    pub canceled_by: Option<String>,
+    pub rescheduled_from: Option<String>,
+    pub rescheduled_to: Option<String>,
+    pub rescheduled_to_start: Option<DateTime<Utc>>,
+    pub deleted: bool,
+    pub invitees: Vec<InviteeDetail>,
+    pub client_emails: Vec<String>,
+    pub location_detail: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// `poll` or `webhook`.
+    pub last_change_source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientSummary {
+    pub email: String,
+    pub name: String,
+    pub meeting_count: u64,
+    pub next_meeting: Option<DateTime<Utc>>,
+    pub last_meeting: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub email: String,
+    pub name: String,
+    pub user_uri: String,
+    pub timezone: Option<String>,
+    pub scheduling_url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    Disconnected,
+    Connecting,
+    Connected,
+    NeedsReconnect,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub state: ConnectionState,
+    pub account: Option<Account>,
+    pub reason: Option<String>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub demo: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncKind {
+    Full,
+    Incremental,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncCounts {
+    pub created: u64,
+    pub updated: u64,
+    pub canceled: u64,
+    pub restored: u64,
+    pub deleted: u64,
+    pub unchanged: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastSync {
+    pub kind: SyncKind,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub counts: SyncCounts,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncProgress {
+    pub pages: u64,
+    pub events: u64,
+    pub invitees: u64,
+    pub invitees_pending: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    pub running: bool,
+    pub progress: Option<SyncProgress>,
+    pub last_sync: Option<LastSync>,
+    pub next_sync_at: Option<DateTime<Utc>>,
+    pub interval_minutes: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Overview {
+    pub connection: Connection,
+    pub sync: SyncStatus,
+    pub online: bool,
+    pub demo_available: bool,
+    pub meeting_count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisconnectReport {
+    pub subscriptions_deleted: u64,
+    pub tokens_revoked: bool,
+    pub warnings: Vec<String>,
+    pub wiped: bool,
+}
+
+/// Payload of the `sync-started` event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStartedPayload {
+    pub kind: SyncKind,
+}
+
+/// Payload of the `sync-failed` event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncFailedPayload {
+    pub code: String,
+    pub message: String,
+    pub sync: SyncStatus,
+}
+
+/// Payload of the `network-changed` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkChangedPayload {
+    pub online: bool,
+}
+
+// Mapping from the engine's views. Kept next to the DTOs so a change on either side shows up here.
+mod from_engine {
+    use super::*;
+    use advicly_engine as engine;
+    use advicly_engine::{ConnectionState as DomainConnectionState, SyncKind as DomainSyncKind};
+
+    impl From<DomainSyncKind> for SyncKind {
+        fn from(kind: DomainSyncKind) -> Self {
+            match kind {
+                DomainSyncKind::Full => Self::Full,
+                DomainSyncKind::Incremental => Self::Incremental,
+            }
+        }
+    }
+
+    impl From<MeetingStatusFilter> for engine::MeetingStatusFilter {
+        fn from(filter: MeetingStatusFilter) -> Self {
+            match filter {
+                MeetingStatusFilter::Upcoming => Self::Upcoming,
+                MeetingStatusFilter::All => Self::All,
+                MeetingStatusFilter::Active => Self::Active,
+                MeetingStatusFilter::Canceled => Self::Canceled,
+                MeetingStatusFilter::Deleted => Self::Deleted,
+            }
+        }
+    }
+
+    impl From<MeetingQuery> for engine::MeetingQuery {
+        fn from(query: MeetingQuery) -> Self {
+            // An empty search box means "no search", not "match the empty string".
+            let search = query.search.filter(|text| !text.trim().is_empty());
+            let client_email = query.client_email.filter(|email| !email.trim().is_empty());
+            Self {
+                search,
+                status: query.status.into(),
+                from: query.from,
+                to: query.to,
+                client_email,
+            }
+        }
+    }
+
+    impl From<engine::InviteeView> for InviteeSummary {
+        fn from(invitee: engine::InviteeView) -> Self {
+            Self {
+                name: invitee.name,
+                email: invitee.email,
+                status: invitee.status.as_str().to_owned(),
+            }
+        }
+    }
+
+    impl From<engine::MeetingView> for MeetingSummary {
+        fn from(meeting: engine::MeetingView) -> Self {
+            Self {
+                uri: meeting.uri.as_str().to_owned(),
+                name: meeting.name,
+                status: meeting.status.as_str().to_owned(),
+                start_time: meeting.start_time,
+                end_time: meeting.end_time,
+                event_type: meeting.event_type,
+                location_kind: meeting.location_kind,
+                join_url: meeting.join_url,
+                canceled_reason: meeting.canceled_reason,
+                canceled_by: meeting.canceled_by,
+                rescheduled_from: meeting.rescheduled_from.map(|uri| uri.as_str().to_owned()),
+                rescheduled_to: meeting.rescheduled_to.map(|uri| uri.as_str().to_owned()),
+                rescheduled_to_start: meeting.rescheduled_to_start,
+                deleted: meeting.deleted,
+                invitees: meeting.invitees.into_iter().map(Into::into).collect(),
+                client_emails: meeting.client_emails,
+            }
+        }
+    }
+
+    impl From<engine::InviteeDetailView> for InviteeDetail {
+        fn from(invitee: engine::InviteeDetailView) -> Self {
+            Self {
+                name: invitee.name,
+                email: invitee.email,
+                status: invitee.status.as_str().to_owned(),
+                uri: invitee.uri,
+                timezone: invitee.timezone,
+                questions_and_answers: invitee
+                    .questions_and_answers
+                    .into_iter()
+                    .map(|pair| QuestionAnswer { question: pair.question, answer: pair.answer })
+                    .collect(),
+                no_show: invitee.no_show,
+                canceled_reason: invitee.canceled_reason,
+            }
+        }
+    }
+
+    impl From<engine::MeetingDetailView> for MeetingDetail {
+        fn from(detail: engine::MeetingDetailView) -> Self {
+            let summary = MeetingSummary::from(detail.meeting);
+            Self {
+                uri: summary.uri,
+                name: summary.name,
+                status: summary.status,
+                start_time: summary.start_time,
+                end_time: summary.end_time,
+                event_type: summary.event_type,
+                location_kind: summary.location_kind,
+                join_url: summary.join_url,
+                canceled_reason: summary.canceled_reason,
+                canceled_by: summary.canceled_by,
+                rescheduled_from: summary.rescheduled_from,
+                rescheduled_to: summary.rescheduled_to,
+                rescheduled_to_start: summary.rescheduled_to_start,
+                deleted: summary.deleted,
+                invitees: detail.invitees.into_iter().map(Into::into).collect(),
+                client_emails: summary.client_emails,
+                location_detail: detail.location_detail,
+                created_at: detail.created_at,
+                updated_at: detail.updated_at,
+                last_change_source: detail.last_change_source,
+            }
+        }
+    }
+
+    impl From<engine::ClientView> for ClientSummary {
+        fn from(client: engine::ClientView) -> Self {
+            Self {
+                email: client.email,
+                name: client.name,
+                meeting_count: u64::from(client.meeting_count),
+                next_meeting: client.next_meeting,
+                last_meeting: client.last_meeting,
+            }
+        }
+    }
+
+    impl From<engine::AccountView> for Account {
+        fn from(account: engine::AccountView) -> Self {
+            Self {
+                email: account.email,
+                name: account.name,
+                user_uri: account.user_uri.as_str().to_owned(),
+                timezone: account.timezone,
+                scheduling_url: account.scheduling_url,
+            }
+        }
+    }
+
+    impl From<engine::SyncCounts> for SyncCounts {
+        fn from(counts: engine::SyncCounts) -> Self {
+            Self {
+                created: u64::from(counts.created),
+                updated: u64::from(counts.updated),
+                canceled: u64::from(counts.canceled),
+                restored: u64::from(counts.restored),
+                deleted: u64::from(counts.deleted),
+                unchanged: u64::from(counts.unchanged),
+            }
+        }
+    }
+
+    impl From<engine::SyncProgress> for SyncProgress {
+        fn from(progress: engine::SyncProgress) -> Self {
+            Self {
+                pages: u64::from(progress.pages),
+                events: u64::from(progress.events),
+                invitees: u64::from(progress.invitees),
+                invitees_pending: u64::from(progress.invitees_pending),
+            }
+        }
+    }
+
+    impl From<engine::LastSyncView> for LastSync {
+        fn from(last: engine::LastSyncView) -> Self {
+            Self {
+                kind: last.kind.into(),
+                started_at: last.started_at,
+                finished_at: last.finished_at,
+                counts: last.counts.into(),
+                error: last.error,
+            }
+        }
+    }
+
+    impl From<engine::DisconnectReport> for DisconnectReport {
+        fn from(report: engine::DisconnectReport) -> Self {
+            Self {
+                subscriptions_deleted: u64::from(report.subscriptions_deleted),
+                tokens_revoked: report.tokens_revoked,
+                warnings: report.warnings,
+                wiped: report.wiped,
+            }
+        }
+    }
+
+    impl Connection {
+        /// The connection part of an engine status.
+        pub fn from_status(status: &engine::StatusView) -> Self {
+            let state = match status.state {
+                DomainConnectionState::Connected => ConnectionState::Connected,
+                DomainConnectionState::NeedsReconnect => ConnectionState::NeedsReconnect,
+                DomainConnectionState::Disconnected => ConnectionState::Disconnected,
+            };
+            Self {
+                state,
+                demo: status.account.as_ref().is_some_and(|account| account.demo),
+                account: status.account.clone().map(Into::into),
+                reason: status.reason.clone(),
+                token_expires_at: status.token_expires_at,
+            }
+        }
+    }
+
+    impl SyncStatus {
+        /// The sync part of an engine status; the scheduler knows the interval and the next run.
+        pub fn from_status(
+            status: &engine::StatusView,
+            next_sync_at: Option<DateTime<Utc>>,
+            interval_minutes: u32,
+        ) -> Self {
+            Self {
+                running: status.sync_running,
+                progress: status.progress.map(Into::into),
+                last_sync: status.last_sync.clone().map(Into::into),
+                next_sync_at: next_sync_at.or(status.next_sync),
+                interval_minutes,
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The Advicly desktop shell: plugins, configuration, state, background tasks and a clean exit.
+//!
+//! Everything the app *does* lives in `advicly_engine`; this crate only wires it to a Tauri window:
+//! commands in `commands.rs`, engine events out in `events.rs`, deep links in `deep_link.rs`.
+
+pub mod commands;
+pub mod deep_link;
+pub mod error;
+pub mod events;
+pub mod ipc;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use advicly_engine::{spawn_scheduler, Engine, EngineConfig, RedirectMode, SchedulerHandle, SchedulerSettings};
+use tauri::{AppHandle, Manager, RunEvent, Runtime};
+use url::Url;
+
+/// The Tauri identifier; also the data folder name and the release keychain service.
+pub const APP_IDENTIFIER: &str = "com.advicly.desktop";
+
+/// How long quitting waits for a running sync to stop at a page boundary.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The engine the UI talks to right now and the scheduler polling for it. The demo swaps in an
+/// engine of its own (own database and keychain service) and swaps back on disconnect.
+struct ActiveEngine {
+    engine: Engine,
+    scheduler: Arc<SchedulerHandle>,
+}
+
+/// What every command and background task shares.
+pub struct AppState {
+    active: RwLock<ActiveEngine>,
+    /// Bumped on every engine swap, so event forwarders of a replaced engine stop.
+    generation: AtomicU64,
+    /// The engine of the configured (real) Calendly, kept while a demo runs.
+    base_engine: Engine,
+    /// The running demo (its in-process fake Calendly stops with it).
+    demo: tokio::sync::Mutex<Option<advicly_engine::demo::Demo>>,
+    /// Latest result of the reachability probe (see `events::spawn_network_probe`).
+    online: AtomicBool,
+    /// True when no OAuth client is configured, so the UI offers the in-process demo.
+    pub demo_available: bool,
+    /// Set once quitting has begun, so the exit handler runs the shutdown only once.
+    shutting_down: AtomicBool,
+}
+
+impl AppState {
+    /// Must be called inside the Tokio runtime (the scheduler is spawned onto it).
+    pub fn new(engine: Engine, settings: SchedulerSettings, demo_available: bool) -> Self {
+        let scheduler = Arc::new(spawn_scheduler(engine.clone(), settings));
+        Self {
+            active: RwLock::new(ActiveEngine { engine: engine.clone(), scheduler }),
+            generation: AtomicU64::new(0),
+            base_engine: engine,
+                    demo: tokio::sync::Mutex::new(None),
+            online: AtomicBool::new(true),
+            demo_available,
+            shutting_down: AtomicBool::new(false),
+        }
+    }
+
+    /// The engine commands call (cheap to clone: an `Arc` inside).
+    pub fn engine(&self) -> Engine {
+        self.active.read().expect("the active-engine lock is never poisoned").engine.clone()
+    }
+
+    pub fn scheduler(&self) -> Arc<SchedulerHandle> {
+        self.active.read().expect("the active-engine lock is never poisoned").scheduler.clone()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_online(&self, online: bool) {
+        self.online.store(online, Ordering::SeqCst);
+    }
+}
+
+/// Makes `engine` the one the UI talks to: a fresh scheduler polls for it, its events are
+/// forwarded, and the previous scheduler is stopped. The UI is told to re-read everything.
+pub async fn activate_engine<R: Runtime>(app: &AppHandle<R>, engine: Engine) {
+    let state = app.state::<AppState>();
+    let scheduler = Arc::new(spawn_scheduler(engine.clone(), SchedulerSettings::default()));
+    let previous = {
+        let mut active = state.active.write().expect("the active-engine lock is never poisoned");
+        std::mem::replace(&mut *active, ActiveEngine { engine: engine.clone(), scheduler })
+    };
+    let generation = state.generation.fetch_add(1, Ordering::SeqCst) + 1;
+    events::spawn_engine_forwarder(app, &engine, generation);
+    if tokio::time::timeout(SHUTDOWN_TIMEOUT, previous.scheduler.shutdown()).await.is_err() {
+        tracing::warn!("the previous background sync did not stop within {SHUTDOWN_TIMEOUT:?}");
+    }
+    events::emit_connection(app, None);
+    events::emit_meetings_changed(app);
+}
+
+/// Starts the in-process demo Calendly, connects a demo engine to it through the OAuth flow and
+/// makes that engine the active one.
+pub async fn enter_demo<R: Runtime>(app: &AppHandle<R>) -> Result<(), advicly_engine::EngineError> {
+    let state = app.state::<AppState>();
+    let mut demo_slot = state.demo.lock().await;
+    let demo = advicly_engine::demo::start_demo(state.base_engine.config()).await?;
+    let engine = demo.engine.clone();
+    let previous = demo_slot.replace(demo);
+    drop(demo_slot);
+    activate_engine(app, engine).await;
+    if let Some(previous) = previous {
+        previous.stop().await;
+    }
+    Ok(())
+}
+
+/// After the demo account is disconnected: back to the configured engine, and the fake stops.
+pub async fn leave_demo<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<AppState>();
+    let Some(demo) = state.demo.lock().await.take() else {
+        return;
+    };
+    activate_engine(app, state.base_engine.clone()).await;
+    demo.stop().await;
+}
+
+/// Reads the engine configuration from the environment, the same variables the CLI honours, so
+/// tests can point the app at the fake Calendly and a private keychain service.
+pub fn engine_config_from_env(default_data_dir: PathBuf) -> Result<EngineConfig, String> {
+    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
+    let url = |name: &str| -> Result<Option<Url>, String> {
+        variable(name)
+            .map(|raw| Url::parse(&raw).map_err(|error| format!("{name} is not a valid URL ({raw}): {error}")))
+            .transpose()
+    };
+    let data_dir = variable("ADVICLY_DATA_DIR").map(PathBuf::from).unwrap_or(default_data_dir);
+    let mut config = EngineConfig::production(data_dir, variable("ADVICLY_CLIENT_ID"));
+    if let Some(api_base) = url("ADVICLY_API_BASE")? {
+        config.api_base = api_base;
+    }
+    if let Some(auth_base) = url("ADVICLY_AUTH_BASE")? {
+        config.auth_base = auth_base;
+    }
+    if let Some(relay_base) = url("ADVICLY_RELAY_BASE")? {
+        config.redirect = RedirectMode::RelayBounce { relay_base };
+    }
+    config.keychain_service =
+        variable("ADVICLY_KEYCHAIN_SERVICE").unwrap_or_else(|| default_keychain_service().to_owned());
+    Ok(config)
+}
+
+/// Debug builds file their secrets apart from release builds, so development never touches
+/// the advisor's real tokens.
+pub fn default_keychain_service() -> &'static str {
+    if cfg!(debug_assertions) {
+        "com.advicly.desktop.dev"
+    } else {
+        APP_IDENTIFIER
+    }
+}
+
+/// Builds the app with every plugin and command; `run` and the tests share it.
+pub fn builder<R: Runtime>() -> tauri::Builder<R> {
+    tauri::Builder::default()
+        // Single-instance must come first: on Linux a deep link starts a second process, which
+        // hands its arguments to the running app over D-Bus and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            deep_link::focus_main_window(app);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
+        .invoke_handler(commands::handler())
+}
+
+/// Starts the desktop app and blocks until it quits.
+pub fn run() {
+    init_tracing();
+    let app = builder()
+        .setup(|app| {
+            setup(app.handle())?;
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|error| {
+            // Nothing else can report this: the window never opened.
+            eprintln!("Advicly could not start: {error}");
+            std::process::exit(1);
+        });
+    app.run(on_run_event);
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ADVICLY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Opens the engine, starts the scheduler, the event forwarder, the network probe and the deep
+/// link handling. Also used by the command tests with a mock runtime.
+pub fn setup<R: Runtime>(app: &AppHandle<R>) -> Result<(), Box<dyn std::error::Error>> {
+    let default_data_dir = app.path().app_data_dir()?;
+    let config = engine_config_from_env(default_data_dir)?;
+    let demo_available = config.oauth_client_id.is_none();
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        api_base = %config.api_base,
+        keychain_service = %config.keychain_service,
+        demo_available,
+        "starting"
+    );
+    let engine = Engine::open(config)?;
+    // The scheduler spawns onto the current Tokio runtime, which is Tauri's.
+    let state = tauri::async_runtime::block_on(async {
+        AppState::new(engine.clone(), SchedulerSettings::default(), demo_available)
+    });
+    app.manage(state);
+    events::spawn_engine_forwarder(app, &engine, 0);
+    events::spawn_network_probe(app);
+    deep_link::init(app);
+    Ok(())
+}
+
+/// Quitting stops the scheduler first (a running sync ends at a page boundary) and the demo's
+/// fake Calendly, then exits, so no task writes to the store while the process goes away and
+/// nothing is left running.
+fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
+    if let RunEvent::ExitRequested { api, code, .. } = event {
+        let Some(state) = app.try_state::<AppState>() else {
+            return;
+        };
+        if state.shutting_down.swap(true, Ordering::SeqCst) {
+            // Second pass: our own `exit` below; let it through.
+            return;
+        }
+        api.prevent_exit();
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let state = app.state::<AppState>();
+            if tokio::time::timeout(SHUTDOWN_TIMEOUT, state.scheduler().shutdown()).await.is_err() {
+                tracing::warn!("the background sync did not stop within {SHUTDOWN_TIMEOUT:?}; exiting anyway");
+            }
+            if let Some(demo) = state.demo.lock().await.take() {
+                demo.stop().await;
+            }
+            tracing::info!("stopped cleanly");
+            app.exit(code.unwrap_or(0));
+        });
+    }
+}

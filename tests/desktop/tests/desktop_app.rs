@@ -1,0 +1,249 @@
+//! The real desktop app, end to end: connect through the deep link against the fake Calendly,
+//! sync, see bookings, cancellations and reschedules, quit, reopen offline, disconnect.
+//!
+//! Run through `scripts/desktop-e2e.sh` (temporary HOME, private D-Bus session with an unlocked
+//! gnome-keyring, Xvfb). Every wait is a bounded poll on a DOM or process condition.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use advicly_desktop_e2e::{
+    all, app_binary, keychain_items, page_text, processes_running, save_screenshot, wait_for, wait_for_element,
+    wait_for_text, workspace_root, TauriDriver,
+};
+use anyhow::{ensure, Context, Result};
+use chrono::{DateTime, Duration as Days, DurationRound, Utc};
+use fake_calendly::{
+    BookingRequest, CancelRequest, Canceler, FakeCalendly, FakeConfig, InviteeSpec, LocationSpec, RescheduleRequest,
+};
+use fantoccini::Client;
+
+/// Long enough for a cold WebKit start plus a full first sync on a busy 2-core machine.
+const SCREEN_TIMEOUT: Duration = Duration::from_secs(30);
+const SYNC_TIMEOUT: Duration = Duration::from_secs(90);
+
+const CLIENT_ID: &str = "advicly-desktop-e2e";
+
+fn screenshot_path(name: &str) -> PathBuf {
+    workspace_root().join("docs/screenshots").join(format!("desktop-{name}.png"))
+}
+
+/// Whole hours from now, so times render the same way in every list.
+fn hours_from_now(hours: i64) -> DateTime<Utc> {
+    (Utc::now() + Days::hours(hours)).duration_trunc(Days::hours(1)).expect("an hour divides any instant")
+}
+
+fn invitee(name: &str, email: &str) -> InviteeSpec {
+    InviteeSpec {
+        name: name.to_owned(),
+        email: email.to_owned(),
+        timezone: Some("Europe/London".to_owned()),
+        questions_and_answers: vec![fake_calendly::QuestionAnswer {
+            question: "What would you like to discuss?".to_owned(),
+            answer: "Pension consolidation".to_owned(),
+        }],
+        ..InviteeSpec::default()
+    }
+}
+
+fn booking(name: &str, start: DateTime<Utc>, who: InviteeSpec) -> BookingRequest {
+    BookingRequest {
+        host_user_uri: None,
+        event_type_uri: None,
+        event_name: Some(name.to_owned()),
+        start_time: start,
+        duration_minutes: Some(45),
+        invitees: vec![who],
+        location: Some(LocationSpec::Zoom),
+        invitee_limit: None,
+    }
+}
+
+fn row_selector(event_uri: &str) -> String {
+    format!("[data-testid=meeting-row][data-uri=\"{event_uri}\"]")
+}
+
+async fn click(client: &Client, css: &str) -> Result<()> {
+    let element = wait_for_element(client, css, SCREEN_TIMEOUT).await?;
+    element.click().await.with_context(|| format!("clicking `{css}`"))?;
+    Ok(())
+}
+
+/// Types into the meetings search box, replacing what was there.
+async fn search_meetings(client: &Client, text: &str) -> Result<()> {
+    let search = wait_for_element(client, "#search", SCREEN_TIMEOUT).await?;
+    search.clear().await?;
+    search.send_keys(text).await?;
+    Ok(())
+}
+
+async fn choose_status(client: &Client, value: &str) -> Result<()> {
+    click(client, &format!("#status-filter option[value=\"{value}\"]")).await
+}
+
+/// Presses "Sync now" once it is enabled (a running sync disables it).
+async fn press_sync(client: &Client) -> Result<()> {
+    let button = wait_for("an enabled Sync now button", SYNC_TIMEOUT, || async {
+        let Some(button) = all(client, "#sync-now").await?.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(button.is_enabled().await?.then_some(button))
+    })
+    .await?;
+    button.click().await?;
+    Ok(())
+}
+
+/// Waits until the row of `event_uri` shows the badge `badge` (a `data-testid`).
+async fn wait_for_badge(client: &Client, event_uri: &str, badge: &str) -> Result<()> {
+    let css = format!("{} [data-testid={badge}]", row_selector(event_uri));
+    wait_for_element(client, &css, SYNC_TIMEOUT).await?;
+    Ok(())
+}
+
+/// Closes the window like the advisor would and waits until no app process is left.
+async fn quit(client: Client, app: &std::path::Path) -> Result<()> {
+    client.close_window().await.context("closing the app window")?;
+    let _ = client.close().await;
+    wait_for("the app process to exit", SCREEN_TIMEOUT, || async {
+        Ok(processes_running(app).is_empty().then_some(()))
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()> {
+    let app = app_binary("debug")?;
+    let browser = PathBuf::from(env!("CARGO_BIN_EXE_scripted-browser"));
+    let world = tempfile::tempdir()?;
+    let browser_log = world.path().join("browser.log");
+    let keychain_service = format!("com.advicly.desktop.e2e-{}", std::process::id());
+
+    let fake = FakeCalendly::start(FakeConfig {
+        client_id: CLIENT_ID.to_owned(),
+        seed_events: 8,
+        ..FakeConfig::for_tests()
+    })
+    .await?;
+    let control = fake.control();
+    let grace = control
+        .book(&booking("Retirement plan review", hours_from_now(26), invitee("Grace Hopper", "grace.hopper@example.com")))
+        .await?;
+
+    let environment: Vec<(String, String)> = vec![
+        ("ADVICLY_DATA_DIR".into(), world.path().join("data").display().to_string()),
+        ("ADVICLY_API_BASE".into(), fake.api_base_url().to_string()),
+        ("ADVICLY_AUTH_BASE".into(), fake.auth_base_url().to_string()),
+        ("ADVICLY_CLIENT_ID".into(), CLIENT_ID.into()),
+        ("ADVICLY_KEYCHAIN_SERVICE".into(), keychain_service.clone()),
+        ("ADVICLY_BROWSER".into(), browser.display().to_string()),
+        ("ADVICLY_E2E_APP_BINARY".into(), app.display().to_string()),
+        ("ADVICLY_E2E_BROWSER_LOG".into(), browser_log.display().to_string()),
+        ("ADVICLY_LOG".into(), "info".into()),
+    ];
+    let driver = TauriDriver::start(&environment).await?;
+
+    // First start: nothing connected, so the connect screen offers OAuth (a client id is configured).
+    let client = driver.launch(&app, &[]).await?;
+    click(&client, "#connection-tab").await?;
+    wait_for_element(&client, "#connect-oauth", SCREEN_TIMEOUT).await?;
+    ensure!(
+        all(&client, "#connect-demo").await?.is_empty(),
+        "with an OAuth client configured the demo must not be offered"
+    );
+    save_screenshot(&client, &screenshot_path("connect")).await?;
+
+    // Connect: the app opens the scripted browser, which approves at the fake and launches a
+    // second app process with the advicly:// callback; single-instance hands it to this one.
+    click(&client, "#connect-oauth").await?;
+    wait_for_element(&client, ".app[data-connection=connected]", SCREEN_TIMEOUT)
+        .await
+        .with_context(|| format!("browser log: {}", std::fs::read_to_string(&browser_log).unwrap_or_default()))?;
+    let log = std::fs::read_to_string(&browser_log)?;
+    // The callback must have travelled as a deep link through a second process.
+    ensure!(log.contains("second instance exited with exit status: 0"), "browser log: {log}");
+    ensure!(keychain_items(&keychain_service)? >= 1, "connecting must store the tokens in the keychain");
+
+    // The first sync (started by the scheduler after connecting) fills the list.
+    click(&client, "#meetings-tab").await?;
+    wait_for_element(&client, &row_selector(&grace.event_uri), SYNC_TIMEOUT).await?;
+    wait_for_text(&client, &row_selector(&grace.event_uri), "Grace Hopper", SCREEN_TIMEOUT).await?;
+    save_screenshot(&client, &screenshot_path("meetings")).await?;
+
+    // A booking made at Calendly appears after Sync.
+    let katherine = control
+        .book(&booking("New client introduction", hours_from_now(50), invitee("Katherine Johnson", "katherine.johnson@example.com")))
+        .await?;
+    press_sync(&client).await?;
+    wait_for_text(&client, &row_selector(&katherine.event_uri), "Katherine Johnson", SYNC_TIMEOUT).await?;
+
+    // A cancel and a reschedule show as badges after the next sync.
+    control
+        .cancel(&CancelRequest {
+            event_uri: Some(katherine.event_uri.clone()),
+            invitee_uri: None,
+            canceled_by: Canceler::Host,
+            reason: Some("Client moved the review to spring".into()),
+        })
+        .await?;
+    let moved = control
+        .reschedule(&RescheduleRequest {
+            invitee_uri: grace.invitee_uris[0].clone(),
+            new_start_time: hours_from_now(74),
+            duration_minutes: None,
+            order: Default::default(),
+        })
+        .await?;
+    press_sync(&client).await?;
+    choose_status(&client, "all").await?;
+    search_meetings(&client, "Katherine").await?;
+    wait_for_badge(&client, &katherine.event_uri, "badge-canceled").await?;
+    wait_for_text(&client, &row_selector(&katherine.event_uri), "spring", SCREEN_TIMEOUT).await?;
+    search_meetings(&client, "Grace").await?;
+    wait_for_badge(&client, &moved.old_event_uri, "badge-rescheduled").await?;
+    wait_for_badge(&client, &moved.new_event_uri, "badge-rescheduled-from").await?;
+    save_screenshot(&client, &screenshot_path("meetings-changes")).await?;
+
+    // The detail of the new meeting shows the invitee and the booking answers.
+    click(&client, &format!("{} .row-main", row_selector(&moved.new_event_uri))).await?;
+    wait_for_text(&client, "[data-testid=invitee-name]", "Grace Hopper", SCREEN_TIMEOUT).await?;
+    wait_for_text(&client, "[data-testid=answers]", "Pension consolidation", SCREEN_TIMEOUT).await?;
+    save_screenshot(&client, &screenshot_path("meeting-detail")).await?;
+
+    click(&client, "#clients-tab").await?;
+    wait_for_element(&client, "[data-testid=client-row][data-email=\"grace.hopper@example.com\"]", SCREEN_TIMEOUT).await?;
+    save_screenshot(&client, &screenshot_path("clients")).await?;
+
+    // Quit, take Calendly away, reopen: the meetings are still there and the app says it is offline.
+    quit(client, &app).await?;
+    fake.shutdown().await;
+    let client = driver.launch(&app, &[]).await?;
+    wait_for_element(&client, "#offline-notice", SCREEN_TIMEOUT)
+        .await
+        .with_context(|| "the reopened app must notice that Calendly is unreachable")?;
+    click(&client, "#meetings-tab").await?;
+    choose_status(&client, "all").await?;
+    search_meetings(&client, "Grace").await?;
+    wait_for_badge(&client, &moved.old_event_uri, "badge-rescheduled").await?;
+    wait_for_element(&client, &row_selector(&moved.new_event_uri), SCREEN_TIMEOUT).await?;
+    search_meetings(&client, "").await?;
+    save_screenshot(&client, &screenshot_path("offline")).await?;
+
+    // Disconnect removes the tokens from the keychain, even with Calendly unreachable.
+    ensure!(keychain_items(&keychain_service)? >= 1, "the tokens must survive a restart");
+    click(&client, "#connection-tab").await?;
+    click(&client, "#disconnect").await?;
+    click(&client, "#confirm-disconnect").await?;
+    wait_for_element(&client, ".app[data-connection=disconnected]", SCREEN_TIMEOUT)
+        .await
+        .with_context(|| "page text after disconnect")?;
+    let left = keychain_items(&keychain_service)?;
+    ensure!(left == 0, "disconnect must remove every keychain entry of {keychain_service}, {left} left");
+    wait_for_element(&client, "#connect-oauth", SCREEN_TIMEOUT)
+        .await
+        .with_context(|| "after disconnecting the connect screen is offered again")?;
+
+    let text = page_text(&client).await;
+    quit(client, &app).await.with_context(|| format!("last page: {text}"))?;
+    Ok(())
+}
