@@ -1,0 +1,189 @@
+//! The append-only list of schema migrations and the code that runs them at open.
+//!
+//! Never edit or reorder an entry once it has shipped: add a new one at the end. The index of a
+//! migration plus one is the `PRAGMA user_version` it leaves behind.
+
+use crate::error::StoreError;
+use rusqlite::Connection;
+
+/// Schema migrations, oldest first. Entry `i` upgrades `user_version` from `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: accounts, meetings, invitees, answers, clients, links, sync runs, settings, search index.
+    r#"
+CREATE TABLE accounts (
+    account_id        INTEGER PRIMARY KEY,
+    user_uri          TEXT NOT NULL UNIQUE,
+    organization_uri  TEXT NOT NULL,
+    email             TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    timezone          TEXT,
+    scheduling_url    TEXT,
+    connection_state  TEXT NOT NULL DEFAULT 'connected'
+                      CHECK (connection_state IN ('connected', 'needs_reconnect', 'disconnected')),
+    connection_reason TEXT,
+    is_active         INTEGER NOT NULL DEFAULT 0 CHECK (is_active IN (0, 1)),
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+);
+-- At most one account is the active one.
+CREATE UNIQUE INDEX accounts_single_active ON accounts (is_active) WHERE is_active = 1;
+
+CREATE TABLE meetings (
+    meeting_id           INTEGER PRIMARY KEY,
+    account_id           INTEGER NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    event_uri            TEXT NOT NULL,
+    name                 TEXT,
+    status               TEXT NOT NULL,
+    start_time           TEXT NOT NULL,
+    end_time             TEXT NOT NULL,
+    event_type           TEXT,
+    location_kind        TEXT,
+    join_url             TEXT,
+    location_detail      TEXT,
+    calendly_created_at  TEXT NOT NULL,
+    calendly_updated_at  TEXT NOT NULL,
+    canceled_at          TEXT,
+    canceled_reason      TEXT,
+    canceled_by          TEXT,
+    canceler_type        TEXT,
+    has_cancellation     INTEGER NOT NULL DEFAULT 0 CHECK (has_cancellation IN (0, 1)),
+    rescheduled_from     TEXT,
+    rescheduled_to       TEXT,
+    deleted_in_calendly  INTEGER NOT NULL DEFAULT 0 CHECK (deleted_in_calendly IN (0, 1)),
+    first_seen_at        TEXT NOT NULL,
+    last_seen_at         TEXT NOT NULL,
+    last_change_source   TEXT NOT NULL CHECK (last_change_source IN ('poll', 'webhook')),
+    invitees_total       INTEGER NOT NULL DEFAULT 0,
+    invitees_active      INTEGER NOT NULL DEFAULT 0,
+    content_fingerprint  TEXT NOT NULL,
+    UNIQUE (account_id, event_uri)
+);
+CREATE INDEX meetings_by_account_start ON meetings (account_id, start_time);
+CREATE INDEX meetings_by_account_end ON meetings (account_id, end_time);
+
+CREATE TABLE invitees (
+    invitee_id          INTEGER PRIMARY KEY,
+    account_id          INTEGER NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    meeting_id          INTEGER NOT NULL REFERENCES meetings (meeting_id) ON DELETE CASCADE,
+    invitee_uri         TEXT NOT NULL,
+    event_uri           TEXT NOT NULL,
+    email               TEXT NOT NULL,
+    email_normalized    TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    status              TEXT NOT NULL,
+    timezone            TEXT,
+    cancel_url          TEXT,
+    reschedule_url      TEXT,
+    old_invitee_uri     TEXT,
+    new_invitee_uri     TEXT,
+    rescheduled         INTEGER NOT NULL DEFAULT 0 CHECK (rescheduled IN (0, 1)),
+    no_show             INTEGER NOT NULL DEFAULT 0 CHECK (no_show IN (0, 1)),
+    has_cancellation    INTEGER NOT NULL DEFAULT 0 CHECK (has_cancellation IN (0, 1)),
+    canceled_reason     TEXT,
+    canceled_by         TEXT,
+    canceler_type       TEXT,
+    canceled_at         TEXT,
+    calendly_created_at TEXT NOT NULL,
+    calendly_updated_at TEXT NOT NULL,
+    content_fingerprint TEXT NOT NULL,
+    UNIQUE (account_id, invitee_uri)
+);
+CREATE INDEX invitees_by_meeting ON invitees (meeting_id);
+CREATE INDEX invitees_by_old_invitee ON invitees (account_id, old_invitee_uri) WHERE old_invitee_uri IS NOT NULL;
+CREATE INDEX invitees_by_new_invitee ON invitees (account_id, new_invitee_uri) WHERE new_invitee_uri IS NOT NULL;
+
+CREATE TABLE invitee_answers (
+    answer_id  INTEGER PRIMARY KEY,
+    invitee_id INTEGER NOT NULL REFERENCES invitees (invitee_id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    question   TEXT NOT NULL,
+    answer     TEXT NOT NULL
+);
+CREATE INDEX invitee_answers_by_invitee ON invitee_answers (invitee_id, position);
+
+CREATE TABLE clients (
+    client_id          INTEGER PRIMARY KEY,
+    account_id         INTEGER NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    email_normalized   TEXT NOT NULL,
+    display_name       TEXT NOT NULL DEFAULT '',
+    -- Calendly created_at of the invitee the display name came from ("most recent wins").
+    display_name_from  TEXT,
+    UNIQUE (account_id, email_normalized)
+);
+
+CREATE TABLE meeting_clients (
+    meeting_id INTEGER NOT NULL REFERENCES meetings (meeting_id) ON DELETE CASCADE,
+    client_id  INTEGER NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    PRIMARY KEY (meeting_id, client_id)
+) WITHOUT ROWID;
+CREATE INDEX meeting_clients_by_client ON meeting_clients (client_id, meeting_id);
+
+CREATE TABLE sync_runs (
+    sync_run_id     INTEGER PRIMARY KEY,
+    account_id      INTEGER NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    kind            TEXT NOT NULL CHECK (kind IN ('full', 'incremental')),
+    window_start    TEXT NOT NULL,
+    window_end      TEXT NOT NULL,
+    started_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    created_count   INTEGER NOT NULL DEFAULT 0,
+    updated_count   INTEGER NOT NULL DEFAULT 0,
+    canceled_count  INTEGER NOT NULL DEFAULT 0,
+    restored_count  INTEGER NOT NULL DEFAULT 0,
+    deleted_count   INTEGER NOT NULL DEFAULT 0,
+    unchanged_count INTEGER NOT NULL DEFAULT 0,
+    api_calls       TEXT NOT NULL DEFAULT '{}',
+    error           TEXT
+);
+CREATE INDEX sync_runs_by_account ON sync_runs (account_id, started_at);
+
+CREATE TABLE settings (
+    setting_id INTEGER PRIMARY KEY,
+    -- NULL means a global setting.
+    account_id INTEGER REFERENCES accounts (account_id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL
+);
+CREATE UNIQUE INDEX settings_by_scope_key ON settings (ifnull(account_id, 0), key);
+
+-- One row per meeting (rowid = meeting_id): meeting name, invitee names and e-mails, answers.
+CREATE VIRTUAL TABLE meeting_search USING fts5 (body, tokenize = 'unicode61 remove_diacritics 2');
+
+-- Whatever deletes a meeting (account wipe, cascade) also drops its search row.
+CREATE TRIGGER meetings_drop_search_row AFTER DELETE ON meetings BEGIN
+    DELETE FROM meeting_search WHERE rowid = old.meeting_id;
+END;
+"#,
+];
+
+/// The schema version this build writes and understands.
+pub(crate) fn supported_version(migrations: &[&str]) -> i64 {
+    migrations.len() as i64
+}
+
+/// Brings the database up to the newest schema in ONE transaction, or refuses a newer database.
+pub(crate) fn run_migrations(
+    connection: &mut Connection,
+    migrations: &[&str],
+) -> Result<(), StoreError> {
+    let supported = supported_version(migrations);
+    // An immediate transaction takes the write lock before reading the version, so two
+    // processes opening the same file at once cannot both run the same migration.
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > supported {
+        return Err(StoreError::DatabaseTooNew { found, supported });
+    }
+    for (index, sql) in migrations.iter().enumerate().skip(found as usize) {
+        let version = index as i64 + 1;
+        transaction
+            .execute_batch(sql)
+            .map_err(|source| StoreError::Migration { version, source })?;
+        transaction
+            .pragma_update(None, "user_version", version)
+            .map_err(|source| StoreError::Migration { version, source })?;
+    }
+    transaction.commit()?;
+    Ok(())
+}

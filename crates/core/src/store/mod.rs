@@ -1,0 +1,124 @@
+//! The local SQLite store: opening and migrating the database, and every read and write on it.
+//!
+//! Every query takes an [`AccountId`]: data of one Calendly account never mixes with another's.
+//! Timestamps are stored as fixed-width RFC 3339 UTC text (nanosecond precision), so text order
+//! is time order and indexes on time columns work.
+
+mod accounts;
+mod migrations;
+mod queries;
+mod search;
+mod settings;
+mod sync_runs;
+mod time;
+
+pub use accounts::AccountRow;
+pub use queries::{
+    ClientRow, InviteeRow, InviteeSummaryRow, MeetingDetail, MeetingFilter, MeetingOrder,
+    MeetingRow, MeetingStatusFilter,
+};
+pub use search::fts_match_expression;
+pub use settings::SettingScope;
+pub use sync_runs::{SyncRunId, SyncRunRow};
+
+pub(crate) use search::refresh_search_row;
+pub(crate) use time::SqlTime;
+
+use crate::domain::AccountId;
+use crate::error::StoreError;
+use rusqlite::Connection;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a writer waits for another connection's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Local primary key of a meeting row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MeetingId(pub i64);
+
+/// Local primary key of a client row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientId(pub i64);
+
+/// One connection to the local database. Open several (one per thread) on the same file if
+/// needed: WAL lets readers run while one writer writes.
+pub struct Store {
+    pub(crate) connection: Connection,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.connection.path())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and migrates it to the newest schema.
+    ///
+    /// Fails with [`StoreError::DatabaseTooNew`] when a newer Advicly wrote the file.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with_migrations(path, migrations::MIGRATIONS)
+    }
+
+    pub(crate) fn open_with_migrations(
+        path: &Path,
+        migrations_to_run: &[&str],
+    ) -> Result<Store, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut connection = Connection::open(path).map_err(open_error)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        // WAL lets the UI read while a sync writes; NORMAL sync is durable enough under WAL.
+        connection
+            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+            .map_err(open_error)?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_error)?;
+        connection
+            .pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_error)?;
+        migrations::run_migrations(&mut connection, migrations_to_run)?;
+        Ok(Store { connection })
+    }
+
+    /// The schema version of the open database (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+
+    /// The newest schema version this build knows.
+    pub fn supported_schema_version() -> i64 {
+        migrations::supported_version(migrations::MIGRATIONS)
+    }
+
+    /// Direct access for tests and diagnostics inside the crate.
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Fails with [`StoreError::AccountNotFound`] unless the account exists.
+    pub(crate) fn require_account(&self, account: AccountId) -> Result<(), StoreError> {
+        let exists: bool = self.connection.query_row(
+            "SELECT EXISTS (SELECT 1 FROM accounts WHERE account_id = ?1)",
+            [account.0],
+            |row| row.get(0),
+        )?;
+        if exists {
+            Ok(())
+        } else {
+            Err(StoreError::AccountNotFound(account.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,568 @@
+//! Read queries for the UI and the CLI: meeting lists with filters, meeting detail, clients.
+//!
+//! "Upcoming" means "not yet ended" (`end_time > now`), so a meeting in progress still shows
+//! at the top; `now` is always passed in.
+
+use super::search::fts_match_expression;
+use super::{ClientId, MeetingId, SqlTime, Store};
+use crate::domain::{
+    normalize_email, AccountId, Cancellation, ChangeSource, EventUri, InviteeUri, Location,
+    QuestionAnswer, Status,
+};
+use crate::error::StoreError;
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, OptionalExtension, Row};
+use std::collections::HashMap;
+
+/// Which meetings a list shows. Every choice except `Deleted` hides meetings flagged as
+/// deleted in Calendly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MeetingStatusFilter {
+    /// Active meetings that have not ended yet.
+    Upcoming,
+    /// Every status (active, canceled, unknown), not deleted.
+    #[default]
+    All,
+    Active,
+    Canceled,
+    /// Only meetings Calendly no longer returns.
+    Deleted,
+}
+
+/// Order of a meeting list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MeetingOrder {
+    /// Not-yet-ended meetings soonest first, then past meetings most recent first.
+    #[default]
+    UpcomingFirst,
+    StartAscending,
+    StartDescending,
+}
+
+/// Filters of a meeting list. `Default` is "everything not deleted, upcoming first, no limit".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MeetingFilter {
+    /// Only meetings starting at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Only meetings starting before this instant.
+    pub to: Option<DateTime<Utc>>,
+    pub status: MeetingStatusFilter,
+    /// Only meetings linked to this client (compared after `normalize_email`).
+    pub client_email: Option<String>,
+    /// Free text; every word must prefix-match a word of the meeting name, an invitee's name or
+    /// e-mail, or an answer. Any string is safe here.
+    pub search: Option<String>,
+    pub order: MeetingOrder,
+    /// At most this many rows (recommended for the UI: lists stay fast however large the store).
+    pub limit: Option<u32>,
+}
+
+/// An invitee as shown in a meeting list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InviteeSummaryRow {
+    pub name: String,
+    pub email: String,
+    pub status: Status,
+}
+
+/// A meeting as shown in a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeetingRow {
+    pub meeting_id: MeetingId,
+    pub uri: EventUri,
+    pub name: Option<String>,
+    pub status: Status,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub event_type: Option<String>,
+    pub location: Location,
+    /// Calendly's own `created_at` / `updated_at` of the event.
+    pub calendly_created_at: DateTime<Utc>,
+    pub calendly_updated_at: DateTime<Utc>,
+    pub cancellation: Option<Cancellation>,
+    /// The meeting this one replaced (reschedule), by event URI.
+    pub rescheduled_from: Option<EventUri>,
+    /// The meeting that replaced this one (reschedule), by event URI.
+    pub rescheduled_to: Option<EventUri>,
+    /// Start of `rescheduled_to` when that meeting is stored.
+    pub rescheduled_to_start: Option<DateTime<Utc>>,
+    pub deleted_in_calendly: bool,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub last_change_source: ChangeSource,
+    pub invitees_total: u32,
+    pub invitees_active: u32,
+    /// Stored invitees, oldest booking first.
+    pub invitees: Vec<InviteeSummaryRow>,
+    /// Normalized e-mails of the linked clients, sorted.
+    pub client_emails: Vec<String>,
+}
+
+/// An invitee with everything stored about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InviteeRow {
+    pub uri: InviteeUri,
+    pub event: EventUri,
+    pub email: String,
+    pub name: String,
+    pub status: Status,
+    pub timezone: Option<String>,
+    /// Sorted by position.
+    pub questions_and_answers: Vec<QuestionAnswer>,
+    pub cancel_url: Option<String>,
+    pub reschedule_url: Option<String>,
+    pub old_invitee: Option<InviteeUri>,
+    pub new_invitee: Option<InviteeUri>,
+    pub rescheduled: bool,
+    pub no_show: bool,
+    pub cancellation: Option<Cancellation>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A meeting with its invitees and their answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeetingDetail {
+    /// The list row (its `invitees` field holds the summaries of `invitees` below).
+    pub meeting: MeetingRow,
+    /// Oldest booking first.
+    pub invitees: Vec<InviteeRow>,
+}
+
+/// A client (one per normalized e-mail) with its meeting statistics relative to `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRow {
+    pub client_id: ClientId,
+    /// Normalized e-mail: the client's identity.
+    pub email: String,
+    /// Most recent non-empty invitee name (may be empty when none was ever given).
+    pub name: String,
+    /// Active meetings not flagged deleted (past and upcoming).
+    pub meeting_count: u64,
+    /// Canceled meetings not flagged deleted (reschedules leave one of these behind).
+    pub canceled_meeting_count: u64,
+    /// Start of the soonest active meeting that has not ended.
+    pub next_meeting: Option<DateTime<Utc>>,
+    /// Start of the most recent active meeting that has ended.
+    pub last_meeting: Option<DateTime<Utc>>,
+}
+
+const MEETING_COLUMNS: &str =
+    "m.meeting_id, m.event_uri, m.name, m.status, m.start_time, m.end_time,
+    m.event_type, m.location_kind, m.join_url, m.location_detail, m.calendly_created_at,
+    m.calendly_updated_at, m.has_cancellation, m.canceled_at, m.canceled_reason, m.canceled_by,
+    m.canceler_type, m.rescheduled_from, m.rescheduled_to,
+    (SELECT r.start_time FROM meetings r
+      WHERE r.account_id = m.account_id AND r.event_uri = m.rescheduled_to),
+    m.deleted_in_calendly, m.first_seen_at, m.last_seen_at, m.last_change_source,
+    m.invitees_total, m.invitees_active";
+
+fn conversion_error(index: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
+}
+
+fn cancellation_from_columns(
+    row: &Row<'_>,
+    has_cancellation: usize,
+    canceled_at: usize,
+    reason: usize,
+    canceled_by: usize,
+    canceler_type: usize,
+) -> rusqlite::Result<Option<Cancellation>> {
+    if !row.get::<_, bool>(has_cancellation)? {
+        return Ok(None);
+    }
+    Ok(Some(Cancellation {
+        canceled_by: row.get(canceled_by)?,
+        reason: row.get(reason)?,
+        canceler_type: row.get(canceler_type)?,
+        created_at: row
+            .get::<_, Option<SqlTime>>(canceled_at)?
+            .map(|time| time.0),
+    }))
+}
+
+fn count_column(row: &Row<'_>, index: usize) -> rusqlite::Result<u32> {
+    Ok(row.get::<_, i64>(index)?.clamp(0, i64::from(u32::MAX)) as u32)
+}
+
+fn meeting_from_row(row: &Row<'_>) -> rusqlite::Result<MeetingRow> {
+    let source_text: String = row.get(23)?;
+    let last_change_source = match source_text.as_str() {
+        "poll" => ChangeSource::Poll,
+        "webhook" => ChangeSource::Webhook,
+        other => {
+            return Err(conversion_error(
+                23,
+                format!("unknown change source {other:?}"),
+            ))
+        }
+    };
+    Ok(MeetingRow {
+        meeting_id: MeetingId(row.get(0)?),
+        uri: EventUri::new(row.get::<_, String>(1)?),
+        name: row.get(2)?,
+        status: Status::parse(&row.get::<_, String>(3)?),
+        start_time: row.get::<_, SqlTime>(4)?.0,
+        end_time: row.get::<_, SqlTime>(5)?.0,
+        event_type: row.get(6)?,
+        location: Location {
+            kind: row.get(7)?,
+            join_url: row.get(8)?,
+            detail: row.get(9)?,
+        },
+        calendly_created_at: row.get::<_, SqlTime>(10)?.0,
+        calendly_updated_at: row.get::<_, SqlTime>(11)?.0,
+        cancellation: cancellation_from_columns(row, 12, 13, 14, 15, 16)?,
+        rescheduled_from: row.get::<_, Option<String>>(17)?.map(EventUri::new),
+        rescheduled_to: row.get::<_, Option<String>>(18)?.map(EventUri::new),
+        rescheduled_to_start: row.get::<_, Option<SqlTime>>(19)?.map(|time| time.0),
+        deleted_in_calendly: row.get(20)?,
+        first_seen_at: row.get::<_, SqlTime>(21)?.0,
+        last_seen_at: row.get::<_, SqlTime>(22)?.0,
+        last_change_source,
+        invitees_total: count_column(row, 24)?,
+        invitees_active: count_column(row, 25)?,
+        invitees: Vec::new(),
+        client_emails: Vec::new(),
+    })
+}
+
+const INVITEE_COLUMNS: &str = "i.invitee_id, i.meeting_id, i.invitee_uri, i.event_uri, i.email,
+    i.name, i.status, i.timezone, i.cancel_url, i.reschedule_url, i.old_invitee_uri,
+    i.new_invitee_uri, i.rescheduled, i.no_show, i.has_cancellation, i.canceled_at,
+    i.canceled_reason, i.canceled_by, i.canceler_type, i.calendly_created_at, i.calendly_updated_at";
+
+fn invitee_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, InviteeRow)> {
+    Ok((
+        row.get(0)?,
+        InviteeRow {
+            uri: InviteeUri::new(row.get::<_, String>(2)?),
+            event: EventUri::new(row.get::<_, String>(3)?),
+            email: row.get(4)?,
+            name: row.get(5)?,
+            status: Status::parse(&row.get::<_, String>(6)?),
+            timezone: row.get(7)?,
+            questions_and_answers: Vec::new(),
+            cancel_url: row.get(8)?,
+            reschedule_url: row.get(9)?,
+            old_invitee: row.get::<_, Option<String>>(10)?.map(InviteeUri::new),
+            new_invitee: row.get::<_, Option<String>>(11)?.map(InviteeUri::new),
+            rescheduled: row.get(12)?,
+            no_show: row.get(13)?,
+            cancellation: cancellation_from_columns(row, 14, 15, 16, 17, 18)?,
+            created_at: row.get::<_, SqlTime>(19)?.0,
+            updated_at: row.get::<_, SqlTime>(20)?.0,
+        },
+    ))
+}
+
+/// SQL conditions and their parameters. Clauses use bare `?` placeholders, which SQLite
+/// numbers in order of appearance, so values are kept in the same order.
+#[derive(Clone)]
+struct Conditions {
+    clauses: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Conditions {
+    fn new() -> Self {
+        Self {
+            clauses: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, clause: &str, values: impl IntoIterator<Item = Value>) {
+        self.clauses.push(clause.to_owned());
+        self.values.extend(values);
+    }
+
+    fn sql(&self) -> String {
+        self.clauses.join(" AND ")
+    }
+}
+
+fn time_value(instant: DateTime<Utc>) -> Value {
+    Value::Text(SqlTime::text(instant))
+}
+
+impl Store {
+    /// Meetings of the account matching `filter`, in the filter's order.
+    pub fn meetings(
+        &self,
+        account: AccountId,
+        filter: &MeetingFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MeetingRow>, StoreError> {
+        let mut conditions = Conditions::new();
+        conditions.push("m.account_id = ?", [Value::Integer(account.0)]);
+        match filter.status {
+            MeetingStatusFilter::All => conditions.push("m.deleted_in_calendly = 0", []),
+            MeetingStatusFilter::Active => {
+                conditions.push("m.deleted_in_calendly = 0 AND m.status = 'active'", [])
+            }
+            MeetingStatusFilter::Canceled => {
+                conditions.push("m.deleted_in_calendly = 0 AND m.status = 'canceled'", [])
+            }
+            MeetingStatusFilter::Deleted => conditions.push("m.deleted_in_calendly = 1", []),
+            MeetingStatusFilter::Upcoming => conditions.push(
+                "m.deleted_in_calendly = 0 AND m.status = 'active' AND m.end_time > ?",
+                [time_value(now)],
+            ),
+        }
+        if let Some(from) = filter.from {
+            conditions.push("m.start_time >= ?", [time_value(from)]);
+        }
+        if let Some(to) = filter.to {
+            conditions.push("m.start_time < ?", [time_value(to)]);
+        }
+        if let Some(email) = &filter.client_email {
+            conditions.push(
+                "m.meeting_id IN (SELECT mc.meeting_id FROM meeting_clients mc
+                                    JOIN clients c ON c.client_id = mc.client_id
+                                   WHERE c.account_id = ? AND c.email_normalized = ?)",
+                [
+                    Value::Integer(account.0),
+                    Value::Text(normalize_email(email)),
+                ],
+            );
+        }
+        if let Some(expression) = filter.search.as_deref().and_then(fts_match_expression) {
+            conditions.push(
+                "m.meeting_id IN (SELECT rowid FROM meeting_search WHERE meeting_search MATCH ?)",
+                [Value::Text(expression)],
+            );
+        }
+        let limit = filter.limit.map(i64::from).unwrap_or(-1);
+        let mut meetings = match filter.order {
+            MeetingOrder::StartAscending => {
+                self.select_meetings(&conditions, "m.start_time ASC, m.meeting_id ASC", limit)?
+            }
+            MeetingOrder::StartDescending => {
+                self.select_meetings(&conditions, "m.start_time DESC, m.meeting_id DESC", limit)?
+            }
+            MeetingOrder::UpcomingFirst => {
+                // Two index-ordered queries instead of one sort over everything.
+                let mut past_conditions = conditions.clone();
+                let mut upcoming_conditions = conditions;
+                upcoming_conditions.push("m.end_time > ?", [time_value(now)]);
+                let mut rows = self.select_meetings(
+                    &upcoming_conditions,
+                    "m.start_time ASC, m.meeting_id ASC",
+                    limit,
+                )?;
+                let remaining = if limit < 0 {
+                    -1
+                } else {
+                    limit - rows.len() as i64
+                };
+                if remaining != 0 {
+                    past_conditions.push("m.end_time <= ?", [time_value(now)]);
+                    rows.extend(self.select_meetings(
+                        &past_conditions,
+                        "m.start_time DESC, m.meeting_id DESC",
+                        remaining,
+                    )?);
+                }
+                rows
+            }
+        };
+        self.attach_invitee_summaries(&mut meetings)?;
+        Ok(meetings)
+    }
+
+    fn select_meetings(
+        &self,
+        conditions: &Conditions,
+        order_by: &str,
+        limit: i64,
+    ) -> Result<Vec<MeetingRow>, StoreError> {
+        let sql = format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings m WHERE {} ORDER BY {order_by} LIMIT {limit}",
+            conditions.sql()
+        );
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let rows =
+            statement.query_map(params_from_iter(conditions.values.iter()), meeting_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Fills `invitees` and `client_emails` of each row with two queries for the whole list.
+    fn attach_invitee_summaries(&self, meetings: &mut [MeetingRow]) -> Result<(), StoreError> {
+        if meetings.is_empty() {
+            return Ok(());
+        }
+        let ids_json = serde_json::to_string(
+            &meetings
+                .iter()
+                .map(|meeting| meeting.meeting_id.0)
+                .collect::<Vec<_>>(),
+        )
+        .expect("a list of integers always serializes");
+        let position: HashMap<i64, usize> = meetings
+            .iter()
+            .enumerate()
+            .map(|(index, meeting)| (meeting.meeting_id.0, index))
+            .collect();
+        let mut invitee_statement = self.connection.prepare_cached(
+            "SELECT i.meeting_id, i.name, i.email, i.status FROM invitees i
+              WHERE i.meeting_id IN (SELECT value FROM json_each(?1))
+              ORDER BY i.meeting_id, i.calendly_created_at, i.invitee_id",
+        )?;
+        let mut rows = invitee_statement.query([&ids_json])?;
+        while let Some(row) = rows.next()? {
+            let meeting_id: i64 = row.get(0)?;
+            meetings[position[&meeting_id]]
+                .invitees
+                .push(InviteeSummaryRow {
+                    name: row.get(1)?,
+                    email: row.get(2)?,
+                    status: Status::parse(&row.get::<_, String>(3)?),
+                });
+        }
+        let mut client_statement = self.connection.prepare_cached(
+            "SELECT mc.meeting_id, c.email_normalized FROM meeting_clients mc
+               JOIN clients c ON c.client_id = mc.client_id
+              WHERE mc.meeting_id IN (SELECT value FROM json_each(?1))
+              ORDER BY mc.meeting_id, c.email_normalized",
+        )?;
+        let mut rows = client_statement.query([&ids_json])?;
+        while let Some(row) = rows.next()? {
+            let meeting_id: i64 = row.get(0)?;
+            meetings[position[&meeting_id]]
+                .client_emails
+                .push(row.get(1)?);
+        }
+        Ok(())
+    }
+
+    /// One meeting with its invitees and their questions and answers.
+    pub fn meeting_detail(
+        &self,
+        account: AccountId,
+        uri: &EventUri,
+    ) -> Result<Option<MeetingDetail>, StoreError> {
+        let meeting = self
+            .connection
+            .query_row(
+                &format!(
+                    "SELECT {MEETING_COLUMNS} FROM meetings m WHERE m.account_id = ?1 AND m.event_uri = ?2"
+                ),
+                params![account.0, uri.as_str()],
+                meeting_from_row,
+            )
+            .optional()?;
+        let Some(mut meeting) = meeting else {
+            return Ok(None);
+        };
+        self.attach_invitee_summaries(std::slice::from_mut(&mut meeting))?;
+        let mut statement = self.connection.prepare_cached(&format!(
+            "SELECT {INVITEE_COLUMNS} FROM invitees i WHERE i.meeting_id = ?1
+              ORDER BY i.calendly_created_at, i.invitee_id"
+        ))?;
+        let rows = statement.query_map([meeting.meeting_id.0], invitee_from_row)?;
+        let mut invitees: Vec<(i64, InviteeRow)> = rows.collect::<Result<_, _>>()?;
+        let mut answers_statement = self.connection.prepare_cached(
+            "SELECT question, answer, position FROM invitee_answers WHERE invitee_id = ?1
+              ORDER BY position, answer_id",
+        )?;
+        for (invitee_id, invitee) in &mut invitees {
+            let answers = answers_statement.query_map([*invitee_id], |row| {
+                Ok(QuestionAnswer {
+                    question: row.get(0)?,
+                    answer: row.get(1)?,
+                    position: row.get(2)?,
+                })
+            })?;
+            invitee.questions_and_answers = answers.collect::<Result<_, _>>()?;
+        }
+        Ok(Some(MeetingDetail {
+            meeting,
+            invitees: invitees.into_iter().map(|(_, invitee)| invitee).collect(),
+        }))
+    }
+
+    /// Every client of the account, alphabetically by name (e-mail when nameless).
+    pub fn clients(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ClientRow>, StoreError> {
+        self.select_clients(account, None, now)
+    }
+
+    /// The client with this e-mail (normalized before lookup), if any.
+    pub fn client(
+        &self,
+        account: AccountId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ClientRow>, StoreError> {
+        Ok(self
+            .select_clients(account, Some(&normalize_email(email)), now)?
+            .into_iter()
+            .next())
+    }
+
+    /// Every meeting (not deleted) of one client, upcoming first then past.
+    pub fn client_meetings(
+        &self,
+        account: AccountId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MeetingRow>, StoreError> {
+        let filter = MeetingFilter {
+            client_email: Some(email.to_owned()),
+            ..MeetingFilter::default()
+        };
+        self.meetings(account, &filter, now)
+    }
+
+    /// How many meetings (not flagged deleted) the account has.
+    pub fn meeting_count(&self, account: AccountId) -> Result<u64, StoreError> {
+        let count: i64 = self.connection.query_row(
+            "SELECT count(*) FROM meetings WHERE account_id = ?1 AND deleted_in_calendly = 0",
+            [account.0],
+            |row| row.get(0),
+        )?;
+        Ok(count.max(0) as u64)
+    }
+
+    fn select_clients(
+        &self,
+        account: AccountId,
+        email: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ClientRow>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT c.client_id, c.email_normalized, c.display_name,
+                    count(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' THEN 1 END),
+                    count(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'canceled' THEN 1 END),
+                    min(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' AND m.end_time > ?2
+                             THEN m.start_time END),
+                    max(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' AND m.end_time <= ?2
+                             THEN m.start_time END)
+               FROM clients c
+               LEFT JOIN meeting_clients mc ON mc.client_id = c.client_id
+               LEFT JOIN meetings m ON m.meeting_id = mc.meeting_id
+              WHERE c.account_id = ?1 AND (?3 IS NULL OR c.email_normalized = ?3)
+              GROUP BY c.client_id
+              ORDER BY lower(CASE WHEN c.display_name <> '' THEN c.display_name ELSE c.email_normalized END),
+                       c.email_normalized",
+        )?;
+        let rows = statement.query_map(params![account.0, SqlTime(now), email], |row| {
+            Ok(ClientRow {
+                client_id: ClientId(row.get(0)?),
+                email: row.get(1)?,
+                name: row.get(2)?,
+                meeting_count: row.get::<_, i64>(3)?.max(0) as u64,
+                canceled_meeting_count: row.get::<_, i64>(4)?.max(0) as u64,
+                next_meeting: row.get::<_, Option<SqlTime>>(5)?.map(|time| time.0),
+                last_meeting: row.get::<_, Option<SqlTime>>(6)?.map(|time| time.0),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
