@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use std::path::PathBuf;
 use url::Url;
 
+use advicly_calendly::{ClientConfig, PacingPolicy, RetryPolicy};
 use advicly_core::domain::{SyncKind, SyncWindow};
 
 /// The production Calendly API.
@@ -39,6 +40,15 @@ pub struct EngineConfig {
     /// The keychain service name secrets are filed under; tests use a unique one.
     pub keychain_service: String,
     pub windows: SyncWindows,
+    /// Retry and pacing of the Calendly client; tests shorten the waits.
+    pub calendly: CalendlyTuning,
+}
+
+/// How patient the Calendly client is. `Default` is the client's production policy.
+#[derive(Clone, Debug, Default)]
+pub struct CalendlyTuning {
+    pub retry: RetryPolicy,
+    pub pacing: PacingPolicy,
 }
 
 impl EngineConfig {
@@ -53,11 +63,20 @@ impl EngineConfig {
             redirect: RedirectMode::Direct,
             keychain_service: "com.advicly.desktop".to_owned(),
             windows: SyncWindows::default(),
+            calendly: CalendlyTuning::default(),
         }
     }
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join(DATABASE_FILE_NAME)
+    }
+
+    /// The Calendly client configuration for this engine.
+    pub fn client_config(&self) -> ClientConfig {
+        let mut client = ClientConfig::new(self.api_base.clone());
+        client.retry = self.calendly.retry.clone();
+        client.pacing = self.calendly.pacing.clone();
+        client
     }
 }
 
@@ -190,8 +209,16 @@ mod tests {
         // Together the passes cover the window with no gap and no overlap.
         let mut sorted = passes.clone();
         sorted.sort_by_key(|pass| pass.start);
-        assert_eq!(sorted.first().unwrap().start, window.start, "starts at the window start");
-        assert_eq!(sorted.last().unwrap().end, window.end, "ends at the window end");
+        assert_eq!(
+            sorted.first().unwrap().start,
+            window.start,
+            "starts at the window start"
+        );
+        assert_eq!(
+            sorted.last().unwrap().end,
+            window.end,
+            "ends at the window end"
+        );
         for pair in sorted.windows(2) {
             assert_eq!(pair[0].end, pair[1].start, "adjacent passes touch");
         }

@@ -23,19 +23,21 @@ use crate::views::{account_view, AccountView, DisconnectReport};
 pub(crate) struct ConnectionDetails {
     pub token_expires_at: Option<DateTime<Utc>>,
     pub circuit_open: bool,
-    pub demo: bool,
 }
 
 pub(crate) struct Connection {
-    api_base: Url,
+    client_config: ClientConfig,
     store: Arc<Mutex<Store>>,
     tokens: Mutex<HashMap<AccountId, Secret>>,
 }
 
 impl Connection {
-    pub(crate) fn new(config: &EngineConfig, store: Arc<Mutex<Store>>) -> Result<Self, EngineError> {
+    pub(crate) fn new(
+        config: &EngineConfig,
+        store: Arc<Mutex<Store>>,
+    ) -> Result<Self, EngineError> {
         Ok(Self {
-            api_base: config.api_base.clone(),
+            client_config: config.client_config(),
             store,
             tokens: Mutex::new(HashMap::new()),
         })
@@ -45,7 +47,10 @@ impl Connection {
         &self,
         operation: impl FnOnce(&mut Store) -> Result<T, advicly_core::error::StoreError>,
     ) -> Result<T, EngineError> {
-        let mut store = self.store.lock().expect("the store mutex is never poisoned");
+        let mut store = self
+            .store
+            .lock()
+            .expect("the store mutex is never poisoned");
         operation(&mut store).map_err(store_error)
     }
 
@@ -92,15 +97,16 @@ impl Connection {
 
     pub(crate) async fn connect_token(&self, token: Secret) -> Result<AccountView, EngineError> {
         let client = CalendlyClient::new(
-            ClientConfig::new(self.api_base.clone()),
+            self.client_config.clone(),
             Arc::new(StaticToken::new(token.clone())),
         )
         .map_err(calendly_error)?;
         let user = client.current_user().await.map_err(|error| match error {
-            advicly_calendly::Error::Unauthorized { .. }
-            | advicly_calendly::Error::Token(_) => EngineError::InvalidToken {
-                detail: error.to_string(),
-            },
+            advicly_calendly::Error::Unauthorized { .. } | advicly_calendly::Error::Token(_) => {
+                EngineError::InvalidToken {
+                    detail: error.to_string(),
+                }
+            }
             other => calendly_error(other),
         })?;
         let now = Utc::now();

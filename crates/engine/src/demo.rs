@@ -70,9 +70,9 @@ pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
         ..FakeConfig::default()
     };
     let client_id = fake_config.client_id.clone();
-    let fake = FakeCalendly::start(fake_config)
-        .await
-        .map_err(|error| EngineError::internal(format!("the demo Calendly did not start: {error}")))?;
+    let fake = FakeCalendly::start(fake_config).await.map_err(|error| {
+        EngineError::internal(format!("the demo Calendly did not start: {error}"))
+    })?;
 
     let data_dir = demo_data_dir(&base.data_dir);
     if data_dir.exists() {
@@ -91,6 +91,7 @@ pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
         redirect: RedirectMode::Direct,
         keychain_service: format!("{}.demo", base.keychain_service),
         windows: base.windows,
+        calendly: base.calendly.clone(),
     };
     let engine = Engine::open(config)?;
     let authorize_url = engine.begin_oauth().await?;

@@ -11,9 +11,9 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use advicly_calendly::{CalendlyClient, ClientConfig};
-use advicly_core::domain::{ConnectionState, EventUri};
-use advicly_core::store::Store;
+use advicly_calendly::CalendlyClient;
+use advicly_core::domain::{AccountId, ConnectionState, EventUri};
+use advicly_core::store::{SettingScope, Store};
 use advicly_core::Secret;
 
 use crate::config::EngineConfig;
@@ -26,6 +26,9 @@ use crate::views::{
     AccountView, CircuitState, ClientView, DisconnectReport, LastSyncView, MeetingDetailView,
     MeetingQuery, MeetingView, StatusView,
 };
+
+/// The account setting that marks the demo account.
+const DEMO_SETTING: &str = "demo";
 
 type SharedSync = Shared<BoxFuture<'static, Result<SyncReport, EngineError>>>;
 
@@ -174,7 +177,13 @@ impl Engine {
 
     /// Stops the running sync at its next page boundary (nothing half-applied). No-op when idle.
     pub fn cancel_sync(&self) {
-        if let Some(running) = self.inner.running.lock().expect("running-sync mutex").as_ref() {
+        if let Some(running) = self
+            .inner
+            .running
+            .lock()
+            .expect("running-sync mutex")
+            .as_ref()
+        {
             running.cancel.cancel();
         }
     }
@@ -210,7 +219,7 @@ impl Engine {
             ConnectionState::Connected => {}
         }
         let tokens = self.inner.connection.token_provider(&account).await?;
-        let client = CalendlyClient::new(ClientConfig::new(self.inner.config.api_base.clone()), tokens)
+        let client = CalendlyClient::new(self.inner.config.client_config(), tokens)
             .map_err(crate::mapping::calendly_error)?;
         let job = SyncJob {
             store: self.inner.store.clone(),
@@ -233,6 +242,27 @@ impl Engine {
             self.emit(EngineEvent::ConnectionChanged);
         }
         result
+    }
+
+    /// Marks the active account as the demo account (shown as such in the UI).
+    #[cfg_attr(not(feature = "demo"), allow(dead_code))]
+    pub(crate) fn mark_demo(&self) -> Result<(), EngineError> {
+        let account = self
+            .with_store(|store| store.active_account())?
+            .ok_or(EngineError::NotConnected)?;
+        self.with_store(|store| {
+            store.set_setting(
+                SettingScope::Account(account.account_id),
+                DEMO_SETTING,
+                "true",
+            )
+        })
+    }
+
+    fn is_demo(&self, account: AccountId) -> Result<bool, EngineError> {
+        Ok(self
+            .with_store(|store| store.setting(SettingScope::Account(account), DEMO_SETTING))?
+            .is_some_and(|value| value == "true"))
     }
 
     /// Called by the scheduler whenever its deadline moves.
@@ -323,6 +353,7 @@ impl Engine {
             .and_then(|run| run.finished_at);
         let meeting_count = self.with_store(|store| store.meeting_count(account.account_id))?;
         let details = self.inner.connection.details(&account);
+        let demo = self.is_demo(account.account_id)?;
         let next_sync = match *self
             .inner
             .scheduled_next_sync
@@ -338,7 +369,7 @@ impl Engine {
         Ok(StatusView {
             state: account.connection_state,
             reason: account.connection_reason.clone(),
-            account: Some(crate::views::account_view(&account, details.demo)),
+            account: Some(crate::views::account_view(&account, demo)),
             last_sync: last_run.as_ref().map(|run| LastSyncView {
                 kind: run.kind,
                 started_at: run.started_at,
@@ -397,8 +428,7 @@ fn computed_next_sync(
     _last_full: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let interval =
-        chrono::Duration::minutes(i64::from(crate::scheduler::DEFAULT_INTERVAL_MINUTES));
+    let interval = chrono::Duration::minutes(i64::from(crate::scheduler::DEFAULT_INTERVAL_MINUTES));
     match last_run {
         Some(run) if run.succeeded() => {
             let due = run.finished_at.unwrap_or(run.started_at) + interval;

@@ -9,7 +9,9 @@ pub enum EngineError {
     NotConnected,
     #[error("Calendly needs to be reconnected: {reason}")]
     NeedsReconnect { reason: String },
-    #[error("Calendly could not be reached ({detail}). Check the network connection and try again.")]
+    #[error(
+        "Calendly could not be reached ({detail}). Check the network connection and try again."
+    )]
     Offline { detail: String },
     #[error("The system keychain is not available: {detail}")]
     KeychainUnavailable { detail: String },
@@ -23,7 +25,9 @@ pub enum EngineError {
     InvalidInput { detail: String },
     #[error("{what} was not found.")]
     NotFound { what: String },
-    #[error("The sync was stopped before it finished; the next sync will pick up where it left off.")]
+    #[error(
+        "The sync was stopped before it finished; the next sync will pick up where it left off."
+    )]
     SyncCancelled,
     #[error("The local database failed: {detail}")]
     Store { detail: String },

@@ -51,10 +51,14 @@ impl SyncReport {
 /// Broadcast to every subscriber of [`crate::Engine::subscribe`].
 #[derive(Clone, Debug)]
 pub enum EngineEvent {
-    SyncStarted { kind: SyncKind },
+    SyncStarted {
+        kind: SyncKind,
+    },
     SyncProgress(SyncProgress),
     SyncFinished(SyncReport),
-    SyncFailed { error: EngineError },
+    SyncFailed {
+        error: EngineError,
+    },
     /// Meetings in the store changed; views should re-query.
     MeetingsChanged,
     /// An account was connected, disconnected, or now needs reconnecting.

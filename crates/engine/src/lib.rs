@@ -18,7 +18,7 @@ mod sync;
 mod views;
 
 pub use config::{
-    EngineConfig, RedirectMode, SyncWindows, CALENDLY_API_BASE, CALENDLY_AUTH_BASE,
+    CalendlyTuning, EngineConfig, RedirectMode, SyncWindows, CALENDLY_API_BASE, CALENDLY_AUTH_BASE,
     DATABASE_FILE_NAME, DEEP_LINK_REDIRECT_URI,
 };
 pub use engine::Engine;
@@ -35,6 +35,7 @@ pub use views::{
     QuestionAnswerView, StatusView,
 };
 
+pub use advicly_calendly::{PacingPolicy, RetryPolicy};
 /// Re-exported so front ends need not depend on `advicly-core` for these.
 pub use advicly_core::domain::{ConnectionState, EventUri, Status, SyncKind, SyncWindow};
 pub use advicly_core::Secret;

@@ -7,7 +7,7 @@
 //! restarts from there instead of firing a burst of missed ticks.
 
 use chrono::{DateTime, Utc};
-use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::future::{BoxFuture, Shared};
 use rand::Rng;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -221,7 +221,10 @@ impl Poller {
                 result = wait_or_forever(self.running.clone()) => Wake::SyncDone(result),
             };
             match wake {
-                Wake::Deadline => self.start_sync(),
+                Wake::Deadline => {
+                    // The loop itself awaits the run through `self.running`.
+                    let _ = self.start_sync();
+                }
                 Wake::Command(Some(Command::SyncNow { reply })) => {
                     let shared = self.start_sync();
                     if let Some(reply) = reply {
@@ -251,8 +254,7 @@ impl Poller {
                         self.resume_if_connected(self.settings.startup_delay);
                     }
                 }
-                Wake::Event(Ok(_)) | Wake::Event(Err(broadcast::error::RecvError::Lagged(_))) => {
-                }
+                Wake::Event(Ok(_)) | Wake::Event(Err(broadcast::error::RecvError::Lagged(_))) => {}
                 Wake::Event(Err(broadcast::error::RecvError::Closed)) => break,
                 Wake::SyncDone(result) => {
                     self.running = None;
@@ -396,7 +398,11 @@ mod tests {
     #[case(61, false)]
     fn interval_bounds_are_five_to_sixty_minutes(#[case] minutes: u32, #[case] accepted: bool) {
         // docs/ipc.md promises invalid_input outside 5–60.
-        assert_eq!(validate_interval(minutes).is_ok(), accepted, "{minutes} minutes");
+        assert_eq!(
+            validate_interval(minutes).is_ok(),
+            accepted,
+            "{minutes} minutes"
+        );
     }
 
     #[test]

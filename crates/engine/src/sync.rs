@@ -14,8 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use advicly_calendly::{CalendlyClient, CallStats, EventQuery, SortOrder};
 use advicly_core::domain::{
-    AccountId, ChangeSource, EventUri, FetchedEvent, FetchedInvitee, SyncKind, SyncWindow,
-    UserUri,
+    AccountId, ChangeSource, EventUri, FetchedEvent, FetchedInvitee, SyncWindow, UserUri,
 };
 use advicly_core::store::Store;
 use advicly_core::sync::{plan_page, plan_vanished, PagePlan, SyncCounts};
@@ -54,7 +53,10 @@ impl SyncJob {
         &self,
         operation: impl FnOnce(&mut Store) -> Result<T, advicly_core::error::StoreError>,
     ) -> Result<T, EngineError> {
-        let mut store = self.store.lock().expect("the store mutex is never poisoned");
+        let mut store = self
+            .store
+            .lock()
+            .expect("the store mutex is never poisoned");
         operation(&mut store).map_err(store_error)
     }
 
@@ -212,7 +214,9 @@ impl SyncJob {
                 let _ = self.events.send(EngineEvent::MeetingsChanged);
             }
         } else {
-            tracing::warn!("some listed events could not be read; not flagging vanished meetings this time");
+            tracing::warn!(
+                "some listed events could not be read; not flagging vanished meetings this time"
+            );
         }
         Ok(())
     }
@@ -318,9 +322,4 @@ pub(crate) fn api_calls_by_endpoint(stats: &CallStats) -> BTreeMap<String, u64> 
         .filter(|(_, count)| *count > 0)
         .map(|(name, count)| (name.to_owned(), count))
         .collect()
-}
-
-/// Whether the kind of a sync is full (used by tests and the status view).
-pub(crate) fn is_full(kind: SyncKind) -> bool {
-    kind == SyncKind::Full
 }

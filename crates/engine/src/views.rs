@@ -2,7 +2,16 @@
 
 use chrono::{DateTime, Utc};
 
-use advicly_core::domain::{ConnectionState, EventUri, Status, SyncKind, UserUri};
+use std::sync::Mutex;
+
+use advicly_core::domain::{AccountId, ConnectionState, EventUri, Status, SyncKind, UserUri};
+use advicly_core::store::{
+    AccountRow, ClientRow, MeetingDetail, MeetingFilter, MeetingOrder, MeetingRow,
+    MeetingStatusFilter as StoreStatusFilter, Store,
+};
+
+use crate::error::EngineError;
+use crate::mapping::store_error;
 
 use crate::events::{SyncCounts, SyncProgress};
 
@@ -10,9 +19,9 @@ use crate::events::{SyncCounts, SyncProgress};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MeetingStatusFilter {
     /// Active, not deleted, ending after `now`.
-    #[default]
     Upcoming,
     /// Everything that is not deleted.
+    #[default]
     All,
     Active,
     Canceled,
@@ -116,7 +125,7 @@ pub struct MeetingDetailView {
 pub struct ClientView {
     pub email: String,
     pub name: String,
-    pub meeting_count: u32,
+    pub meeting_count: u64,
     pub next_meeting: Option<DateTime<Utc>>,
     pub last_meeting: Option<DateTime<Utc>>,
 }
@@ -175,7 +184,7 @@ pub struct StatusView {
     pub circuit: CircuitState,
     pub sync_running: bool,
     pub progress: Option<SyncProgress>,
-    pub meeting_count: u32,
+    pub meeting_count: u64,
 }
 
 /// What disconnecting did.
@@ -187,4 +196,170 @@ pub struct DisconnectReport {
     pub warnings: Vec<String>,
     /// Whether the local meetings and clients were erased.
     pub wiped: bool,
+}
+
+pub(crate) fn account_view(account: &AccountRow, demo: bool) -> AccountView {
+    AccountView {
+        email: account.user.email.clone(),
+        name: account.user.name.clone(),
+        user_uri: account.user.uri.clone(),
+        timezone: account.user.timezone.clone(),
+        scheduling_url: account.user.scheduling_url.clone(),
+        demo,
+    }
+}
+
+fn store_filter(query: &MeetingQuery) -> MeetingFilter {
+    let status = match query.status {
+        MeetingStatusFilter::Upcoming => StoreStatusFilter::Upcoming,
+        MeetingStatusFilter::All => StoreStatusFilter::All,
+        MeetingStatusFilter::Active => StoreStatusFilter::Active,
+        MeetingStatusFilter::Canceled => StoreStatusFilter::Canceled,
+        MeetingStatusFilter::Deleted => StoreStatusFilter::Deleted,
+    };
+    MeetingFilter {
+        from: query.from,
+        to: query.to,
+        status,
+        client_email: query
+            .client_email
+            .as_deref()
+            .map(str::trim)
+            .filter(|email| !email.is_empty())
+            .map(str::to_owned),
+        search: query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned),
+        order: MeetingOrder::UpcomingFirst,
+        limit: None,
+    }
+}
+
+fn meeting_view(row: MeetingRow) -> MeetingView {
+    let (canceled_reason, canceled_by) = match row.cancellation {
+        Some(cancellation) => (cancellation.reason, cancellation.canceled_by),
+        None => (None, None),
+    };
+    MeetingView {
+        uri: row.uri,
+        name: row.name,
+        status: row.status,
+        start_time: row.start_time,
+        end_time: row.end_time,
+        event_type: row.event_type,
+        location_kind: row.location.kind,
+        join_url: row.location.join_url,
+        canceled_reason,
+        canceled_by,
+        rescheduled_from: row.rescheduled_from,
+        rescheduled_to: row.rescheduled_to,
+        rescheduled_to_start: row.rescheduled_to_start,
+        deleted: row.deleted_in_calendly,
+        invitees: row
+            .invitees
+            .into_iter()
+            .map(|invitee| InviteeView {
+                name: invitee.name,
+                email: invitee.email,
+                status: invitee.status,
+            })
+            .collect(),
+        client_emails: row.client_emails,
+    }
+}
+
+pub(crate) fn list_meetings(
+    store: &Mutex<Store>,
+    account: AccountId,
+    query: &MeetingQuery,
+    now: DateTime<Utc>,
+) -> Result<Vec<MeetingView>, EngineError> {
+    if let (Some(from), Some(to)) = (query.from, query.to) {
+        if from >= to {
+            return Err(EngineError::invalid_input(
+                "The start of the date range must be before its end.",
+            ));
+        }
+    }
+    let rows = store
+        .lock()
+        .expect("the store mutex is never poisoned")
+        .meetings(account, &store_filter(query), now)
+        .map_err(store_error)?;
+    Ok(rows.into_iter().map(meeting_view).collect())
+}
+
+pub(crate) fn meeting_detail(
+    store: &Mutex<Store>,
+    account: AccountId,
+    uri: &EventUri,
+) -> Result<MeetingDetailView, EngineError> {
+    let detail = store
+        .lock()
+        .expect("the store mutex is never poisoned")
+        .meeting_detail(account, uri)
+        .map_err(store_error)?
+        .ok_or_else(|| EngineError::NotFound {
+            what: format!("The meeting {uri}"),
+        })?;
+    let MeetingDetail { meeting, invitees } = detail;
+    let location_detail = meeting.location.detail.clone();
+    let created_at = meeting.calendly_created_at;
+    let updated_at = meeting.calendly_updated_at;
+    let last_change_source = meeting.last_change_source.as_str().to_owned();
+    Ok(MeetingDetailView {
+        meeting: meeting_view(meeting),
+        location_detail,
+        invitees: invitees
+            .into_iter()
+            .map(|invitee| InviteeDetailView {
+                uri: invitee.uri.to_string(),
+                name: invitee.name,
+                email: invitee.email,
+                status: invitee.status,
+                timezone: invitee.timezone,
+                questions_and_answers: invitee
+                    .questions_and_answers
+                    .into_iter()
+                    .map(|answer| QuestionAnswerView {
+                        question: answer.question,
+                        answer: answer.answer,
+                    })
+                    .collect(),
+                no_show: invitee.no_show,
+                canceled_reason: invitee
+                    .cancellation
+                    .and_then(|cancellation| cancellation.reason),
+            })
+            .collect(),
+        created_at,
+        updated_at,
+        last_change_source,
+    })
+}
+
+fn client_view(row: ClientRow) -> ClientView {
+    ClientView {
+        email: row.email,
+        name: row.name,
+        meeting_count: row.meeting_count,
+        next_meeting: row.next_meeting,
+        last_meeting: row.last_meeting,
+    }
+}
+
+pub(crate) fn list_clients(
+    store: &Mutex<Store>,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<Vec<ClientView>, EngineError> {
+    let rows = store
+        .lock()
+        .expect("the store mutex is never poisoned")
+        .clients(account, now)
+        .map_err(store_error)?;
+    Ok(rows.into_iter().map(client_view).collect())
 }

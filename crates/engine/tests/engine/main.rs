@@ -1,0 +1,8 @@
+//! Engine tests against the real fake Calendly over loopback and a real SQLite file.
+//!
+//! One test binary (faster to link); the modules group the behaviours.
+
+mod harness;
+mod scheduler;
+mod sync;
+mod views;
