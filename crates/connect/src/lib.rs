@@ -1,1 +1,37 @@
 //! Connecting Calendly: OAuth PKCE, the OS keychain, token refresh, connect and disconnect.
+//!
+//! - [`Connector`] is the API the engine calls: [`Connector::begin`] (authorize URL, or "already
+//!   connected"), [`Connector::complete_callback`] (the deep link / `advicly handle-url`),
+//!   [`Connector::connect_with_token`], [`Connector::reconnect_without_browser`] and
+//!   [`Connector::disconnect`].
+//! - [`TokenManager`] implements `advicly_calendly::TokenProvider`: single-flight refresh across
+//!   tasks and processes, proactive refresh, and the circuit breaker (`needs_reconnect`).
+//! - [`keychain`] is the only module that touches the OS keychain.
+//!
+//! Tokens are [`advicly_core::Secret`]s and never reach SQLite, logs, the relay or the UI.
+
+mod accounts;
+mod callback;
+mod config;
+mod connector;
+mod error;
+pub mod keychain;
+mod oauth;
+mod pending;
+mod tokens;
+mod webhooks;
+
+pub use callback::{parse_callback_url, CallbackParameters};
+pub use config::{
+    Clock, ConnectConfig, RedirectMode, RefreshPolicy, DATABASE_FILE_NAME, DEEP_LINK_CALLBACK,
+    DEFAULT_SCOPES, WEBHOOK_EVENTS,
+};
+pub use connector::{
+    BeginOutcome, BrowserPolicy, ConnectedAccount, ConnectionKind, Connector, DisconnectReport,
+    LocalData, WebhookStatus,
+};
+pub use error::ConnectError;
+pub use keychain::{AccountKey, Keychain, KeychainItem, TokenSet};
+pub use pending::PENDING_FILE_NAME;
+pub use tokens::{TokenManager, PERSONAL_TOKEN_REJECTED};
+pub use webhooks::{callback_url_for, is_ours, EnsuredSubscription};

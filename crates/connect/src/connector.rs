@@ -1,0 +1,573 @@
+//! Connect, reconnect and disconnect: the API the engine (and through it the CLI and the desktop
+//! shell) calls. Every operation is idempotent.
+
+use std::sync::Arc;
+
+use advicly_calendly::{CalendlyClient, StaticToken, TokenError};
+use advicly_core::domain::{AccountId, CalendlyUser, ConnectionState};
+use advicly_core::store::AccountRow;
+use advicly_core::Secret;
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::accounts::AccountStore;
+use crate::callback::{describe_oauth_error, parse_callback_url, CallbackParameters};
+use crate::config::ConnectConfig;
+use crate::error::ConnectError;
+use crate::keychain::{AccountKey, Keychain, TokenSet};
+use crate::oauth::{OAuthEndpoints, TokenRequestFailure};
+use crate::pending::PendingAuthorizations;
+use crate::tokens::{refresh_lock_path, shared_state, TokenManager};
+use crate::webhooks::{self, EnsuredSubscription};
+
+/// Whether `begin` may skip the browser when the current connection still works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrowserPolicy {
+    /// If the active account's refresh token (or personal access token) still works, reconnect
+    /// with it and return [`BeginOutcome::AlreadyConnected`].
+    ReuseWorkingConnection,
+    /// Always go through the browser (for example to connect a different Calendly account).
+    AlwaysAsk,
+}
+
+/// What `begin` decided.
+#[derive(Debug)]
+pub enum BeginOutcome {
+    /// The existing connection works; no browser is needed.
+    AlreadyConnected(ConnectedAccount),
+    /// Open this URL in the system browser (never an embedded webview). The pending sign-in is
+    /// saved and survives a restart for 10 minutes.
+    OpenBrowser { authorize_url: Url },
+}
+
+/// How an account is connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionKind {
+    OAuth,
+    PersonalAccessToken,
+}
+
+/// The state of our webhook subscription after a connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WebhookStatus {
+    /// No relay webhook base is configured; changes arrive by polling only.
+    NotConfigured,
+    Active(EnsuredSubscription),
+    /// The subscription could not be set up; polling still works.
+    Failed {
+        message: String,
+    },
+}
+
+/// A successful connect or reconnect.
+#[derive(Debug)]
+pub struct ConnectedAccount {
+    /// The account row (connected and active).
+    pub account: AccountRow,
+    pub kind: ConnectionKind,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub webhook: WebhookStatus,
+    /// The previously active account when this connect switched to a different Calendly user.
+    /// It was disconnected (webhooks deleted, tokens revoked and removed); its data stays.
+    pub switched_from: Option<AccountRow>,
+    /// Things that did not work but did not stop the connect, as plain sentences.
+    pub warnings: Vec<String>,
+}
+
+/// Whether a disconnect keeps the local meetings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalData {
+    /// Keep meetings and clients for offline viewing.
+    Keep,
+    /// Delete the account's meetings, invitees, clients and sync runs.
+    Wipe,
+}
+
+/// What a disconnect did.
+#[derive(Debug, Default)]
+pub struct DisconnectReport {
+    /// The account that was disconnected (`None`: there was none).
+    pub account: Option<AccountRow>,
+    pub subscriptions_deleted: usize,
+    /// True when Calendly confirmed the revocation of every token.
+    pub tokens_revoked: bool,
+    /// What could not be done, as plain sentences (e.g. why the tokens were not revoked).
+    pub warnings: Vec<String>,
+    pub wiped: bool,
+}
+
+/// Connects Calendly accounts. Cheap to clone.
+#[derive(Clone)]
+pub struct Connector {
+    inner: Arc<ConnectorInner>,
+}
+
+struct ConnectorInner {
+    config: ConnectConfig,
+    keychain: Keychain,
+    accounts: AccountStore,
+    pending: PendingAuthorizations,
+    oauth: Option<OAuthEndpoints>,
+    redirect_uri: Url,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Connector")
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+impl Connector {
+    /// Builds the connector. Touches neither the network nor the keychain.
+    pub fn new(config: ConnectConfig) -> Result<Self, ConnectError> {
+        let keychain = Keychain::new(config.keychain_service.clone(), config.keychain_timeout);
+        let oauth = config
+            .oauth_client_id
+            .clone()
+            .map(|client_id| {
+                OAuthEndpoints::new(client_id, &config.auth_base, config.oauth_request_timeout)
+            })
+            .transpose()?;
+        let redirect_uri = config.redirect.redirect_uri()?;
+        let mut config = config;
+        config.calendly.api_base = config.api_base.clone();
+        Ok(Self {
+            inner: Arc::new(ConnectorInner {
+                accounts: AccountStore::new(config.database_path.clone()),
+                pending: PendingAuthorizations::new(
+                    config.data_dir.clone(),
+                    keychain.clone(),
+                    config.pending_lifetime,
+                ),
+                keychain,
+                oauth,
+                redirect_uri,
+                config,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ConnectConfig {
+        &self.inner.config
+    }
+
+    /// The keychain this connector uses (its service name is the configured one).
+    pub fn keychain(&self) -> &Keychain {
+        &self.inner.keychain
+    }
+
+    /// True when this build can sign in through the browser.
+    pub fn oauth_available(&self) -> bool {
+        self.inner.oauth.is_some()
+    }
+
+    /// Starts connecting. With [`BrowserPolicy::ReuseWorkingConnection`] an active account whose
+    /// sign-in still works is reconnected without the browser; otherwise a PKCE authorization is
+    /// started (verifier in the keychain, the rest in the data folder) and its URL returned.
+    pub async fn begin(&self, policy: BrowserPolicy) -> Result<BeginOutcome, ConnectError> {
+        if policy == BrowserPolicy::ReuseWorkingConnection {
+            if let Some(connected) = self.reconnect_without_browser().await? {
+                return Ok(BeginOutcome::AlreadyConnected(connected));
+            }
+        }
+        let oauth = self
+            .inner
+            .oauth
+            .as_ref()
+            .ok_or(ConnectError::OAuthUnavailable)?;
+        let started = oauth.start(&self.inner.redirect_uri, &self.inner.config.scopes);
+        self.inner
+            .pending
+            .start(
+                &started.state,
+                &started.verifier,
+                &self.inner.redirect_uri,
+                self.inner.config.now(),
+            )
+            .await?;
+        Ok(BeginOutcome::OpenBrowser {
+            authorize_url: started.authorize_url,
+        })
+    }
+
+    /// Finishes a browser sign-in from the callback URL (the deep link, or the URL the CLI's
+    /// `advicly handle-url` was given). Rejects malformed links and unknown, expired or reused
+    /// states; turns OAuth errors into plain sentences; exchanges the code with the verifier;
+    /// reads `/users/me`; saves the tokens; creates or updates the account and makes it active.
+    pub async fn complete_callback(&self, url: &str) -> Result<ConnectedAccount, ConnectError> {
+        let relay_redirect = (self.inner.redirect_uri.scheme() != "advicly")
+            .then(|| self.inner.redirect_uri.clone());
+        let parameters = parse_callback_url(url, relay_redirect.as_ref())?;
+        let now = self.inner.config.now();
+        let (code, state) = match parameters {
+            CallbackParameters::Failed {
+                error,
+                error_description,
+                state,
+            } => {
+                if let Some(state) = state {
+                    self.inner.pending.discard(&state, now).await?;
+                }
+                return Err(describe_oauth_error(&error, error_description.as_deref()));
+            }
+            CallbackParameters::Approved { code, state } => (code, state),
+        };
+        let oauth = self
+            .inner
+            .oauth
+            .as_ref()
+            .ok_or(ConnectError::OAuthUnavailable)?;
+        let pending = self.inner.pending.take(&state, now).await?;
+        let tokens = oauth
+            .exchange_code(&code, &pending.verifier, &pending.redirect_uri, now)
+            .await
+            .map_err(|failure| match failure {
+                TokenRequestFailure::Offline(message) => ConnectError::Offline { message },
+                other => ConnectError::OAuthFailed {
+                    message: format!(
+                        "{}. Start connecting again from Advicly",
+                        other.describe().replace("this sign-in", "the sign-in code")
+                    ),
+                },
+            })?;
+        let user = self
+            .read_user(&tokens.access_token)
+            .await
+            .map_err(|error| match error {
+                ConnectError::InvalidToken { message } => ConnectError::OAuthFailed { message },
+                other => other,
+            })?;
+        self.finish_connection(user, tokens, ConnectionKind::OAuth)
+            .await
+    }
+
+    /// Connects with a personal access token (no refresh token; a 401 later means reconnect).
+    pub async fn connect_with_token(
+        &self,
+        token: Secret,
+    ) -> Result<ConnectedAccount, ConnectError> {
+        let token = Secret::new(token.expose().trim());
+        if token.expose().is_empty() {
+            return Err(ConnectError::InvalidToken {
+                message: "The personal access token is empty; paste the whole token from Calendly"
+                    .into(),
+            });
+        }
+        let user = self.read_user(&token).await?;
+        let tokens = TokenSet {
+            access_token: token,
+            refresh_token: None,
+            expires_at: None,
+        };
+        self.finish_connection(user, tokens, ConnectionKind::PersonalAccessToken)
+            .await
+    }
+
+    /// Reconnects the active account without the browser if its stored sign-in still works
+    /// (an OAuth refresh token is used once; a personal access token is checked against
+    /// `/users/me`). Returns `None` when the browser (or a new token) is needed.
+    pub async fn reconnect_without_browser(
+        &self,
+    ) -> Result<Option<ConnectedAccount>, ConnectError> {
+        let Some(active) = self.inner.accounts.active_account().await? else {
+            return Ok(None);
+        };
+        if active.connection_state == ConnectionState::Disconnected {
+            return Ok(None);
+        }
+        let key = AccountKey::for_user(&active.user.uri);
+        let Some(stored) = self.inner.keychain.token_set(&key).await? else {
+            return Ok(None);
+        };
+        let (tokens, kind) = if stored.is_personal_access_token() {
+            match self.read_user(&stored.access_token).await {
+                Ok(_) => (stored, ConnectionKind::PersonalAccessToken),
+                Err(ConnectError::InvalidToken { .. }) => return Ok(None),
+                Err(other) => return Err(other),
+            }
+        } else {
+            let manager = self.token_manager_for(&active);
+            match manager.force_refresh().await {
+                Ok(_) => {}
+                Err(TokenError::Rejected) | Err(TokenError::Missing) => return Ok(None),
+                Err(TokenError::StoreUnavailable { message }) => {
+                    return Err(ConnectError::KeychainUnavailable { message })
+                }
+                Err(TokenError::RefreshFailed { message }) => {
+                    return Err(ConnectError::Offline { message })
+                }
+            }
+            let refreshed = self
+                .inner
+                .keychain
+                .token_set(&key)
+                .await?
+                .ok_or(ConnectError::NotConnected)?;
+            (refreshed, ConnectionKind::OAuth)
+        };
+        let user = self.read_user(&tokens.access_token).await?;
+        Ok(Some(self.finish_connection(user, tokens, kind).await?))
+    }
+
+    /// Disconnects an account (`None`: the active one): deletes this app's webhook
+    /// subscriptions at Calendly, revokes the tokens where Calendly allows it, removes every
+    /// keychain item of the account, marks it disconnected, and wipes its local data if asked.
+    /// Disconnecting twice is fine.
+    pub async fn disconnect(
+        &self,
+        account: Option<AccountId>,
+        local_data: LocalData,
+    ) -> Result<DisconnectReport, ConnectError> {
+        let row = match account {
+            Some(account_id) => {
+                self.inner
+                    .accounts
+                    .with(move |store| store.account(account_id))
+                    .await?
+            }
+            None => self.inner.accounts.active_account().await?,
+        };
+        let Some(row) = row else {
+            return Ok(DisconnectReport::default());
+        };
+        self.disconnect_row(row, local_data).await
+    }
+
+    /// A token manager for an account (what the engine hands the Calendly client).
+    pub async fn token_manager(&self, account: AccountId) -> Result<TokenManager, ConnectError> {
+        let row = self
+            .inner
+            .accounts
+            .with(move |store| store.account(account))
+            .await?
+            .ok_or(ConnectError::NotConnected)?;
+        Ok(self.token_manager_for(&row))
+    }
+
+    /// A Calendly client authenticated as an account.
+    pub async fn calendly_client(
+        &self,
+        account: AccountId,
+    ) -> Result<CalendlyClient, ConnectError> {
+        let manager = self.token_manager(account).await?;
+        Ok(CalendlyClient::new(
+            self.inner.config.calendly.clone(),
+            Arc::new(manager),
+        )?)
+    }
+
+    /// The active account, if any.
+    pub async fn active_account(&self) -> Result<Option<AccountRow>, ConnectError> {
+        self.inner.accounts.active_account().await
+    }
+
+    fn token_manager_for(&self, row: &AccountRow) -> TokenManager {
+        let config = &self.inner.config;
+        TokenManager::new(
+            row.account_id,
+            AccountKey::for_user(&row.user.uri),
+            self.inner.keychain.clone(),
+            self.inner.oauth.clone(),
+            self.inner.accounts.clone(),
+            &config.data_dir,
+            config.refresh.clone(),
+            config.clock.clone(),
+        )
+    }
+
+    /// `/users/me` with a token that is not stored yet.
+    async fn read_user(&self, token: &Secret) -> Result<CalendlyUser, ConnectError> {
+        let client = CalendlyClient::new(
+            self.inner.config.calendly.clone(),
+            Arc::new(StaticToken::new(token.clone())),
+        )?;
+        match client.current_user().await {
+            Ok(user) => Ok(user),
+            Err(advicly_calendly::Error::Unauthorized { .. })
+            | Err(advicly_calendly::Error::Token(TokenError::Rejected)) => Err(ConnectError::InvalidToken {
+                message: "Calendly did not accept this token. Check that it was copied completely and has not been revoked".into(),
+            }),
+            Err(advicly_calendly::Error::Forbidden { message, required_scopes }) => Err(ConnectError::InvalidToken {
+                message: format!(
+                    "Calendly refused to show the account for this token ({message}){}",
+                    if required_scopes.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; it needs the scopes {}", required_scopes.join(", "))
+                    }
+                ),
+            }),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Saves the tokens, records the account as connected and active, switches away from a
+    /// different previous account, closes the circuit and ensures the webhook subscription.
+    async fn finish_connection(
+        &self,
+        user: CalendlyUser,
+        tokens: TokenSet,
+        kind: ConnectionKind,
+    ) -> Result<ConnectedAccount, ConnectError> {
+        let config = &self.inner.config;
+        let key = AccountKey::for_user(&user.uri);
+        self.inner.keychain.save_token_set(&key, &tokens).await?;
+        let previous = self.inner.accounts.active_account().await?;
+        let now = config.now();
+        let stored_user = user.clone();
+        let account = self
+            .inner
+            .accounts
+            .with(move |store| {
+                let account_id = store.upsert_account(&stored_user, now)?;
+                store.set_active_account(account_id, now)?;
+                store.account(account_id)
+            })
+            .await?
+            .ok_or_else(|| {
+                ConnectError::Internal("the account row vanished after saving it".into())
+            })?;
+        shared_state(&refresh_lock_path(&config.data_dir, &key)).close_circuit();
+
+        let mut warnings = Vec::new();
+        let switched_from = match previous {
+            Some(previous) if previous.user.uri != user.uri => {
+                let report = self
+                    .disconnect_row(previous.clone(), LocalData::Keep)
+                    .await?;
+                warnings.extend(report.warnings);
+                Some(previous)
+            }
+            _ => None,
+        };
+
+        let webhook = match &config.webhook_callback_base {
+            None => WebhookStatus::NotConfigured,
+            Some(base) => {
+                let client = CalendlyClient::new(
+                    config.calendly.clone(),
+                    Arc::new(self.token_manager_for(&account)),
+                )?;
+                match webhooks::ensure_subscription(
+                    &client,
+                    &self.inner.keychain,
+                    &key,
+                    &user,
+                    base,
+                )
+                .await
+                {
+                    Ok(ensured) => WebhookStatus::Active(ensured),
+                    Err(ConnectError::KeychainUnavailable { message }) => {
+                        return Err(ConnectError::KeychainUnavailable { message })
+                    }
+                    Err(error) => {
+                        let message = format!(
+                            "Live updates from Calendly could not be set up ({error}); meetings still sync on the schedule"
+                        );
+                        warnings.push(message.clone());
+                        WebhookStatus::Failed { message }
+                    }
+                }
+            }
+        };
+        tracing::info!(account = %key.as_str(), ?kind, "connected a Calendly account");
+        Ok(ConnectedAccount {
+            account,
+            kind,
+            token_expires_at: tokens.expires_at,
+            webhook,
+            switched_from,
+            warnings,
+        })
+    }
+
+    async fn disconnect_row(
+        &self,
+        row: AccountRow,
+        local_data: LocalData,
+    ) -> Result<DisconnectReport, ConnectError> {
+        let config = &self.inner.config;
+        let key = AccountKey::for_user(&row.user.uri);
+        let tokens = self.inner.keychain.token_set(&key).await?;
+        let mut report = DisconnectReport::default();
+
+        if let (Some(base), Some(_)) = (&config.webhook_callback_base, &tokens) {
+            let client = CalendlyClient::new(
+                config.calendly.clone(),
+                Arc::new(self.token_manager_for(&row)),
+            )?;
+            match webhooks::delete_ours(&client, &row.user, base).await {
+                Ok(deleted) => report.subscriptions_deleted = deleted,
+                Err(error) => report.warnings.push(format!(
+                    "Advicly's webhook subscription at Calendly could not be deleted ({error}); it stops delivering once the sign-in is revoked, and you can remove it in Calendly's integration settings"
+                )),
+            }
+        }
+
+        // Re-read: deleting webhooks may have refreshed (and rotated) the tokens.
+        let tokens = self.inner.keychain.token_set(&key).await?;
+        match (&tokens, &self.inner.oauth) {
+            (None, _) => {
+                if row.connection_state != ConnectionState::Disconnected {
+                    report.warnings.push(
+                        "No saved Calendly sign-in was found on this computer, so nothing could be revoked at Calendly".into(),
+                    );
+                }
+            }
+            (Some(tokens), _) if tokens.is_personal_access_token() => report.warnings.push(
+                "A personal access token cannot be revoked by Advicly; delete it in Calendly (Integrations, API and webhooks) if you no longer need it".into(),
+            ),
+            (Some(_), None) => report.warnings.push(
+                "This build has no OAuth client id, so the tokens could not be revoked at Calendly; they were removed from this computer".into(),
+            ),
+            (Some(tokens), Some(oauth)) => {
+                let mut failures = Vec::new();
+                if let Some(refresh_token) = &tokens.refresh_token {
+                    if let Err(problem) = oauth.revoke(refresh_token).await {
+                        failures.push(problem);
+                    }
+                }
+                if let Err(problem) = oauth.revoke(&tokens.access_token).await {
+                    failures.push(problem);
+                }
+                report.tokens_revoked = failures.is_empty();
+                if !failures.is_empty() {
+                    report.warnings.push(format!(
+                        "Calendly did not confirm revoking Advicly's access ({}). The tokens were removed from this computer; to be sure, remove Advicly under Calendly's connected apps",
+                        failures.join("; ")
+                    ));
+                }
+            }
+        }
+
+        self.inner.keychain.delete_account(&key).await?;
+        shared_state(&refresh_lock_path(&config.data_dir, &key)).close_circuit();
+        let account_id = row.account_id;
+        let now = config.now();
+        let wipe = local_data == LocalData::Wipe;
+        let account = self
+            .inner
+            .accounts
+            .with(move |store| {
+                store.set_connection_state(account_id, ConnectionState::Disconnected, None, now)?;
+                if wipe {
+                    store.wipe_account_data(account_id)?;
+                }
+                store.account(account_id)
+            })
+            .await?;
+        report.wiped = wipe;
+        report.account = account;
+        tracing::info!(
+            account = %key.as_str(),
+            subscriptions_deleted = report.subscriptions_deleted,
+            tokens_revoked = report.tokens_revoked,
+            "disconnected a Calendly account"
+        );
+        Ok(report)
+    }
+}
