@@ -297,31 +297,33 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     let now = Utc::now();
     match cli.command {
-        Command::Connect { token, no_browser } => match token {
-            Some(token) => {
-                let token = read_token(&token)?;
-                let account = engine.connect_token(token).await?;
-                writeln!(
-                    stdout,
-                    "Connected as {} <{}>. Run `advicly sync` to fetch your meetings.",
-                    account.name, account.email
-                )
-                .context("writing to stdout")?;
-            }
-            None => {
-                let url = engine.begin_oauth().await?;
-                writeln!(
+        Command::Connect { token, no_browser } => {
+            match token {
+                Some(token) => {
+                    let token = read_token(&token)?;
+                    let account = engine.connect_token(token).await?;
+                    writeln!(
+                        stdout,
+                        "Connected as {} <{}>. Run `advicly sync` to fetch your meetings.",
+                        account.name, account.email
+                    )
+                    .context("writing to stdout")?;
+                }
+                None => {
+                    let url = engine.begin_oauth().await?;
+                    writeln!(
                     stdout,
                     "Open this address to connect Calendly:\n{url}\nAfter you approve, the Advicly app (or `advicly handle-url URL`) completes the connection."
                 )
                 .context("writing to stdout")?;
-                if !no_browser {
-                    if let Err(error) = open_browser(url.as_str()) {
-                        eprintln!("Could not open a browser ({error}); open the address above yourself.");
+                    if !no_browser {
+                        if let Err(error) = open_browser(url.as_str()) {
+                            eprintln!("Could not open a browser ({error}); open the address above yourself.");
+                        }
                     }
                 }
             }
-        },
+        }
         Command::HandleUrl { url } => {
             let account = engine.handle_callback_url(&url).await?;
             writeln!(
@@ -338,7 +340,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 output::sync_summary(&report)
             };
-            stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+            stdout
+                .write_all(text.as_bytes())
+                .context("writing to stdout")?;
         }
         Command::Meetings {
             from,
@@ -371,7 +375,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 output::meetings_table(&meetings)
             };
-            stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+            stdout
+                .write_all(text.as_bytes())
+                .context("writing to stdout")?;
         }
         Command::Clients { json } => {
             let clients = engine.clients(now)?;
@@ -382,7 +388,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 output::clients_table(&clients)
             };
-            stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+            stdout
+                .write_all(text.as_bytes())
+                .context("writing to stdout")?;
         }
         Command::Status { json } => {
             let status = engine.status(now)?;
@@ -391,7 +399,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 output::status_lines(&status)
             };
-            stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+            stdout
+                .write_all(text.as_bytes())
+                .context("writing to stdout")?;
         }
         Command::Disconnect { wipe, json } => {
             let report = engine.disconnect(wipe).await?;
@@ -400,7 +410,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 output::disconnect_lines(&report)
             };
-            stdout.write_all(text.as_bytes()).context("writing to stdout")?;
+            stdout
+                .write_all(text.as_bytes())
+                .context("writing to stdout")?;
         }
     }
     Ok(())

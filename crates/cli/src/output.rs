@@ -82,7 +82,7 @@ impl From<&MeetingView> for MeetingJson {
 pub struct ClientJson {
     pub email: String,
     pub name: String,
-    pub meeting_count: u32,
+    pub meeting_count: u64,
     pub next_meeting: Option<String>,
     pub last_meeting: Option<String>,
 }
@@ -102,12 +102,12 @@ impl From<&ClientView> for ClientJson {
 /// Per-kind change counts of a sync.
 #[derive(Debug, Serialize)]
 pub struct CountsJson {
-    pub created: u32,
-    pub updated: u32,
-    pub canceled: u32,
-    pub restored: u32,
-    pub deleted: u32,
-    pub unchanged: u32,
+    pub created: u64,
+    pub updated: u64,
+    pub canceled: u64,
+    pub restored: u64,
+    pub deleted: u64,
+    pub unchanged: u64,
 }
 
 impl From<&SyncCounts> for CountsJson {
@@ -161,7 +161,7 @@ pub struct StatusJson {
     pub next_sync: Option<String>,
     pub token_expires_at: Option<String>,
     pub circuit: String,
-    pub meeting_count: u32,
+    pub meeting_count: u64,
 }
 
 impl From<&StatusView> for StatusJson {
@@ -255,7 +255,10 @@ fn local_opt(instant: Option<DateTime<Utc>>) -> String {
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
 fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|header| header.chars().count()).collect();
+    let mut widths: Vec<usize> = headers
+        .iter()
+        .map(|header| header.chars().count())
+        .collect();
     for row in rows {
         for (index, cell) in row.iter().enumerate() {
             widths[index] = widths[index].max(cell.chars().count());
@@ -306,7 +309,10 @@ pub fn meetings_table(meetings: &[MeetingView]) -> String {
                 local(meeting.start_time),
                 format!("{minutes}m"),
                 status,
-                meeting.name.clone().unwrap_or_else(|| "(untitled)".to_owned()),
+                meeting
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "(untitled)".to_owned()),
                 clients,
             ]
         })
