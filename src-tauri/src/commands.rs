@@ -2,7 +2,7 @@
 
 use advicly_engine::{EventUri, Secret, StatusView};
 use chrono::Utc;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_opener::OpenerExt;
 
 use crate::error::IpcError;
@@ -13,7 +13,7 @@ use crate::ipc::{
 use crate::AppState;
 
 /// Every command, registered once; `build.rs` lists the same names for their permissions.
-pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         get_overview,
         list_meetings,
@@ -56,7 +56,10 @@ pub fn get_overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn list_meetings(state: State<'_, AppState>, query: MeetingQuery) -> Result<Vec<MeetingSummary>, IpcError> {
+pub fn list_meetings(
+    state: State<'_, AppState>,
+    query: MeetingQuery,
+) -> Result<Vec<MeetingSummary>, IpcError> {
     let meetings = state.engine().meetings(&query.into(), Utc::now())?;
     Ok(meetings.into_iter().map(Into::into).collect())
 }
@@ -76,7 +79,10 @@ pub fn list_clients(state: State<'_, AppState>) -> Result<Vec<ClientSummary>, Ip
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn client_meetings(state: State<'_, AppState>, email: String) -> Result<Vec<MeetingSummary>, IpcError> {
+pub fn client_meetings(
+    state: State<'_, AppState>,
+    email: String,
+) -> Result<Vec<MeetingSummary>, IpcError> {
     let query = MeetingQuery {
         search: None,
         status: MeetingStatusFilter::All,
@@ -100,14 +106,20 @@ pub async fn sync_now(state: State<'_, AppState>) -> Result<(), IpcError> {
 /// Opens Calendly's authorization page in the system browser; the deep link completes it.
 #[tauri::command]
 #[tracing::instrument(skip(state, app), err)]
-pub async fn connect_oauth(app: AppHandle, state: State<'_, AppState>) -> Result<(), IpcError> {
+pub async fn connect_oauth<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<(), IpcError> {
     let authorize_url = state.engine().begin_oauth().await?;
     open_in_browser(&app, authorize_url.as_str())
 }
 
 #[tauri::command]
 #[tracing::instrument(skip(state, token), err)]
-pub async fn connect_token(state: State<'_, AppState>, token: String) -> Result<Connection, IpcError> {
+pub async fn connect_token(
+    state: State<'_, AppState>,
+    token: String,
+) -> Result<Connection, IpcError> {
     state.engine().connect_token(Secret::new(token)).await?;
     Ok(overview(&state)?.connection)
 }
@@ -115,9 +127,14 @@ pub async fn connect_token(state: State<'_, AppState>, token: String) -> Result<
 /// Starts the in-process fake Calendly and connects to it through the same OAuth flow.
 #[tauri::command]
 #[tracing::instrument(skip(state, app), err)]
-pub async fn start_demo(app: AppHandle, state: State<'_, AppState>) -> Result<(), IpcError> {
+pub async fn start_demo<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<(), IpcError> {
     if !state.demo_available {
-        return Err(IpcError::invalid_input("The demo is only offered when no Calendly app is configured."));
+        return Err(IpcError::invalid_input(
+            "The demo is only offered when no Calendly app is configured.",
+        ));
     }
     crate::enter_demo(&app).await?;
     Ok(())
@@ -126,7 +143,11 @@ pub async fn start_demo(app: AppHandle, state: State<'_, AppState>) -> Result<()
 /// Disconnects the active account; disconnecting the demo also returns to the configured Calendly.
 #[tauri::command]
 #[tracing::instrument(skip(state, app), err)]
-pub async fn disconnect(app: AppHandle, state: State<'_, AppState>, wipe: bool) -> Result<DisconnectReport, IpcError> {
+pub async fn disconnect<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    wipe: bool,
+) -> Result<DisconnectReport, IpcError> {
     let report = state.engine().disconnect(wipe).await?;
     crate::leave_demo(&app).await;
     Ok(report.into())
@@ -147,7 +168,11 @@ pub fn set_sync_interval(state: State<'_, AppState>, minutes: u32) -> Result<Syn
 /// webview cannot make the shell open arbitrary addresses.
 #[tauri::command]
 #[tracing::instrument(skip(state, app), err)]
-pub fn open_join_link(app: AppHandle, state: State<'_, AppState>, uri: String) -> Result<(), IpcError> {
+pub fn open_join_link<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    uri: String,
+) -> Result<(), IpcError> {
     let meeting = state.engine().meeting(&EventUri::new(uri))?;
     let join_url = meeting
         .meeting
@@ -158,13 +183,17 @@ pub fn open_join_link(app: AppHandle, state: State<'_, AppState>, uri: String) -
 
 /// Opens an http(s) address in the system browser. `ADVICLY_BROWSER` names the program to use
 /// instead of the desktop default (the end-to-end tests put a scripted browser there).
-fn open_in_browser(app: &AppHandle, address: &str) -> Result<(), IpcError> {
+fn open_in_browser<R: Runtime>(app: &AppHandle<R>, address: &str) -> Result<(), IpcError> {
     let parsed = url::Url::parse(address)
         .map_err(|error| IpcError::internal(format!("Not a valid address ({error}).")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(IpcError::invalid_input("Only web addresses can be opened in the browser."));
+        return Err(IpcError::invalid_input(
+            "Only web addresses can be opened in the browser.",
+        ));
     }
-    let browser = std::env::var("ADVICLY_BROWSER").ok().filter(|program| !program.trim().is_empty());
+    let browser = std::env::var("ADVICLY_BROWSER")
+        .ok()
+        .filter(|program| !program.trim().is_empty());
     app.opener()
         .open_url(parsed.as_str(), browser)
         .map_err(|error| IpcError::internal(format!("The browser could not be opened: {error}")))

@@ -18,18 +18,27 @@ pub struct IpcError {
 impl IpcError {
     /// Bad arguments from the UI (the engine was not called).
     pub fn invalid_input(message: impl Into<String>) -> Self {
-        Self { code: "invalid_input", message: message.into() }
+        Self {
+            code: "invalid_input",
+            message: message.into(),
+        }
     }
 
     /// A failure of the shell itself (opener, plugin, background task).
     pub fn internal(message: impl Into<String>) -> Self {
-        Self { code: "internal", message: message.into() }
+        Self {
+            code: "internal",
+            message: message.into(),
+        }
     }
 }
 
 impl From<advicly_engine::EngineError> for IpcError {
     fn from(error: advicly_engine::EngineError) -> Self {
-        Self { code: error.code(), message: error.to_string() }
+        Self {
+            code: error.code(),
+            message: error.to_string(),
+        }
     }
 }
 

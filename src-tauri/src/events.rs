@@ -1,7 +1,6 @@
 //! Events to the UI (`docs/ipc.md`): engine events forwarded as they happen, plus the
 //! reachability probe that drives `network-changed`.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use advicly_engine::{Engine, EngineEvent};
@@ -11,7 +10,10 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::commands::{overview, sync_status};
 use crate::error::IpcError;
-use crate::ipc::{Connection, NetworkChangedPayload, SyncFailedPayload, SyncProgress, SyncStartedPayload, SyncStatus};
+use crate::ipc::{
+    Connection, NetworkChangedPayload, SyncFailedPayload, SyncProgress, SyncStartedPayload,
+    SyncStatus,
+};
 use crate::AppState;
 
 pub const MEETINGS_CHANGED: &str = "meetings-changed";
@@ -54,8 +56,12 @@ pub fn spawn_engine_forwarder<R: Runtime>(app: &AppHandle<R>, engine: &Engine, g
 
 fn forward<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
     match event {
-        EngineEvent::SyncStarted { kind } => emit(app, SYNC_STARTED, SyncStartedPayload { kind: kind.into() }),
-        EngineEvent::SyncProgress(progress) => emit(app, SYNC_PROGRESS, SyncProgress::from(progress)),
+        EngineEvent::SyncStarted { kind } => {
+            emit(app, SYNC_STARTED, SyncStartedPayload { kind: kind.into() })
+        }
+        EngineEvent::SyncProgress(progress) => {
+            emit(app, SYNC_PROGRESS, SyncProgress::from(progress))
+        }
         EngineEvent::SyncFinished(_) => {
             if let Some(sync) = current_sync_status(app) {
                 emit(app, SYNC_FINISHED, sync);
@@ -64,7 +70,15 @@ fn forward<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
         EngineEvent::SyncFailed { error } => {
             let error = IpcError::from(error);
             if let Some(sync) = current_sync_status(app) {
-                emit(app, SYNC_FAILED, SyncFailedPayload { code: error.code.to_owned(), message: error.message, sync });
+                emit(
+                    app,
+                    SYNC_FAILED,
+                    SyncFailedPayload {
+                        code: error.code.to_owned(),
+                        message: error.message,
+                        sync,
+                    },
+                );
             }
         }
         EngineEvent::MeetingsChanged => emit_meetings_changed(app),
@@ -82,7 +96,10 @@ pub fn emit_connection<R: Runtime>(app: &AppHandle<R>, reason: Option<String>) {
     let state = app.state::<AppState>();
     match overview(&state) {
         Ok(overview) => {
-            let connection = Connection { reason: reason.or(overview.connection.reason), ..overview.connection };
+            let connection = Connection {
+                reason: reason.or(overview.connection.reason),
+                ..overview.connection
+            };
             emit(app, CONNECTION_CHANGED, connection);
         }
         Err(error) => tracing::warn!(%error, "could not read the connection state"),
@@ -93,7 +110,11 @@ pub fn emit_connection<R: Runtime>(app: &AppHandle<R>, reason: Option<String>) {
 fn current_sync_status<R: Runtime>(app: &AppHandle<R>) -> Option<SyncStatus> {
     let state = app.state::<AppState>();
     match state.engine().status(Utc::now()) {
-        Ok(status) => Some(SyncStatus { running: false, progress: None, ..sync_status(&state, &status) }),
+        Ok(status) => Some(SyncStatus {
+            running: false,
+            progress: None,
+            ..sync_status(&state, &status)
+        }),
         Err(error) => {
             tracing::warn!(%error, "could not read the sync state");
             None
@@ -132,7 +153,12 @@ pub fn spawn_network_probe<R: Runtime>(app: &AppHandle<R>) {
                 }
                 last_reported = Some((online, generation));
             }
-            tokio::time::sleep(if online { PROBE_INTERVAL_ONLINE } else { PROBE_INTERVAL_OFFLINE }).await;
+            tokio::time::sleep(if online {
+                PROBE_INTERVAL_ONLINE
+            } else {
+                PROBE_INTERVAL_OFFLINE
+            })
+            .await;
         }
     });
 }

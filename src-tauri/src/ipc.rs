@@ -319,7 +319,10 @@ mod from_engine {
                 questions_and_answers: invitee
                     .questions_and_answers
                     .into_iter()
-                    .map(|pair| QuestionAnswer { question: pair.question, answer: pair.answer })
+                    .map(|pair| QuestionAnswer {
+                        question: pair.question,
+                        answer: pair.answer,
+                    })
                     .collect(),
                 no_show: invitee.no_show,
                 canceled_reason: invitee.canceled_reason,

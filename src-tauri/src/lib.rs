@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use advicly_engine::{spawn_scheduler, Engine, EngineConfig, RedirectMode, SchedulerHandle, SchedulerSettings};
+use advicly_engine::{
+    spawn_scheduler, Engine, EngineConfig, RedirectMode, SchedulerHandle, SchedulerSettings,
+};
 use tauri::{AppHandle, Manager, RunEvent, Runtime};
 use url::Url;
 
@@ -53,10 +55,13 @@ impl AppState {
     pub fn new(engine: Engine, settings: SchedulerSettings, demo_available: bool) -> Self {
         let scheduler = Arc::new(spawn_scheduler(engine.clone(), settings));
         Self {
-            active: RwLock::new(ActiveEngine { engine: engine.clone(), scheduler }),
+            active: RwLock::new(ActiveEngine {
+                engine: engine.clone(),
+                scheduler,
+            }),
             generation: AtomicU64::new(0),
             base_engine: engine,
-                    demo: tokio::sync::Mutex::new(None),
+            demo: tokio::sync::Mutex::new(None),
             online: AtomicBool::new(true),
             demo_available,
             shutting_down: AtomicBool::new(false),
@@ -65,11 +70,19 @@ impl AppState {
 
     /// The engine commands call (cheap to clone: an `Arc` inside).
     pub fn engine(&self) -> Engine {
-        self.active.read().expect("the active-engine lock is never poisoned").engine.clone()
+        self.active
+            .read()
+            .expect("the active-engine lock is never poisoned")
+            .engine
+            .clone()
     }
 
     pub fn scheduler(&self) -> Arc<SchedulerHandle> {
-        self.active.read().expect("the active-engine lock is never poisoned").scheduler.clone()
+        self.active
+            .read()
+            .expect("the active-engine lock is never poisoned")
+            .scheduler
+            .clone()
     }
 
     pub fn generation(&self) -> u64 {
@@ -89,14 +102,29 @@ impl AppState {
 /// forwarded, and the previous scheduler is stopped. The UI is told to re-read everything.
 pub async fn activate_engine<R: Runtime>(app: &AppHandle<R>, engine: Engine) {
     let state = app.state::<AppState>();
-    let scheduler = Arc::new(spawn_scheduler(engine.clone(), SchedulerSettings::default()));
+    let scheduler = Arc::new(spawn_scheduler(
+        engine.clone(),
+        SchedulerSettings::default(),
+    ));
     let previous = {
-        let mut active = state.active.write().expect("the active-engine lock is never poisoned");
-        std::mem::replace(&mut *active, ActiveEngine { engine: engine.clone(), scheduler })
+        let mut active = state
+            .active
+            .write()
+            .expect("the active-engine lock is never poisoned");
+        std::mem::replace(
+            &mut *active,
+            ActiveEngine {
+                engine: engine.clone(),
+                scheduler,
+            },
+        )
     };
     let generation = state.generation.fetch_add(1, Ordering::SeqCst) + 1;
     events::spawn_engine_forwarder(app, &engine, generation);
-    if tokio::time::timeout(SHUTDOWN_TIMEOUT, previous.scheduler.shutdown()).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_TIMEOUT, previous.scheduler.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("the previous background sync did not stop within {SHUTDOWN_TIMEOUT:?}");
     }
     events::emit_connection(app, None);
@@ -132,13 +160,22 @@ pub async fn leave_demo<R: Runtime>(app: &AppHandle<R>) {
 /// Reads the engine configuration from the environment, the same variables the CLI honours, so
 /// tests can point the app at the fake Calendly and a private keychain service.
 pub fn engine_config_from_env(default_data_dir: PathBuf) -> Result<EngineConfig, String> {
-    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
+    let variable = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|value| !value.trim().is_empty())
+    };
     let url = |name: &str| -> Result<Option<Url>, String> {
         variable(name)
-            .map(|raw| Url::parse(&raw).map_err(|error| format!("{name} is not a valid URL ({raw}): {error}")))
+            .map(|raw| {
+                Url::parse(&raw)
+                    .map_err(|error| format!("{name} is not a valid URL ({raw}): {error}"))
+            })
             .transpose()
     };
-    let data_dir = variable("ADVICLY_DATA_DIR").map(PathBuf::from).unwrap_or(default_data_dir);
+    let data_dir = variable("ADVICLY_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or(default_data_dir);
     let mut config = EngineConfig::production(data_dir, variable("ADVICLY_CLIENT_ID"));
     if let Some(api_base) = url("ADVICLY_API_BASE")? {
         config.api_base = api_base;
@@ -149,8 +186,8 @@ pub fn engine_config_from_env(default_data_dir: PathBuf) -> Result<EngineConfig,
     if let Some(relay_base) = url("ADVICLY_RELAY_BASE")? {
         config.redirect = RedirectMode::RelayBounce { relay_base };
     }
-    config.keychain_service =
-        variable("ADVICLY_KEYCHAIN_SERVICE").unwrap_or_else(|| default_keychain_service().to_owned());
+    config.keychain_service = variable("ADVICLY_KEYCHAIN_SERVICE")
+        .unwrap_or_else(|| default_keychain_service().to_owned());
     Ok(config)
 }
 
@@ -164,9 +201,9 @@ pub fn default_keychain_service() -> &'static str {
     }
 }
 
-/// Builds the app with every plugin and command; `run` and the tests share it.
+/// Builds the app with every plugin and command.
 pub fn builder<R: Runtime>() -> tauri::Builder<R> {
-    tauri::Builder::default()
+    tauri::Builder::<R>::new()
         // Single-instance must come first: on Linux a deep link starts a second process, which
         // hands its arguments to the running app over D-Bus and exits.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -180,7 +217,7 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
 /// Starts the desktop app and blocks until it quits.
 pub fn run() {
     init_tracing();
-    let app = builder()
+    let app = builder::<tauri::Wry>()
         .setup(|app| {
             setup(app.handle())?;
             Ok(())
@@ -197,7 +234,11 @@ pub fn run() {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ADVICLY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// Opens the engine, starts the scheduler, the event forwarder, the network probe and the deep
@@ -222,7 +263,33 @@ pub fn setup<R: Runtime>(app: &AppHandle<R>) -> Result<(), Box<dyn std::error::E
     events::spawn_engine_forwarder(app, &engine, 0);
     events::spawn_network_probe(app);
     deep_link::init(app);
+    exit_on_terminate_signal(app);
     Ok(())
+}
+
+/// SIGTERM and SIGINT (a session logout, `kill`, Ctrl+C in a terminal) quit through the same
+/// clean path as closing the window.
+fn exit_on_terminate_signal<R: Runtime>(app: &AppHandle<R>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let (Ok(mut terminate), Ok(mut interrupt)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::warn!("could not listen for termination signals");
+                return;
+            };
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+            tracing::info!("termination signal received; quitting");
+            app.exit(0);
+        });
+    }
 }
 
 /// Quitting stops the scheduler first (a running sync ends at a page boundary) and the demo's
@@ -241,8 +308,13 @@ fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
             let state = app.state::<AppState>();
-            if tokio::time::timeout(SHUTDOWN_TIMEOUT, state.scheduler().shutdown()).await.is_err() {
-                tracing::warn!("the background sync did not stop within {SHUTDOWN_TIMEOUT:?}; exiting anyway");
+            if tokio::time::timeout(SHUTDOWN_TIMEOUT, state.scheduler().shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "the background sync did not stop within {SHUTDOWN_TIMEOUT:?}; exiting anyway"
+                );
             }
             if let Some(demo) = state.demo.lock().await.take() {
                 demo.stop().await;
