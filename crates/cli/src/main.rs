@@ -355,7 +355,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if let (Some(from), Some(to)) = (from, to) {
                 if from >= to {
                     return Err(EngineError::InvalidInput {
-                        detail: "--from must be before --to".to_owned(),
+                        message: "--from must be before --to.".to_owned(),
                     }
                     .into());
                 }
@@ -393,6 +393,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .context("writing to stdout")?;
         }
         Command::Status { json } => {
+            engine.load_connection_details().await?;
             let status = engine.status(now)?;
             let text = if json {
                 output::to_json(&output::StatusJson::from(&status))
@@ -479,7 +480,7 @@ fn read_token(argument: &str) -> Result<Secret, Failure> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(EngineError::InvalidInput {
-            detail: "The token is empty".to_owned(),
+            message: "The token is empty.".to_owned(),
         }
         .into());
     }

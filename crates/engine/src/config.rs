@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use url::Url;
 
 use advicly_calendly::{ClientConfig, PacingPolicy, RetryPolicy};
+pub use advicly_connect::RedirectMode;
 use advicly_core::domain::{SyncKind, SyncWindow};
 
 /// The production Calendly API.
@@ -15,15 +16,6 @@ pub const CALENDLY_AUTH_BASE: &str = "https://auth.calendly.com";
 pub const DEEP_LINK_REDIRECT_URI: &str = "advicly://oauth/callback";
 /// The name of the SQLite file inside the data directory.
 pub const DATABASE_FILE_NAME: &str = "advicly.sqlite3";
-
-/// Where Calendly sends the browser after the advisor approves access.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RedirectMode {
-    /// Straight to the `advicly://oauth/callback` deep link.
-    Direct,
-    /// To the relay's HTTPS `/oauth/callback` page, which forwards to the deep link.
-    RelayBounce { relay_base: Url },
-}
 
 /// Everything an [`crate::Engine`] needs to start.
 #[derive(Clone, Debug)]

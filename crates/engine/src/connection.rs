@@ -1,34 +1,31 @@
 //! The engine's one doorway to `advicly-connect`: connecting, tokens for the client, disconnecting.
 //!
-//! INTERIM: until `advicly-connect` lands, personal access tokens are held in memory only and
-//! OAuth is unavailable. Nothing here touches the keychain.
+//! Nothing in the engine touches the keychain; the connector does, and hands out a
+//! `TokenProvider` (its `TokenManager`) for the Calendly client.
 
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use url::Url;
 
-use advicly_calendly::{CalendlyClient, ClientConfig, StaticToken, TokenProvider};
+use advicly_calendly::TokenProvider;
+use advicly_connect::{
+    BeginOutcome, BrowserPolicy, ConnectConfig, ConnectedAccount, Connector, LocalData,
+};
 use advicly_core::domain::{AccountId, ConnectionState};
 use advicly_core::store::{AccountRow, Store};
 use advicly_core::Secret;
 
 use crate::config::EngineConfig;
 use crate::error::EngineError;
-use crate::mapping::{calendly_error, store_error};
+use crate::mapping::{connect_error, store_error};
 use crate::views::{account_view, AccountView, DisconnectReport};
 
-/// Token facts the status view shows (never the token itself).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct ConnectionDetails {
-    pub token_expires_at: Option<DateTime<Utc>>,
-    pub circuit_open: bool,
-}
-
 pub(crate) struct Connection {
-    client_config: ClientConfig,
+    connector: Connector,
     store: Arc<Mutex<Store>>,
-    tokens: Mutex<HashMap<AccountId, Secret>>,
+    /// When the active account's access token expires, as last read from the keychain.
+    /// Kept here because `status()` is synchronous and the keychain is not.
+    token_expires_at: Mutex<Option<(AccountId, Option<DateTime<Utc>>)>>,
 }
 
 impl Connection {
@@ -36,10 +33,21 @@ impl Connection {
         config: &EngineConfig,
         store: Arc<Mutex<Store>>,
     ) -> Result<Self, EngineError> {
+        let mut connect_config = ConnectConfig::new(
+            config.data_dir.clone(),
+            config.api_base.clone(),
+            config.auth_base.clone(),
+            config.oauth_client_id.clone(),
+            config.redirect.clone(),
+            config.keychain_service.clone(),
+        );
+        connect_config.database_path = config.database_path();
+        connect_config.calendly = config.client_config();
+        let connector = Connector::new(connect_config).map_err(connect_error)?;
         Ok(Self {
-            client_config: config.client_config(),
+            connector,
             store,
-            tokens: Mutex::new(HashMap::new()),
+            token_expires_at: Mutex::new(None),
         })
     }
 
@@ -54,106 +62,119 @@ impl Connection {
         operation(&mut store).map_err(store_error)
     }
 
+    pub(crate) fn oauth_available(&self) -> bool {
+        self.connector.oauth_available()
+    }
+
+    /// The keychain-backed token provider of `account` (single-flight refresh, circuit breaker).
     pub(crate) async fn token_provider(
         &self,
         account: &AccountRow,
     ) -> Result<Arc<dyn TokenProvider>, EngineError> {
-        let token = self
-            .tokens
-            .lock()
-            .expect("tokens mutex")
-            .get(&account.account_id)
-            .cloned()
-            .ok_or(EngineError::NotConnected)?;
-        Ok(Arc::new(StaticToken::new(token)))
+        let manager = self
+            .connector
+            .token_manager(account.account_id)
+            .await
+            .map_err(connect_error)?;
+        Ok(Arc::new(manager))
     }
 
+    /// Re-reads when the access token expires (after a sync that may have refreshed it).
+    pub(crate) async fn refresh_token_expiry(&self, account: &AccountRow) {
+        let expiry = match self.connector.token_manager(account.account_id).await {
+            Ok(manager) => manager.token_expires_at().await.ok().flatten(),
+            Err(_) => None,
+        };
+        *self.token_expires_at.lock().expect("expiry mutex") = Some((account.account_id, expiry));
+    }
+
+    /// Records that Calendly refused the account for good, unless the connector already did.
     pub(crate) async fn mark_needs_reconnect(
         &self,
         account: &AccountRow,
         reason: &str,
     ) -> Result<(), EngineError> {
-        self.with_store(|store| {
-            store.set_connection_state(
-                account.account_id,
-                ConnectionState::NeedsReconnect,
-                Some(reason),
-                Utc::now(),
-            )
-        })
+        let current = self.with_store(|store| store.account(account.account_id))?;
+        if current.is_some_and(|row| row.connection_state == ConnectionState::Connected) {
+            self.with_store(|store| {
+                store.set_connection_state(
+                    account.account_id,
+                    ConnectionState::NeedsReconnect,
+                    Some(reason),
+                    Utc::now(),
+                )
+            })?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn begin_oauth(&self) -> Result<Url, EngineError> {
-        Err(EngineError::OauthFailed {
-            detail: "OAuth is not available in this build yet".to_owned(),
-        })
+        match self
+            .connector
+            .begin(BrowserPolicy::AlwaysAsk)
+            .await
+            .map_err(connect_error)?
+        {
+            BeginOutcome::OpenBrowser { authorize_url } => Ok(authorize_url),
+            // Not reachable with AlwaysAsk; treated as a failure rather than a panic.
+            BeginOutcome::AlreadyConnected(_) => Err(EngineError::internal(
+                "connecting did not start a browser sign-in",
+            )),
+        }
     }
 
-    pub(crate) async fn handle_callback_url(&self, _url: &str) -> Result<AccountView, EngineError> {
-        Err(EngineError::OauthFailed {
-            detail: "OAuth is not available in this build yet".to_owned(),
-        })
+    pub(crate) async fn handle_callback_url(&self, url: &str) -> Result<AccountView, EngineError> {
+        let connected = self
+            .connector
+            .complete_callback(url)
+            .await
+            .map_err(connect_error)?;
+        Ok(self.connected(connected))
     }
 
     pub(crate) async fn connect_token(&self, token: Secret) -> Result<AccountView, EngineError> {
-        let client = CalendlyClient::new(
-            self.client_config.clone(),
-            Arc::new(StaticToken::new(token.clone())),
-        )
-        .map_err(calendly_error)?;
-        let user = client.current_user().await.map_err(|error| match error {
-            advicly_calendly::Error::Unauthorized { .. } | advicly_calendly::Error::Token(_) => {
-                EngineError::InvalidToken {
-                    detail: error.to_string(),
-                }
-            }
-            other => calendly_error(other),
-        })?;
-        let now = Utc::now();
-        let account_id = self.with_store(|store| {
-            let account_id = store.upsert_account(&user, now)?;
-            store.set_active_account(account_id, now)?;
-            Ok(account_id)
-        })?;
-        self.tokens
-            .lock()
-            .expect("tokens mutex")
-            .insert(account_id, token);
-        let account = self
-            .with_store(|store| store.account(account_id))?
-            .ok_or_else(|| EngineError::internal("the account just stored is missing"))?;
-        Ok(account_view(&account, false))
+        let connected = self
+            .connector
+            .connect_with_token(token)
+            .await
+            .map_err(connect_error)?;
+        Ok(self.connected(connected))
+    }
+
+    fn connected(&self, connected: ConnectedAccount) -> AccountView {
+        for warning in &connected.warnings {
+            tracing::warn!("while connecting: {warning}");
+        }
+        *self.token_expires_at.lock().expect("expiry mutex") =
+            Some((connected.account.account_id, connected.token_expires_at));
+        account_view(&connected.account, false)
     }
 
     pub(crate) async fn disconnect(&self, wipe: bool) -> Result<DisconnectReport, EngineError> {
-        let account = self
-            .with_store(|store| store.active_account())?
-            .ok_or(EngineError::NotConnected)?;
-        self.tokens
-            .lock()
-            .expect("tokens mutex")
-            .remove(&account.account_id);
-        self.with_store(|store| {
-            store.set_connection_state(
-                account.account_id,
-                ConnectionState::Disconnected,
-                None,
-                Utc::now(),
-            )?;
-            if wipe {
-                store.wipe_account_data(account.account_id)?;
-            }
-            Ok(())
-        })?;
+        let local_data = if wipe {
+            LocalData::Wipe
+        } else {
+            LocalData::Keep
+        };
+        let report = self
+            .connector
+            .disconnect(None, local_data)
+            .await
+            .map_err(connect_error)?;
+        *self.token_expires_at.lock().expect("expiry mutex") = None;
         Ok(DisconnectReport {
-            subscriptions_deleted: 0,
-            tokens_revoked: false,
-            warnings: Vec::new(),
-            wiped: wipe,
+            subscriptions_deleted: u32::try_from(report.subscriptions_deleted).unwrap_or(u32::MAX),
+            tokens_revoked: report.tokens_revoked,
+            warnings: report.warnings,
+            wiped: report.wiped,
         })
     }
 
-    pub(crate) fn details(&self, _account: &AccountRow) -> ConnectionDetails {
-        ConnectionDetails::default()
+    /// When the account's access token expires, if known.
+    pub(crate) fn token_expires_at(&self, account: &AccountRow) -> Option<DateTime<Utc>> {
+        match *self.token_expires_at.lock().expect("expiry mutex") {
+            Some((cached_account, expiry)) if cached_account == account.account_id => expiry,
+            _ => None,
+        }
     }
 }

@@ -77,7 +77,7 @@ pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
     let data_dir = demo_data_dir(&base.data_dir);
     if data_dir.exists() {
         std::fs::remove_dir_all(&data_dir).map_err(|error| EngineError::Store {
-            detail: format!(
+            message: format!(
                 "could not clear the previous demo data in {}: {error}",
                 data_dir.display()
             ),
@@ -122,14 +122,14 @@ async fn follow_authorize(authorize_url: &url::Url) -> Result<String, EngineErro
         .send()
         .await
         .map_err(|error| EngineError::OauthFailed {
-            detail: format!("the demo Calendly did not answer the authorize request: {error}"),
+            message: format!("the demo Calendly did not answer the authorize request: {error}"),
         })?;
     let location = response
         .headers()
         .get(reqwest::header::LOCATION)
         .and_then(|value| value.to_str().ok())
         .ok_or_else(|| EngineError::OauthFailed {
-            detail: format!(
+            message: format!(
                 "the demo Calendly answered the authorize request with HTTP {} instead of a redirect",
                 response.status()
             ),

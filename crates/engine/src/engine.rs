@@ -69,7 +69,7 @@ impl Engine {
     /// Opens (creating and migrating) the store in `config.data_dir`.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|error| EngineError::Store {
-            detail: format!(
+            message: format!(
                 "could not create the data folder {}: {error}",
                 config.data_dir.display()
             ),
@@ -232,6 +232,8 @@ impl Engine {
             progress: self.inner.progress.clone(),
         };
         let result = job.run(request).await;
+        // A sync may have refreshed the access token; keep the status view's expiry current.
+        self.inner.connection.refresh_token_expiry(&account).await;
         if let Err(EngineError::NeedsReconnect { reason }) = &result {
             // Calendly refused the token for good: remember it, so the UI shows Reconnect and
             // the scheduler pauses until the advisor reconnects.
@@ -318,6 +320,20 @@ impl Engine {
         Ok(report)
     }
 
+    /// True when this build can connect through the browser (an OAuth client id is configured).
+    pub fn oauth_available(&self) -> bool {
+        self.inner.connection.oauth_available()
+    }
+
+    /// Reads the token expiry from the keychain so [`Engine::status`] (which is synchronous)
+    /// can show it. Call it once after opening; syncs and connects keep it current.
+    pub async fn load_connection_details(&self) -> Result<(), EngineError> {
+        if let Some(account) = self.with_store(|store| store.active_account())? {
+            self.inner.connection.refresh_token_expiry(&account).await;
+        }
+        Ok(())
+    }
+
     /// A cheap check whether Calendly's API answers at all (any HTTP status counts as online).
     pub async fn probe_online(&self) -> bool {
         self.inner
@@ -352,7 +368,6 @@ impl Engine {
             .with_store(|store| store.last_successful_full_sync(account.account_id))?
             .and_then(|run| run.finished_at);
         let meeting_count = self.with_store(|store| store.meeting_count(account.account_id))?;
-        let details = self.inner.connection.details(&account);
         let demo = self.is_demo(account.account_id)?;
         let next_sync = match *self
             .inner
@@ -378,10 +393,8 @@ impl Engine {
                 error: run.error.clone(),
             }),
             next_sync,
-            token_expires_at: details.token_expires_at,
-            circuit: if account.connection_state == ConnectionState::NeedsReconnect
-                || details.circuit_open
-            {
+            token_expires_at: self.inner.connection.token_expires_at(&account),
+            circuit: if account.connection_state == ConnectionState::NeedsReconnect {
                 CircuitState::Open
             } else {
                 CircuitState::Closed

@@ -5,34 +5,30 @@
 /// to every caller.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
-    #[error("No Calendly account is connected. Connect one first.")]
+    #[error("No Calendly account is connected; connect one first.")]
     NotConnected,
     #[error("Calendly needs to be reconnected: {reason}")]
     NeedsReconnect { reason: String },
-    #[error(
-        "Calendly could not be reached ({detail}). Check the network connection and try again."
-    )]
-    Offline { detail: String },
-    #[error("The system keychain is not available: {detail}")]
-    KeychainUnavailable { detail: String },
-    #[error("Connecting Calendly was declined in the browser.")]
-    OauthDenied,
-    #[error("Connecting Calendly failed: {detail}")]
-    OauthFailed { detail: String },
-    #[error("Calendly rejected the personal access token: {detail}")]
-    InvalidToken { detail: String },
-    #[error("{detail}")]
-    InvalidInput { detail: String },
+    #[error("{message}")]
+    Offline { message: String },
+    #[error("{message}")]
+    KeychainUnavailable { message: String },
+    #[error("{message}")]
+    OauthDenied { message: String },
+    #[error("{message}")]
+    OauthFailed { message: String },
+    #[error("{message}")]
+    InvalidToken { message: String },
+    #[error("{message}")]
+    InvalidInput { message: String },
     #[error("{what} was not found.")]
     NotFound { what: String },
-    #[error(
-        "The sync was stopped before it finished; the next sync will pick up where it left off."
-    )]
+    #[error("The sync was stopped before it finished; the next sync picks up where it left off.")]
     SyncCancelled,
-    #[error("The local database failed: {detail}")]
-    Store { detail: String },
-    #[error("{detail}")]
-    Internal { detail: String },
+    #[error("The local database failed: {message}")]
+    Store { message: String },
+    #[error("{message}")]
+    Internal { message: String },
 }
 
 impl EngineError {
@@ -43,7 +39,7 @@ impl EngineError {
             Self::NeedsReconnect { .. } => "needs_reconnect",
             Self::Offline { .. } => "offline",
             Self::KeychainUnavailable { .. } => "keychain_unavailable",
-            Self::OauthDenied => "oauth_denied",
+            Self::OauthDenied { .. } => "oauth_denied",
             Self::OauthFailed { .. } => "oauth_failed",
             Self::InvalidToken { .. } => "invalid_token",
             Self::InvalidInput { .. } => "invalid_input",
@@ -52,17 +48,31 @@ impl EngineError {
         }
     }
 
-    pub(crate) fn internal(detail: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(message: impl std::fmt::Display) -> Self {
         Self::Internal {
-            detail: detail.to_string(),
+            message: sentence(&message.to_string()),
         }
     }
 
-    pub(crate) fn invalid_input(detail: impl Into<String>) -> Self {
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
         Self::InvalidInput {
-            detail: detail.into(),
+            message: sentence(&message.into()),
         }
     }
+}
+
+/// Makes a lower crate's message read as a sentence: capital first letter, final full stop.
+pub(crate) fn sentence(message: &str) -> String {
+    let trimmed = message.trim();
+    let mut characters = trimmed.chars();
+    let mut text = match characters.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + characters.as_str(),
+        None => return String::new(),
+    };
+    if !text.ends_with(['.', '!', '?']) {
+        text.push('.');
+    }
+    text
 }
 
 #[cfg(test)]
@@ -87,15 +97,27 @@ mod tests {
         let all = [
             EngineError::NotConnected,
             EngineError::NeedsReconnect { reason: "r".into() },
-            EngineError::Offline { detail: "d".into() },
-            EngineError::KeychainUnavailable { detail: "d".into() },
-            EngineError::OauthDenied,
-            EngineError::OauthFailed { detail: "d".into() },
-            EngineError::InvalidToken { detail: "d".into() },
+            EngineError::Offline {
+                message: "d".into(),
+            },
+            EngineError::KeychainUnavailable {
+                message: "d".into(),
+            },
+            EngineError::OauthDenied {
+                message: "m".into(),
+            },
+            EngineError::OauthFailed {
+                message: "d".into(),
+            },
+            EngineError::InvalidToken {
+                message: "d".into(),
+            },
             EngineError::invalid_input("d"),
             EngineError::NotFound { what: "w".into() },
             EngineError::SyncCancelled,
-            EngineError::Store { detail: "d".into() },
+            EngineError::Store {
+                message: "d".into(),
+            },
             EngineError::internal("d"),
         ];
         for error in all {
