@@ -9,6 +9,8 @@ pub mod fixtures;
 pub mod secret;
 pub mod store;
 pub mod sync;
+#[cfg(test)]
+mod test_support;
 
 pub use error::StoreError;
 pub use secret::Secret;

@@ -409,7 +409,7 @@ impl Store {
         let mut invitee_statement = self.connection.prepare_cached(
             "SELECT i.meeting_id, i.name, i.email, i.status FROM invitees i
               WHERE i.meeting_id IN (SELECT value FROM json_each(?1))
-              ORDER BY i.meeting_id, i.calendly_created_at, i.invitee_id",
+              ORDER BY i.meeting_id, i.calendly_created_at, i.invitee_uri",
         )?;
         let mut rows = invitee_statement.query([&ids_json])?;
         while let Some(row) = rows.next()? {
@@ -460,7 +460,7 @@ impl Store {
         self.attach_invitee_summaries(std::slice::from_mut(&mut meeting))?;
         let mut statement = self.connection.prepare_cached(&format!(
             "SELECT {INVITEE_COLUMNS} FROM invitees i WHERE i.meeting_id = ?1
-              ORDER BY i.calendly_created_at, i.invitee_id"
+              ORDER BY i.calendly_created_at, i.invitee_uri"
         ))?;
         let rows = statement.query_map([meeting.meeting_id.0], invitee_from_row)?;
         let mut invitees: Vec<(i64, InviteeRow)> = rows.collect::<Result<_, _>>()?;

@@ -35,9 +35,10 @@ pub(crate) fn refresh_search_row(
     let body: String = connection.query_row(
         "SELECT concat_ws(' ',
                     m.name,
-                    (SELECT group_concat(concat_ws(' ', i.name, i.email), ' ')
+                    (SELECT group_concat(concat_ws(' ', i.name, i.email), ' ' ORDER BY i.invitee_uri)
                        FROM invitees i WHERE i.meeting_id = m.meeting_id),
-                    (SELECT group_concat(concat_ws(' ', a.question, a.answer), ' ')
+                    (SELECT group_concat(concat_ws(' ', a.question, a.answer), ' '
+                                         ORDER BY i.invitee_uri, a.position, a.answer_id)
                        FROM invitee_answers a JOIN invitees i ON i.invitee_id = a.invitee_id
                       WHERE i.meeting_id = m.meeting_id))
            FROM meetings m WHERE m.meeting_id = ?1",
