@@ -1,0 +1,145 @@
+//! Connecting through the browser flow (played by an HTTP client), token expiry mid-sync, and demo mode.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use advicly_engine::{EngineEvent, SyncRequest};
+use fake_calendly::{ConsentMode, TokenActionRequest};
+
+use crate::harness::{at, unconnected_world, wait_for_event, World};
+
+/// Plays the browser: GET the authorize URL and return where the fake redirects to.
+async fn follow_authorize(authorize_url: &url::Url) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
+    let response = http
+        .get(authorize_url.clone())
+        .send()
+        .await
+        .expect("the fake's authorize page answers");
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .expect("the auto-approving fake redirects")
+        .to_str()
+        .expect("the redirect is text")
+        .to_owned()
+}
+
+async fn connect_through_browser(world: &World) {
+    let authorize_url = world.engine.begin_oauth().await.expect("begin_oauth works");
+    let callback = follow_authorize(&authorize_url).await;
+    // Calendly sends the browser to our deep link with the code.
+    assert!(
+        callback.starts_with("advicly://oauth/callback?"),
+        "callback: {callback}"
+    );
+    world
+        .engine
+        .handle_callback_url(&callback)
+        .await
+        .expect("the callback completes the connection");
+}
+
+#[tokio::test]
+async fn an_access_token_expiring_mid_sync_is_refreshed_and_the_sync_completes() {
+    let world = unconnected_world().await;
+    connect_through_browser(&world).await;
+    let status = world.engine.status(Utc::now()).expect("status");
+    // OAuth tokens expire; the status shows when.
+    assert!(status.token_expires_at.is_some(), "status: {status:?}");
+    world.seed(250, at(-200, 0), at(-1, 0)).await;
+
+    let mut events = world.engine.subscribe();
+    let engine = world.engine.clone();
+    let running = tokio::spawn(async move { engine.sync(SyncRequest::default()).await });
+    wait_for_event(
+        &mut events,
+        "the first page",
+        |event| matches!(event, EngineEvent::SyncProgress(progress) if progress.pages >= 1),
+    )
+    .await;
+    world
+        .control
+        .expire_tokens(&TokenActionRequest::default())
+        .await
+        .expect("the fake expires every access token");
+    let report = running
+        .await
+        .expect("the sync task ends")
+        .expect("the sync survives the expiry");
+
+    // Every seeded meeting arrived despite the expiry.
+    assert_eq!(report.counts.created, 250, "report: {report:?}");
+    let stats = world.control.stats().await.expect("fake stats");
+    // Exactly one refresh, however many requests hit the expired token at once.
+    assert_eq!(
+        stats.token_requests_by_grant.get("refresh_token").copied(),
+        Some(1),
+        "stats: {stats:?}"
+    );
+    assert_eq!(
+        world.engine.status(Utc::now()).unwrap().state.as_str(),
+        "connected",
+        "a successful refresh keeps the account connected"
+    );
+}
+
+#[tokio::test]
+async fn a_denied_consent_is_oauth_denied() {
+    let world = unconnected_world().await;
+    world
+        .control
+        .set_consent_mode(ConsentMode::AutoDeny)
+        .await
+        .expect("consent mode set");
+    let authorize_url = world.engine.begin_oauth().await.expect("begin_oauth works");
+    let callback = follow_authorize(&authorize_url).await;
+
+    let error = world
+        .engine
+        .handle_callback_url(&callback)
+        .await
+        .unwrap_err();
+
+    // The connect screen shows a specific message when the advisor pressed Deny.
+    assert_eq!(error.code(), "oauth_denied", "error: {error}");
+    assert_eq!(
+        world.engine.status(Utc::now()).unwrap().state.as_str(),
+        "disconnected"
+    );
+}
+
+#[tokio::test]
+async fn demo_mode_connects_to_an_in_process_fake_through_oauth_and_syncs() {
+    let world = unconnected_world().await;
+    let demo = advicly_engine::demo::start_demo(&world.config)
+        .await
+        .expect("the demo starts");
+    // The demo account is marked as such for the UI.
+    assert!(demo.account.demo, "account: {:?}", demo.account);
+
+    let report = tokio::time::timeout(
+        Duration::from_secs(60),
+        demo.engine.sync(SyncRequest::default()),
+    )
+    .await
+    .expect("the demo sync finishes in time")
+    .expect("the demo sync succeeds");
+    // The seeded months of meetings arrive through the normal sync.
+    assert!(report.counts.created >= 40, "report: {report:?}");
+    let status = demo.engine.status(Utc::now()).expect("status");
+    assert!(
+        status.account.expect("an account").demo,
+        "the status marks the demo"
+    );
+    // The real engine's store is untouched by the demo.
+    assert_eq!(
+        world.engine.status(Utc::now()).unwrap().state.as_str(),
+        "disconnected"
+    );
+    demo.stop().await;
+}
