@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
@@ -110,7 +110,8 @@ fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)], state: Option<&str>
             query.append_pair("state", state);
         }
     }
-    Redirect::to(url.as_str()).into_response()
+    // Calendly answers authorize with 302 Found.
+    (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
 }
 
 fn parse_scopes(raw: Option<&str>) -> Result<Option<Vec<String>>, String> {

@@ -1,0 +1,9 @@
+//! Integration tests of the fake Calendly, all over real loopback HTTP.
+
+mod api;
+mod bad_input;
+mod conformance;
+mod oauth;
+mod pagination;
+mod support;
+mod webhooks;
