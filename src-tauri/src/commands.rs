@@ -38,7 +38,7 @@ pub fn overview(state: &AppState) -> Result<Overview, IpcError> {
         sync: sync_status(state, &status),
         online: state.is_online(),
         demo_available: state.demo_available,
-        meeting_count: u64::from(status.meeting_count),
+        meeting_count: status.meeting_count,
     })
 }
 

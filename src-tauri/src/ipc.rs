@@ -363,7 +363,7 @@ mod from_engine {
             Self {
                 email: client.email,
                 name: client.name,
-                meeting_count: u64::from(client.meeting_count),
+                meeting_count: client.meeting_count,
                 next_meeting: client.next_meeting,
                 last_meeting: client.last_meeting,
             }
@@ -385,12 +385,12 @@ mod from_engine {
     impl From<engine::SyncCounts> for SyncCounts {
         fn from(counts: engine::SyncCounts) -> Self {
             Self {
-                created: u64::from(counts.created),
-                updated: u64::from(counts.updated),
-                canceled: u64::from(counts.canceled),
-                restored: u64::from(counts.restored),
-                deleted: u64::from(counts.deleted),
-                unchanged: u64::from(counts.unchanged),
+                created: counts.created,
+                updated: counts.updated,
+                canceled: counts.canceled,
+                restored: counts.restored,
+                deleted: counts.deleted,
+                unchanged: counts.unchanged,
             }
         }
     }

@@ -1,0 +1,142 @@
+//! The command layer through Tauri's real IPC path (mock runtime, no window system): argument
+//! names and shapes, camelCase DTOs, and errors arriving as `{code, message}`.
+
+use advicly_desktop::{commands, AppState};
+use advicly_engine::{Engine, EngineConfig, SchedulerSettings};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{
+    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
+};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
+
+/// An app with the real commands and a real engine on a temporary database. Single-instance and
+/// deep-link plugins are left out: they are process-wide and not what these tests are about.
+struct TestApp {
+    _app: tauri::App<MockRuntime>,
+    webview: WebviewWindow<MockRuntime>,
+    _data: tempfile::TempDir,
+}
+
+fn test_app(oauth_client_id: Option<&str>) -> TestApp {
+    let data = tempfile::tempdir().expect("a temporary data folder");
+    let mut config = EngineConfig::production(
+        data.path().to_path_buf(),
+        oauth_client_id.map(str::to_owned),
+    );
+    // Nothing listens here, so the engine can never reach a real Calendly.
+    config.api_base = "http://127.0.0.1:9/".parse().expect("a valid URL");
+    config.auth_base = "http://127.0.0.1:9/".parse().expect("a valid URL");
+    config.keychain_service = format!("com.advicly.desktop.test-{}", std::process::id());
+    let engine = Engine::open(config).expect("the engine opens a fresh database");
+    let app = mock_builder()
+        .invoke_handler(commands::handler())
+        .build(mock_context(noop_assets()))
+        .expect("the mock app builds");
+    let demo_available = oauth_client_id.is_none();
+    let state = tauri::async_runtime::block_on(async {
+        AppState::new(engine, SchedulerSettings::default(), demo_available)
+    });
+    app.manage(state);
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("the mock window builds");
+    TestApp {
+        _app: app,
+        webview,
+        _data: data,
+    }
+}
+
+/// Invokes a command as the UI would; `Err` carries the rejection value.
+fn invoke(app: &TestApp, command: &str, arguments: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        &app.webview,
+        InvokeRequest {
+            cmd: command.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            // Linux serves the UI from tauri://localhost; other origins are refused.
+            url: "tauri://localhost".parse().expect("a valid URL"),
+            body: InvokeBody::Json(arguments),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().expect("the response is JSON"))
+}
+
+#[test]
+fn overview_of_a_fresh_install_offers_the_demo_when_no_client_is_configured() {
+    let app = test_app(None);
+    let overview = invoke(&app, "get_overview", json!({})).expect("get_overview succeeds");
+    // docs/ipc.md: camelCase fields, disconnected, nothing stored, demo offered without a client id.
+    assert_eq!(
+        overview["connection"]["state"], "disconnected",
+        "{overview}"
+    );
+    assert_eq!(overview["connection"]["demo"], false, "{overview}");
+    assert_eq!(overview["demoAvailable"], true, "{overview}");
+    assert_eq!(overview["meetingCount"], 0, "{overview}");
+    assert_eq!(
+        overview["sync"]["intervalMinutes"], 15,
+        "the default interval is 15 minutes: {overview}"
+    );
+    assert_eq!(overview["sync"]["running"], false, "{overview}");
+}
+
+#[test]
+fn a_configured_oauth_client_hides_the_demo() {
+    let app = test_app(Some("registered-client"));
+    let overview = invoke(&app, "get_overview", json!({})).expect("get_overview succeeds");
+    // The demo is only for trying the app without a Calendly app registration.
+    assert_eq!(overview["demoAvailable"], false, "{overview}");
+    let refused = invoke(&app, "start_demo", json!({})).expect_err("start_demo is refused");
+    assert_eq!(refused["code"], "invalid_input", "{refused}");
+}
+
+#[test]
+fn reading_meetings_without_an_account_rejects_with_the_not_connected_code() {
+    let app = test_app(None);
+    let query = json!({ "query": { "search": null, "status": "upcoming", "from": null, "to": null, "clientEmail": null } });
+    let error = invoke(&app, "list_meetings", query).expect_err("no account, no meetings");
+    // The UI branches on `code` only and shows `message` as text.
+    assert_eq!(error["code"], "not_connected", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|message| !message.is_empty()),
+        "{error}"
+    );
+    let error = invoke(&app, "list_clients", json!({})).expect_err("no account, no clients");
+    assert_eq!(error["code"], "not_connected", "{error}");
+    let error = invoke(
+        &app,
+        "open_join_link",
+        json!({ "uri": "https://api.calendly.com/scheduled_events/X" }),
+    )
+    .expect_err("no account, no join link");
+    assert_eq!(error["code"], "not_connected", "{error}");
+}
+
+#[test]
+fn the_sync_interval_is_checked_and_reported_back() {
+    let app = test_app(None);
+    let error = invoke(&app, "set_sync_interval", json!({ "minutes": 3 }))
+        .expect_err("3 minutes is too often");
+    // 5–60 minutes is the documented range.
+    assert_eq!(error["code"], "invalid_input", "{error}");
+    let status =
+        invoke(&app, "set_sync_interval", json!({ "minutes": 30 })).expect("30 minutes is allowed");
+    assert_eq!(status["intervalMinutes"], 30, "{status}");
+}
+
+#[test]
+fn syncing_without_an_account_fails_with_a_code_the_ui_understands() {
+    let app = test_app(None);
+    let error = invoke(&app, "sync_now", json!({})).expect_err("nothing to sync");
+    // Either nothing is connected or (no network in tests) Calendly is unreachable.
+    let code = error["code"].as_str().unwrap_or_default();
+    assert!(["not_connected", "offline"].contains(&code), "{error}");
+}
