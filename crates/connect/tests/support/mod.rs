@@ -157,7 +157,7 @@ fn run_in_child_session(test_name: &str, kind: SessionKind) {
         "{test_name} failed in its private session ({kind:?}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
     assert!(
-        stdout.contains(&format!("test {test_name} ... ok")),
+        stdout.contains("test result: ok. 1 passed"),
         "the child must actually have run {test_name}:\n{stdout}"
     );
 }

@@ -1,0 +1,534 @@
+//! The token lifecycle against the fake Calendly and a real gnome-keyring: one refresh under
+//! concurrency (tasks and processes), proactive refresh, the circuit breaker, and PATs.
+
+mod support;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use advicly_calendly::{TokenError, TokenProvider};
+use advicly_connect::{
+    AccountKey, BeginOutcome, BrowserPolicy, ConnectedAccount, Connector, TokenManager, TokenSet,
+    PERSONAL_TOKEN_REJECTED,
+};
+use advicly_core::domain::ConnectionState;
+use advicly_core::Secret;
+use fake_calendly::{FaultKind, FaultRequest, TokenActionRequest};
+use sha2::Digest;
+use support::{play_browser, Redirect, World};
+
+/// Environment variable carrying the child configuration of the two-process test.
+const CHILD_CONFIG_VARIABLE: &str = "ADVICLY_CONNECT_REFRESH_CHILD";
+
+async fn connect_by_browser(world: &World) -> ConnectedAccount {
+    let connector = world.connector();
+    let BeginOutcome::OpenBrowser { authorize_url } =
+        connector.begin(BrowserPolicy::AlwaysAsk).await.unwrap()
+    else {
+        panic!("AlwaysAsk goes through the browser");
+    };
+    let deep_link = play_browser(&authorize_url).await;
+    connector
+        .complete_callback(&deep_link)
+        .await
+        .expect("the sign-in completes")
+}
+
+fn key_of(connected: &ConnectedAccount) -> AccountKey {
+    AccountKey::for_user(&connected.account.user.uri)
+}
+
+/// Makes the stored access token look almost expired, so the next use refreshes proactively.
+async fn age_stored_token(connector: &Connector, key: &AccountKey) -> TokenSet {
+    let mut tokens = connector.keychain().token_set(key).await.unwrap().unwrap();
+    tokens.expires_at = Some(chrono::Utc::now() + chrono::Duration::minutes(5));
+    connector
+        .keychain()
+        .save_token_set(key, &tokens)
+        .await
+        .unwrap();
+    tokens
+}
+
+async fn refresh_requests(world: &World) -> u64 {
+    let stats = world.fake.control().stats().await.unwrap();
+    stats
+        .token_requests_by_grant
+        .get("refresh_token")
+        .copied()
+        .unwrap_or(0)
+}
+
+async fn account_state(connector: &Connector) -> (ConnectionState, Option<String>) {
+    let row = connector
+        .active_account()
+        .await
+        .unwrap()
+        .expect("an active account");
+    (row.connection_state, row.connection_reason)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_tasks_meeting_an_expired_token_cause_exactly_one_refresh() {
+    if !support::in_private_keyring_session(
+        "concurrent_tasks_meeting_an_expired_token_cause_exactly_one_refresh",
+    ) {
+        return;
+    }
+    support::capture_logs();
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    let connector = world.connector();
+    let key = key_of(&connected);
+    let old = age_stored_token(&connector, &key).await;
+    // Calendly no longer accepts the old access token either: the 401 path meets it too.
+    world
+        .fake
+        .control()
+        .expire_tokens(&TokenActionRequest::default())
+        .await
+        .unwrap();
+    world.fake.control().reset_stats().await.unwrap();
+
+    // Two managers stand for two components of one process (sync engine, webhook handler).
+    let managers: Vec<Arc<TokenManager>> = vec![
+        Arc::new(
+            connector
+                .token_manager(connected.account.account_id)
+                .await
+                .unwrap(),
+        ),
+        Arc::new(
+            world
+                .connector()
+                .token_manager(connected.account.account_id)
+                .await
+                .unwrap(),
+        ),
+    ];
+    let mut tasks = Vec::new();
+    for index in 0..24 {
+        let manager = managers[index % 2].clone();
+        let rejected = old.access_token.clone();
+        tasks.push(tokio::spawn(async move {
+            if index % 3 == 0 {
+                manager.refresh_after_unauthorized(&rejected).await
+            } else {
+                manager.access_token().await
+            }
+        }));
+    }
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.unwrap().expect("every caller gets a token"));
+    }
+    assert_eq!(
+        refresh_requests(&world).await,
+        1,
+        "exactly one refresh reached Calendly"
+    );
+    assert!(
+        tokens.iter().all(|token| *token == tokens[0]),
+        "every caller received the same new token"
+    );
+    assert_ne!(tokens[0], old.access_token, "the token was renewed");
+    let stored = connector.keychain().token_set(&key).await.unwrap().unwrap();
+    assert_eq!(
+        stored.access_token, tokens[0],
+        "the new token was saved before it was handed out"
+    );
+    assert_ne!(
+        stored.refresh_token, old.refresh_token,
+        "the rotated refresh token was saved"
+    );
+
+    // The Calendly client's 401 path: the token is rejected, refreshed once, and the call retried.
+    world
+        .fake
+        .control()
+        .expire_tokens(&TokenActionRequest::default())
+        .await
+        .unwrap();
+    let client = connector
+        .calendly_client(connected.account.account_id)
+        .await
+        .unwrap();
+    let me = client
+        .current_user()
+        .await
+        .expect("the client refreshes after a 401 and retries");
+    assert_eq!(
+        me.uri, connected.account.user.uri,
+        "the retried call succeeded"
+    );
+    assert_eq!(
+        refresh_requests(&world).await,
+        2,
+        "the 401 caused one more refresh, not more"
+    );
+
+    let latest = connector.keychain().token_set(&key).await.unwrap().unwrap();
+    support::assert_nowhere(
+        world.data_path(),
+        &[
+            old.access_token.expose().to_owned(),
+            old.refresh_token.unwrap().expose().to_owned(),
+            tokens[0].expose().to_owned(),
+            latest.access_token.expose().to_owned(),
+            latest.refresh_token.unwrap().expose().to_owned(),
+        ],
+    );
+}
+
+/// The child half of the two-process test: runs only when the parent set the variable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_process_refresh_child() {
+    let Ok(raw) = std::env::var(CHILD_CONFIG_VARIABLE) else {
+        // Not spawned by the parent test: nothing to do.
+        return;
+    };
+    let settings: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let text = |name: &str| settings[name].as_str().unwrap().to_owned();
+    let mut config = advicly_connect::ConnectConfig::new(
+        text("data_dir").into(),
+        text("api_base").parse().unwrap(),
+        text("auth_base").parse().unwrap(),
+        Some("fake-calendly-client-id".into()),
+        advicly_connect::RedirectMode::Direct,
+        text("service"),
+    );
+    config.calendly.retry.base_delay = std::time::Duration::from_millis(10);
+    let connector = Connector::new(config).unwrap();
+    let account = connector
+        .active_account()
+        .await
+        .unwrap()
+        .expect("the parent connected");
+    let manager = Arc::new(connector.token_manager(account.account_id).await.unwrap());
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let manager = manager.clone();
+        tasks.push(tokio::spawn(async move { manager.access_token().await }));
+    }
+    let mut digests = Vec::new();
+    for task in tasks {
+        let token = task.await.unwrap().expect("the child gets a token");
+        digests.push(hex::encode(sha2::Sha256::digest(token.expose().as_bytes())));
+    }
+    assert!(
+        digests.iter().all(|digest| *digest == digests[0]),
+        "one token per process"
+    );
+    // Only a digest is printed, never the token.
+    println!("TOKEN-DIGEST={}", digests[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_sharing_data_folder_and_keychain_refresh_once() {
+    if !support::in_private_keyring_session(
+        "two_processes_sharing_data_folder_and_keychain_refresh_once",
+    ) {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    let connector = world.connector();
+    age_stored_token(&connector, &key_of(&connected)).await;
+    world.fake.control().reset_stats().await.unwrap();
+
+    let settings = serde_json::json!({
+        "data_dir": world.data_path(),
+        "api_base": world.fake.api_base_url().as_str(),
+        "auth_base": world.fake.auth_base_url().as_str(),
+        "service": world.service,
+    })
+    .to_string();
+    let executable = std::env::current_exe().unwrap();
+    let spawn = || {
+        Command::new(&executable)
+            .args([
+                "--exact",
+                "two_process_refresh_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_CONFIG_VARIABLE, &settings)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the test binary can run itself")
+    };
+    // Both children start before either is waited for, so their refreshes overlap.
+    let children = [spawn(), spawn()];
+    let mut digests = Vec::new();
+    for child in children {
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success() && stdout.contains("test result: ok. 1 passed"),
+            "a child failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let digest = stdout
+            .lines()
+            .find_map(|line| line.split("TOKEN-DIGEST=").nth(1))
+            .expect("the child reports its token digest")
+            .trim()
+            .to_owned();
+        digests.push(digest);
+    }
+    assert_eq!(
+        refresh_requests(&world).await,
+        1,
+        "the file lock let exactly one process refresh"
+    );
+    assert_eq!(
+        digests[0], digests[1],
+        "both processes ended up with the same token"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_grant_opens_the_circuit_and_a_reconnect_closes_it() {
+    if !support::in_private_keyring_session(
+        "invalid_grant_opens_the_circuit_and_a_reconnect_closes_it",
+    ) {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    let connector = world.connector();
+    age_stored_token(&connector, &key_of(&connected)).await;
+    // The advisor removed Advicly at Calendly: every token of the grant is dead.
+    world
+        .fake
+        .control()
+        .revoke_tokens(&TokenActionRequest::default())
+        .await
+        .unwrap();
+    let manager = connector
+        .token_manager(connected.account.account_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        manager.access_token().await,
+        Err(TokenError::Rejected),
+        "invalid_grant cannot be retried away"
+    );
+    let (state, reason) = account_state(&connector).await;
+    assert_eq!(
+        state,
+        ConnectionState::NeedsReconnect,
+        "the circuit is open"
+    );
+    let reason = reason.expect("the store says why");
+    assert!(
+        reason.contains("invalid_grant") && reason.contains("Reconnect"),
+        "plain reason: {reason}"
+    );
+
+    world.fake.control().reset_stats().await.unwrap();
+    assert_eq!(
+        manager.access_token().await,
+        Err(TokenError::Rejected),
+        "still open"
+    );
+    assert_eq!(
+        refresh_requests(&world).await,
+        0,
+        "an open circuit sends no more refreshes"
+    );
+
+    // Reconnecting: the dead refresh token cannot skip the browser, the browser sign-in works.
+    let outcome = connector
+        .begin(BrowserPolicy::ReuseWorkingConnection)
+        .await
+        .unwrap();
+    let BeginOutcome::OpenBrowser { authorize_url } = outcome else {
+        panic!("a revoked sign-in needs the browser");
+    };
+    let reconnected = connector
+        .complete_callback(&play_browser(&authorize_url).await)
+        .await
+        .unwrap();
+    assert_eq!(
+        reconnected.account.account_id, connected.account.account_id,
+        "same account record"
+    );
+    assert_eq!(
+        account_state(&connector).await,
+        (ConnectionState::Connected, None),
+        "a successful reconnect closes the circuit and clears the reason"
+    );
+    manager
+        .access_token()
+        .await
+        .expect("the same manager works again once the circuit is closed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_consecutive_refresh_failures_open_the_circuit() {
+    if !support::in_private_keyring_session("three_consecutive_refresh_failures_open_the_circuit") {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    let connector = world.connector();
+    age_stored_token(&connector, &key_of(&connected)).await;
+    world
+        .fake
+        .control()
+        .inject_fault(&FaultRequest {
+            path_prefix: "/oauth/token".into(),
+            method: None,
+            fault: FaultKind::Status { status: 503 },
+            count: 3,
+        })
+        .await
+        .unwrap();
+    world.fake.control().reset_stats().await.unwrap();
+    let manager = connector
+        .token_manager(connected.account.account_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        manager.access_token().await,
+        Err(TokenError::Rejected),
+        "three failures open the circuit"
+    );
+    // Injected faults answer before the fake counts a request.
+    assert_eq!(
+        refresh_requests(&world).await,
+        0,
+        "no refresh got through the 503s"
+    );
+    let (state, reason) = account_state(&connector).await;
+    assert_eq!(
+        state,
+        ConnectionState::NeedsReconnect,
+        "the account needs reconnecting"
+    );
+    assert!(
+        reason.unwrap().contains("3 times in a row"),
+        "the reason counts the failures"
+    );
+
+    // The refresh token itself is fine: reconnecting needs no browser and closes the circuit.
+    let outcome = connector
+        .begin(BrowserPolicy::ReuseWorkingConnection)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, BeginOutcome::AlreadyConnected(_)),
+        "a working refresh token reconnects without the browser"
+    );
+    assert_eq!(
+        account_state(&connector).await,
+        (ConnectionState::Connected, None),
+        "circuit closed"
+    );
+    // Had the failing refresh made fewer than three attempts, a 503 would be left for this one.
+    assert_eq!(
+        refresh_requests(&world).await,
+        1,
+        "all three faults were used up by three attempts"
+    );
+    manager.access_token().await.expect("tokens flow again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_personal_access_token_needs_reconnecting() {
+    if !support::in_private_keyring_session("a_rejected_personal_access_token_needs_reconnecting") {
+        return;
+    }
+    support::capture_logs();
+    let world = World::start(Redirect::Direct).await;
+    let minted = world
+        .fake
+        .control()
+        .mint_personal_access_token(&Default::default())
+        .await
+        .unwrap();
+    let connector = world.connector();
+    let connected = connector
+        .connect_with_token(Secret::new(minted.token.clone()))
+        .await
+        .expect("a valid PAT connects");
+    assert_eq!(
+        connected.kind,
+        advicly_connect::ConnectionKind::PersonalAccessToken,
+        "PAT connection"
+    );
+    assert_eq!(connected.token_expires_at, None, "a PAT does not expire");
+    // PAT subscriptions are signed with the per-subscription key we generated and kept.
+    let advicly_connect::WebhookStatus::Active(ensured) = &connected.webhook else {
+        panic!(
+            "the webhook subscription is set up: {:?}",
+            connected.webhook
+        );
+    };
+    let kept = connector
+        .keychain()
+        .get(&advicly_connect::KeychainItem::WebhookSigningKey(key_of(
+            &connected,
+        )))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        world
+            .fake
+            .control()
+            .signing_key(&ensured.subscription_uri)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(kept.expose()),
+        "Calendly signs deliveries with the key in our keychain"
+    );
+
+    world
+        .fake
+        .control()
+        .revoke_tokens(&TokenActionRequest::default())
+        .await
+        .unwrap();
+    let client = connector
+        .calendly_client(connected.account.account_id)
+        .await
+        .unwrap();
+    let error = client
+        .current_user()
+        .await
+        .expect_err("a revoked PAT is refused");
+    assert!(
+        matches!(error, advicly_calendly::Error::Unauthorized { .. }),
+        "the client reports the 401: {error:?}"
+    );
+    let (state, reason) = account_state(&connector).await;
+    assert_eq!(
+        state,
+        ConnectionState::NeedsReconnect,
+        "a rejected PAT needs reconnecting"
+    );
+    assert_eq!(
+        reason.as_deref(),
+        Some(PERSONAL_TOKEN_REJECTED),
+        "the reason says so plainly"
+    );
+    assert_eq!(
+        refresh_requests(&world).await,
+        0,
+        "a PAT has nothing to refresh with"
+    );
+
+    let bad = connector
+        .connect_with_token(Secret::new("definitely-not-a-calendly-token"))
+        .await
+        .expect_err("an unknown token is refused");
+    assert_eq!(bad.code(), "invalid_token", "{bad}");
+    support::assert_nowhere(world.data_path(), &[minted.token, kept.expose().to_owned()]);
+}
