@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::config::ClientConfig;
 use crate::error::{ApiErrorBody, Error, NetworkFailure, TokenError};
-use crate::pacer::{Pacer, RateLimitObservation};
+use crate::pacer::{Pacer, PacingStatus, RateLimitObservation};
 use crate::stats::{CallStats, Endpoint, StatsRecorder};
 use crate::subscriptions::{
     DeleteOutcome, NewWebhookSubscription, WebhookSubscription, WebhookSubscriptionUri,
@@ -149,6 +149,12 @@ impl CalendlyClient {
 
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
+    }
+
+    /// What the pacer currently knows about the rate-limit window, e.g. to tell the advisor
+    /// that a sync is waiting for Calendly's limit to reset.
+    pub fn pacing_status(&self) -> PacingStatus {
+        self.inner.pacer.status()
     }
 
     /// Counters since this client (and its clones) was created.
@@ -451,7 +457,7 @@ impl CalendlyClient {
             let attempt = self.send_once(request, &url, &token).await;
             let (status, headers, body) = match attempt {
                 Attempt::Failed { kind, message } => {
-                    ticket.complete(None, false);
+                    ticket.failed();
                     StatsRecorder::bump(&inner.stats.network_errors);
                     failed_attempts += 1;
                     tracing::warn!(
@@ -473,8 +479,16 @@ impl CalendlyClient {
                     body,
                 } => (status, headers, body),
             };
-            let observation = RateLimitObservation::from_headers(&headers);
-            ticket.complete(observation, status == StatusCode::TOO_MANY_REQUESTS);
+            let rate_limited = status == StatusCode::TOO_MANY_REQUESTS;
+            let mut observation = RateLimitObservation::from_headers(&headers);
+            if rate_limited {
+                // The pacer must not hold requests back longer than the wait we honour.
+                if let Some(observation) = observation.as_mut() {
+                    observation.reset_after =
+                        observation.reset_after.min(retry.max_rate_limit_wait);
+                }
+            }
+            ticket.answered(observation, rate_limited);
             tracing::debug!(
                 method = %request.method,
                 path = url.path(),
@@ -502,14 +516,15 @@ impl CalendlyClient {
                 StatusCode::TOO_MANY_REQUESTS => {
                     StatsRecorder::bump(&inner.stats.rate_limited);
                     rate_limited_answers += 1;
-                    let wait = rate_limit_wait(&headers)
+                    let reported_wait = rate_limit_wait(&headers)
                         .filter(|wait| !wait.is_zero())
                         .unwrap_or_else(|| self.backoff(rate_limited_answers));
-                    if rate_limited_answers > retry.max_rate_limit_retries
-                        || wait > retry.max_rate_limit_wait
-                    {
-                        return Err(Error::RateLimited { retry_after: wait });
+                    if rate_limited_answers > retry.max_rate_limit_retries {
+                        return Err(Error::RateLimited {
+                            retry_after: reported_wait,
+                        });
                     }
+                    let wait = reported_wait.min(retry.max_rate_limit_wait);
                     tracing::warn!(
                         wait_ms = wait.as_millis() as u64,
                         "Calendly answered 429; waiting for the rate-limit reset"

@@ -43,8 +43,9 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// How many 429 answers one call waits out before giving up with `Error::RateLimited`.
     pub max_rate_limit_retries: u32,
-    /// The longest `X-RateLimit-Reset` wait the client honours; a longer one fails at once
-    /// with `Error::RateLimited` rather than blocking the caller.
+    /// The longest wait after one 429 that the client honours: it waits
+    /// `min(X-RateLimit-Reset, this)` before retrying. Calendly's reset is at most 60 s, so the
+    /// default never cuts a real wait short; tests shrink it.
     pub max_rate_limit_wait: Duration,
 }
 
@@ -81,7 +82,7 @@ impl Default for PacingPolicy {
             enabled: true,
             reserve_fraction: 0.05,
             min_reserve: 2,
-            burst_fraction: 0.2,
+            burst_fraction: 0.5,
             reset_margin: Duration::from_millis(1000),
         }
     }

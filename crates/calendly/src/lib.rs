@@ -19,6 +19,7 @@ mod wire;
 pub use client::CalendlyClient;
 pub use config::{ClientConfig, PacingPolicy, RetryPolicy};
 pub use error::{Error, NetworkFailure, TokenError};
+pub use pacer::PacingStatus;
 pub use stats::{CallStats, Endpoint};
 pub use subscriptions::{
     DeleteOutcome, NewWebhookSubscription, SubscriptionState, WebhookSubscription,

@@ -8,6 +8,7 @@
 //! budget lasts exactly until the reset, and wait for the reset once only the reserve is left.
 //! After a reset nothing is known until an answer arrives, so one probe request goes first.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -77,6 +78,8 @@ pub(crate) struct PacerState {
     last_issued: Option<Instant>,
     longest_reset_seen: Duration,
     probe_in_flight: bool,
+    /// The server answered without rate-limit headers: there is nothing to pace against.
+    headers_absent: bool,
 }
 
 /// Headers count whole seconds, so two answers of one window may disagree by about a second.
@@ -91,6 +94,7 @@ impl PacerState {
             last_issued: None,
             longest_reset_seen: Duration::ZERO,
             probe_in_flight: false,
+            headers_absent: false,
         }
     }
 
@@ -107,15 +111,15 @@ impl PacerState {
             return self.go(now);
         }
         let Some(window) = self.window else {
-            return self.go(now);
+            if self.headers_absent {
+                return self.go(now);
+            }
+            // Nothing is known yet: one request finds out before the others follow.
+            return self.probe(now);
         };
         if now >= window.ends_at + self.policy.reset_margin {
             // A new window has begun but its budget is unknown until an answer tells us.
-            if self.probe_in_flight {
-                return Decision::AwaitProbe;
-            }
-            self.probe_in_flight = true;
-            return self.go(now);
+            return self.probe(now);
         }
         let reserve = self.reserve(window.limit);
         let usable = window.estimated_remaining - reserve;
@@ -146,6 +150,14 @@ impl PacerState {
         self.go(now)
     }
 
+    fn probe(&mut self, now: Instant) -> Decision {
+        if self.probe_in_flight {
+            return Decision::AwaitProbe;
+        }
+        self.probe_in_flight = true;
+        self.go(now)
+    }
+
     fn go(&mut self, now: Instant) -> Decision {
         if let Some(window) = self.window.as_mut() {
             window.estimated_remaining -= 1;
@@ -156,18 +168,23 @@ impl PacerState {
     }
 
     /// Records the end of a request that `decide` let through, with what its answer said about
-    /// the window (`None` when it failed without headers). `rate_limited` marks a 429.
+    /// the window. `answered` is false when no HTTP answer arrived; `rate_limited` marks a 429.
     pub fn complete(
         &mut self,
         now: Instant,
+        answered: bool,
         observation: Option<RateLimitObservation>,
         rate_limited: bool,
     ) {
         self.outstanding = self.outstanding.saturating_sub(1);
         self.probe_in_flight = false;
         let Some(observation) = observation else {
+            if answered && self.window.is_none() {
+                self.headers_absent = true;
+            }
             return;
         };
+        self.headers_absent = false;
         // Requests still in flight may not be counted in `remaining` yet: assume they are not.
         let others_in_flight = i64::from(self.outstanding);
         let reported = i64::from(observation.remaining) - others_in_flight;
@@ -198,11 +215,38 @@ impl PacerState {
     }
 }
 
+/// What the pacer knows right now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacingStatus {
+    /// `X-RateLimit-Limit` of the current window, once an answer carried it.
+    pub limit: Option<u32>,
+    /// Requests this client believes are left in the window (requests in flight subtracted).
+    pub estimated_remaining: Option<i64>,
+    /// Requests kept back for the advisor's other integrations.
+    pub reserve: Option<i64>,
+    /// Time until the window resets, as last reported.
+    pub resets_in: Option<Duration>,
+    /// Requests sent and not yet answered.
+    pub in_flight: u32,
+    /// Requests the pacer is holding back right now.
+    pub held_back: u32,
+}
+
 /// The pacer shared by every clone of a client.
 #[derive(Clone)]
 pub(crate) struct Pacer {
     state: Arc<Mutex<PacerState>>,
     news: Arc<Notify>,
+    held_back: Arc<AtomicU32>,
+}
+
+/// Counts a request as held back while it waits in [`Pacer::acquire`].
+struct HeldBack<'a>(&'a AtomicU32);
+
+impl Drop for HeldBack<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A request the pacer let through. Completing it (or dropping it, when the caller's future is
@@ -220,6 +264,22 @@ impl Pacer {
         Self {
             state: Arc::new(Mutex::new(PacerState::new(policy))),
             news: Arc::new(Notify::new()),
+            held_back: Arc::new(AtomicU32::new(0)),
+        }
+    }
+
+    pub fn status(&self) -> PacingStatus {
+        let state = self.lock();
+        let now = Instant::now();
+        PacingStatus {
+            limit: state.window.map(|window| window.limit),
+            estimated_remaining: state.window.map(|window| window.estimated_remaining),
+            reserve: state.window.map(|window| state.reserve(window.limit)),
+            resets_in: state
+                .window
+                .map(|window| window.ends_at.saturating_duration_since(now)),
+            in_flight: state.outstanding,
+            held_back: self.held_back.load(Ordering::SeqCst),
         }
     }
 
@@ -233,6 +293,7 @@ impl Pacer {
     /// Waits until the request may be sent. Returns the ticket and how long it was held back.
     pub async fn acquire(&self) -> (PacerTicket, Duration) {
         let started = Instant::now();
+        let mut held_back = None;
         loop {
             let news = self.news.notified();
             tokio::pin!(news);
@@ -250,25 +311,37 @@ impl Pacer {
                 Decision::Wait(wait) => wait,
                 Decision::AwaitProbe => PROBE_POLL,
             };
+            if held_back.is_none() {
+                self.held_back.fetch_add(1, Ordering::SeqCst);
+                held_back = Some(HeldBack(&self.held_back));
+            }
             let _ = tokio::time::timeout(wait, news).await;
         }
     }
 }
 
 impl PacerTicket {
-    pub fn complete(mut self, observation: Option<RateLimitObservation>, rate_limited: bool) {
+    /// The request got an HTTP answer (any status) carrying these headers.
+    pub fn answered(mut self, observation: Option<RateLimitObservation>, rate_limited: bool) {
         self.completed = true;
         self.pacer
             .lock()
-            .complete(Instant::now(), observation, rate_limited);
+            .complete(Instant::now(), true, observation, rate_limited);
         self.pacer.news.notify_waiters();
+    }
+
+    /// The request got no HTTP answer.
+    pub fn failed(self) {
+        // Dropping does the bookkeeping.
     }
 }
 
 impl Drop for PacerTicket {
     fn drop(&mut self) {
         if !self.completed {
-            self.pacer.lock().complete(Instant::now(), None, false);
+            self.pacer
+                .lock()
+                .complete(Instant::now(), false, None, false);
             self.pacer.news.notify_waiters();
         }
     }
@@ -308,9 +381,20 @@ mod tests {
     }
 
     #[test]
-    fn without_any_headers_requests_are_never_held_back() {
+    fn the_first_request_probes_alone() {
         let mut state = PacerState::new(policy());
         let now = Instant::now();
+        assert_eq!(state.decide(now), Decision::Go);
+        // Until the first answer tells the budget, concurrent requests could overspend it.
+        assert_eq!(state.decide(now), Decision::AwaitProbe);
+    }
+
+    #[test]
+    fn a_server_without_rate_limit_headers_is_never_paced() {
+        let mut state = PacerState::new(policy());
+        let now = Instant::now();
+        assert_eq!(state.decide(now), Decision::Go);
+        state.complete(now, true, None, false);
         for _ in 0..1000 {
             // Nothing is known about the budget, so there is nothing to pace against.
             assert_eq!(state.decide(now), Decision::Go);
@@ -318,11 +402,22 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_probe_lets_the_next_request_probe() {
+        let mut state = PacerState::new(policy());
+        let now = Instant::now();
+        assert_eq!(state.decide(now), Decision::Go);
+        state.complete(now, false, None, false);
+        // No answer means nothing was learnt: the next request probes, alone again.
+        assert_eq!(state.decide(now), Decision::Go);
+        assert_eq!(state.decide(now), Decision::AwaitProbe);
+    }
+
+    #[test]
     fn fresh_window_lets_a_short_sync_burst() {
         let mut state = PacerState::new(policy());
         let now = Instant::now();
         assert_eq!(state.decide(now), Decision::Go);
-        state.complete(now, Some(observation(500, 499, 60)), false);
+        state.complete(now, true, Some(observation(500, 499, 60)), false);
         for request in 0..90 {
             // 90 requests are well inside the burst allowance of a fresh 500/min window.
             assert_eq!(
@@ -338,11 +433,11 @@ mod tests {
         let mut state = PacerState::new(policy());
         let start = Instant::now();
         assert_eq!(state.decide(start), Decision::Go);
-        state.complete(start, Some(observation(30, 3, 10)), false);
+        state.complete(start, true, Some(observation(30, 3, 10)), false);
         // 3 left and a reserve of 2: one more request, then only the reserve remains.
         let near_the_end = start + Duration::from_secs(9);
         assert_eq!(state.decide(near_the_end), Decision::Go);
-        state.complete(near_the_end, Some(observation(30, 2, 1)), false);
+        state.complete(near_the_end, true, Some(observation(30, 2, 1)), false);
         match state.decide(near_the_end) {
             // The wait must cover the rest of the window plus the safety margin.
             Decision::Wait(wait) => assert!(
@@ -358,13 +453,13 @@ mod tests {
         let mut state = PacerState::new(policy());
         let start = Instant::now();
         assert_eq!(state.decide(start), Decision::Go);
-        state.complete(start, Some(observation(30, 0, 2)), false);
+        state.complete(start, true, Some(observation(30, 0, 2)), false);
         let after_reset = start + Duration::from_secs(3);
         // The first request after the reset learns the new budget ...
         assert_eq!(state.decide(after_reset), Decision::Go);
         // ... and the others wait for its answer instead of guessing.
         assert_eq!(state.decide(after_reset), Decision::AwaitProbe);
-        state.complete(after_reset, Some(observation(30, 29, 60)), false);
+        state.complete(after_reset, true, Some(observation(30, 29, 60)), false);
         assert_eq!(state.decide(after_reset), Decision::Go);
     }
 
@@ -402,7 +497,7 @@ mod tests {
         let mut state = PacerState::new(policy());
         let start = Instant::now();
         assert_eq!(state.decide(start), Decision::Go);
-        state.complete(start, Some(observation(30, 6, 30)), false);
+        state.complete(start, true, Some(observation(30, 6, 30)), false);
         // 6 left, reserve 2: four requests may go before any answer arrives, and no more.
         let let_through =
             drain_until_window_end(&mut state, start, start + Duration::from_secs(30));
@@ -414,12 +509,12 @@ mod tests {
         let mut state = PacerState::new(policy());
         let start = Instant::now();
         assert_eq!(state.decide(start), Decision::Go);
-        state.complete(start, Some(observation(30, 10, 30)), false);
+        state.complete(start, true, Some(observation(30, 10, 30)), false);
         let first = next_go(&mut state, start);
         let second = next_go(&mut state, first);
         // The later request answers first with the lower count, then the earlier one.
-        state.complete(second, Some(observation(30, 8, 22)), false);
-        state.complete(second, Some(observation(30, 9, 22)), false);
+        state.complete(second, true, Some(observation(30, 8, 22)), false);
+        state.complete(second, true, Some(observation(30, 9, 22)), false);
         let let_through =
             drain_until_window_end(&mut state, second, start + Duration::from_secs(30));
         // 8 left minus the reserve of 2: believing the stale "9" would overspend by one.
@@ -440,7 +535,7 @@ mod tests {
         let mut state = PacerState::new(policy());
         let start = Instant::now();
         assert_eq!(state.decide(start), Decision::Go);
-        state.complete(start, Some(observation(30, 0, 5)), true);
+        state.complete(start, true, Some(observation(30, 0, 5)), true);
         // Nothing may be sent until the reported reset has passed.
         assert!(
             matches!(state.decide(start), Decision::Wait(wait) if wait >= Duration::from_secs(5))
@@ -473,7 +568,12 @@ mod tests {
                     let window_end = start + window * (index as u32 + 1);
                     // Whole seconds, rounded down, at least 1 — what the fake sends.
                     let reset = ((window_end - now).as_secs_f64().floor() as u64).max(1);
-                    state.complete(now, Some(observation(limit, limit - *used, reset)), over);
+                    state.complete(
+                        now,
+                        true,
+                        Some(observation(limit, limit - *used, reset)),
+                        over,
+                    );
                 }
                 Decision::Wait(wait) => now += wait,
                 Decision::AwaitProbe => unreachable!("a single caller never waits for a probe"),
