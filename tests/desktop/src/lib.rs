@@ -5,6 +5,8 @@
 //! WebDriver sessions on the app binary, waits on DOM conditions with bounded polls, takes stable
 //! screenshots, and inspects processes and the keychain from the outside.
 
+pub mod seed;
+
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -26,7 +28,9 @@ pub fn workspace_root() -> PathBuf {
 
 /// Cargo's target folder, honouring `CARGO_TARGET_DIR`.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// The desktop app binary of a profile (`debug` or `release`); `ADVICLY_DESKTOP_BINARY` overrides.
@@ -42,7 +46,8 @@ pub fn app_binary(profile: &str) -> Result<PathBuf> {
             if profile == "release" { " --release --features custom-protocol" } else { "" }
         );
     }
-    path.canonicalize().with_context(|| format!("resolving {}", path.display()))
+    path.canonicalize()
+        .with_context(|| format!("resolving {}", path.display()))
 }
 
 /// A port the OS just handed out, free again for a server we start next.
@@ -66,7 +71,9 @@ where
             Err(error) => last_error = Some(error),
         }
         if Instant::now() >= deadline {
-            let detail = last_error.map(|error| format!(" (last error: {error:#})")).unwrap_or_default();
+            let detail = last_error
+                .map(|error| format!(" (last error: {error:#})"))
+                .unwrap_or_default();
             bail!("timed out after {timeout:?} waiting for {what}{detail}");
         }
         tokio::time::sleep(POLL_EVERY).await;
@@ -93,11 +100,22 @@ impl TauriDriver {
             .with_context(|| {
                 format!("starting {program} (install it with `cargo install tauri-driver --version ^2 --locked`)")
             })?;
-        let driver = Self { child: Some(child), port };
+        let driver = Self {
+            child: Some(child),
+            port,
+        };
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        wait_for("tauri-driver to listen", Duration::from_secs(20), || async move {
-            Ok(TcpStream::connect_timeout(&address, Duration::from_millis(200)).ok().map(|_| ()))
-        })
+        wait_for(
+            "tauri-driver to listen",
+            Duration::from_secs(20),
+            || async move {
+                Ok(
+                    TcpStream::connect_timeout(&address, Duration::from_millis(200))
+                        .ok()
+                        .map(|_| ()),
+                )
+            },
+        )
         .await?;
         Ok(driver)
     }
@@ -121,7 +139,9 @@ impl TauriDriver {
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             // SIGTERM lets tauri-driver stop its native driver; kill only if it ignores that.
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -163,7 +183,12 @@ pub async fn wait_for_absence(client: &Client, css: &str, timeout: Duration) -> 
 }
 
 /// Waits until an element matching `css` contains `text` and returns it.
-pub async fn wait_for_text(client: &Client, css: &str, text: &str, timeout: Duration) -> Result<Element> {
+pub async fn wait_for_text(
+    client: &Client,
+    css: &str,
+    text: &str,
+    timeout: Duration,
+) -> Result<Element> {
     wait_for(&format!("`{css}` containing {text:?}"), timeout, || async {
         for element in all(client, css).await? {
             if element.text().await.unwrap_or_default().contains(text) {
@@ -228,7 +253,11 @@ pub fn process_tree(root: u32) -> Vec<u32> {
     let mut parents = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u32>().ok())
+            else {
                 continue;
             };
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
@@ -248,7 +277,12 @@ pub fn process_tree(root: u32) -> Vec<u32> {
     let mut index = 0;
     while index < tree.len() {
         let current = tree[index];
-        tree.extend(parents.iter().filter(|(_, parent)| *parent == current).map(|(pid, _)| *pid));
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, parent)| *parent == current)
+                .map(|(pid, _)| *pid),
+        );
         index += 1;
     }
     tree

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use advicly_desktop_e2e::{
-    all, app_binary, keychain_items, page_text, processes_running, save_screenshot, wait_for, wait_for_element,
-    wait_for_text, workspace_root, TauriDriver,
+    all, app_binary, keychain_items, page_text, processes_running, save_screenshot, wait_for,
+    wait_for_element, wait_for_text, workspace_root, TauriDriver,
 };
 use anyhow::{ensure, Context, Result};
 use chrono::{DateTime, Duration as Days, DurationRound, Utc};
 use fake_calendly::{
-    BookingRequest, CancelRequest, Canceler, FakeCalendly, FakeConfig, InviteeSpec, LocationSpec, RescheduleRequest,
+    BookingRequest, CancelRequest, Canceler, FakeCalendly, FakeConfig, InviteeSpec, LocationSpec,
+    RescheduleRequest,
 };
 use fantoccini::Client;
 
@@ -25,12 +26,16 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(90);
 const CLIENT_ID: &str = "advicly-desktop-e2e";
 
 fn screenshot_path(name: &str) -> PathBuf {
-    workspace_root().join("docs/screenshots").join(format!("desktop-{name}.png"))
+    workspace_root()
+        .join("docs/screenshots")
+        .join(format!("desktop-{name}.png"))
 }
 
 /// Whole hours from now, so times render the same way in every list.
 fn hours_from_now(hours: i64) -> DateTime<Utc> {
-    (Utc::now() + Days::hours(hours)).duration_trunc(Days::hours(1)).expect("an hour divides any instant")
+    (Utc::now() + Days::hours(hours))
+        .duration_trunc(Days::hours(1))
+        .expect("an hour divides any instant")
 }
 
 fn invitee(name: &str, email: &str) -> InviteeSpec {
@@ -65,7 +70,10 @@ fn row_selector(event_uri: &str) -> String {
 
 async fn click(client: &Client, css: &str) -> Result<()> {
     let element = wait_for_element(client, css, SCREEN_TIMEOUT).await?;
-    element.click().await.with_context(|| format!("clicking `{css}`"))?;
+    element
+        .click()
+        .await
+        .with_context(|| format!("clicking `{css}`"))?;
     Ok(())
 }
 
@@ -103,7 +111,10 @@ async fn wait_for_badge(client: &Client, event_uri: &str, badge: &str) -> Result
 
 /// Closes the window like the advisor would and waits until no app process is left.
 async fn quit(client: Client, app: &std::path::Path) -> Result<()> {
-    client.close_window().await.context("closing the app window")?;
+    client
+        .close_window()
+        .await
+        .context("closing the app window")?;
     let _ = client.close().await;
     wait_for("the app process to exit", SCREEN_TIMEOUT, || async {
         Ok(processes_running(app).is_empty().then_some(()))
@@ -127,18 +138,28 @@ async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()>
     .await?;
     let control = fake.control();
     let grace = control
-        .book(&booking("Retirement plan review", hours_from_now(26), invitee("Grace Hopper", "grace.hopper@example.com")))
+        .book(&booking(
+            "Retirement plan review",
+            hours_from_now(26),
+            invitee("Grace Hopper", "grace.hopper@example.com"),
+        ))
         .await?;
 
     let environment: Vec<(String, String)> = vec![
-        ("ADVICLY_DATA_DIR".into(), world.path().join("data").display().to_string()),
+        (
+            "ADVICLY_DATA_DIR".into(),
+            world.path().join("data").display().to_string(),
+        ),
         ("ADVICLY_API_BASE".into(), fake.api_base_url().to_string()),
         ("ADVICLY_AUTH_BASE".into(), fake.auth_base_url().to_string()),
         ("ADVICLY_CLIENT_ID".into(), CLIENT_ID.into()),
         ("ADVICLY_KEYCHAIN_SERVICE".into(), keychain_service.clone()),
         ("ADVICLY_BROWSER".into(), browser.display().to_string()),
         ("ADVICLY_E2E_APP_BINARY".into(), app.display().to_string()),
-        ("ADVICLY_E2E_BROWSER_LOG".into(), browser_log.display().to_string()),
+        (
+            "ADVICLY_E2E_BROWSER_LOG".into(),
+            browser_log.display().to_string(),
+        ),
         ("ADVICLY_LOG".into(), "info".into()),
     ];
     let driver = TauriDriver::start(&environment).await?;
@@ -158,24 +179,51 @@ async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()>
     click(&client, "#connect-oauth").await?;
     wait_for_element(&client, ".app[data-connection=connected]", SCREEN_TIMEOUT)
         .await
-        .with_context(|| format!("browser log: {}", std::fs::read_to_string(&browser_log).unwrap_or_default()))?;
+        .with_context(|| {
+            format!(
+                "browser log: {}",
+                std::fs::read_to_string(&browser_log).unwrap_or_default()
+            )
+        })?;
     let log = std::fs::read_to_string(&browser_log)?;
     // The callback must have travelled as a deep link through a second process.
-    ensure!(log.contains("second instance exited with exit status: 0"), "browser log: {log}");
-    ensure!(keychain_items(&keychain_service)? >= 1, "connecting must store the tokens in the keychain");
+    ensure!(
+        log.contains("second instance exited with exit status: 0"),
+        "browser log: {log}"
+    );
+    ensure!(
+        keychain_items(&keychain_service)? >= 1,
+        "connecting must store the tokens in the keychain"
+    );
 
     // The first sync (started by the scheduler after connecting) fills the list.
     click(&client, "#meetings-tab").await?;
     wait_for_element(&client, &row_selector(&grace.event_uri), SYNC_TIMEOUT).await?;
-    wait_for_text(&client, &row_selector(&grace.event_uri), "Grace Hopper", SCREEN_TIMEOUT).await?;
+    wait_for_text(
+        &client,
+        &row_selector(&grace.event_uri),
+        "Grace Hopper",
+        SCREEN_TIMEOUT,
+    )
+    .await?;
     save_screenshot(&client, &screenshot_path("meetings")).await?;
 
     // A booking made at Calendly appears after Sync.
     let katherine = control
-        .book(&booking("New client introduction", hours_from_now(50), invitee("Katherine Johnson", "katherine.johnson@example.com")))
+        .book(&booking(
+            "New client introduction",
+            hours_from_now(50),
+            invitee("Katherine Johnson", "katherine.johnson@example.com"),
+        ))
         .await?;
     press_sync(&client).await?;
-    wait_for_text(&client, &row_selector(&katherine.event_uri), "Katherine Johnson", SYNC_TIMEOUT).await?;
+    wait_for_text(
+        &client,
+        &row_selector(&katherine.event_uri),
+        "Katherine Johnson",
+        SYNC_TIMEOUT,
+    )
+    .await?;
 
     // A cancel and a reschedule show as badges after the next sync.
     control
@@ -198,20 +246,47 @@ async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()>
     choose_status(&client, "all").await?;
     search_meetings(&client, "Katherine").await?;
     wait_for_badge(&client, &katherine.event_uri, "badge-canceled").await?;
-    wait_for_text(&client, &row_selector(&katherine.event_uri), "spring", SCREEN_TIMEOUT).await?;
+    wait_for_text(
+        &client,
+        &row_selector(&katherine.event_uri),
+        "spring",
+        SCREEN_TIMEOUT,
+    )
+    .await?;
     search_meetings(&client, "Grace").await?;
     wait_for_badge(&client, &moved.old_event_uri, "badge-rescheduled").await?;
     wait_for_badge(&client, &moved.new_event_uri, "badge-rescheduled-from").await?;
     save_screenshot(&client, &screenshot_path("meetings-changes")).await?;
 
     // The detail of the new meeting shows the invitee and the booking answers.
-    click(&client, &format!("{} .row-main", row_selector(&moved.new_event_uri))).await?;
-    wait_for_text(&client, "[data-testid=invitee-name]", "Grace Hopper", SCREEN_TIMEOUT).await?;
-    wait_for_text(&client, "[data-testid=answers]", "Pension consolidation", SCREEN_TIMEOUT).await?;
+    click(
+        &client,
+        &format!("{} .row-main", row_selector(&moved.new_event_uri)),
+    )
+    .await?;
+    wait_for_text(
+        &client,
+        "[data-testid=invitee-name]",
+        "Grace Hopper",
+        SCREEN_TIMEOUT,
+    )
+    .await?;
+    wait_for_text(
+        &client,
+        "[data-testid=answers]",
+        "Pension consolidation",
+        SCREEN_TIMEOUT,
+    )
+    .await?;
     save_screenshot(&client, &screenshot_path("meeting-detail")).await?;
 
     click(&client, "#clients-tab").await?;
-    wait_for_element(&client, "[data-testid=client-row][data-email=\"grace.hopper@example.com\"]", SCREEN_TIMEOUT).await?;
+    wait_for_element(
+        &client,
+        "[data-testid=client-row][data-email=\"grace.hopper@example.com\"]",
+        SCREEN_TIMEOUT,
+    )
+    .await?;
     save_screenshot(&client, &screenshot_path("clients")).await?;
 
     // Quit, take Calendly away, reopen: the meetings are still there and the app says it is offline.
@@ -230,20 +305,32 @@ async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()>
     save_screenshot(&client, &screenshot_path("offline")).await?;
 
     // Disconnect removes the tokens from the keychain, even with Calendly unreachable.
-    ensure!(keychain_items(&keychain_service)? >= 1, "the tokens must survive a restart");
+    ensure!(
+        keychain_items(&keychain_service)? >= 1,
+        "the tokens must survive a restart"
+    );
     click(&client, "#connection-tab").await?;
     click(&client, "#disconnect").await?;
     click(&client, "#confirm-disconnect").await?;
-    wait_for_element(&client, ".app[data-connection=disconnected]", SCREEN_TIMEOUT)
-        .await
-        .with_context(|| "page text after disconnect")?;
+    wait_for_element(
+        &client,
+        ".app[data-connection=disconnected]",
+        SCREEN_TIMEOUT,
+    )
+    .await
+    .with_context(|| "page text after disconnect")?;
     let left = keychain_items(&keychain_service)?;
-    ensure!(left == 0, "disconnect must remove every keychain entry of {keychain_service}, {left} left");
+    ensure!(
+        left == 0,
+        "disconnect must remove every keychain entry of {keychain_service}, {left} left"
+    );
     wait_for_element(&client, "#connect-oauth", SCREEN_TIMEOUT)
         .await
         .with_context(|| "after disconnecting the connect screen is offered again")?;
 
     let text = page_text(&client).await;
-    quit(client, &app).await.with_context(|| format!("last page: {text}"))?;
+    quit(client, &app)
+        .await
+        .with_context(|| format!("last page: {text}"))?;
     Ok(())
 }

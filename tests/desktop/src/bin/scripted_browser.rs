@@ -21,12 +21,24 @@ async fn main() -> Result<()> {
 }
 
 async fn run() -> Result<()> {
-    let address = std::env::args().nth(1).context("usage: scripted-browser <url>")?;
-    let app = std::env::var("ADVICLY_E2E_APP_BINARY").context("ADVICLY_E2E_APP_BINARY is not set")?;
-    log(&format!("opened {}", address.split('?').next().unwrap_or_default()));
+    let address = std::env::args()
+        .nth(1)
+        .context("usage: scripted-browser <url>")?;
+    let app =
+        std::env::var("ADVICLY_E2E_APP_BINARY").context("ADVICLY_E2E_APP_BINARY is not set")?;
+    log(&format!(
+        "opened {}",
+        address.split('?').next().unwrap_or_default()
+    ));
 
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let response = http.get(&address).send().await.context("requesting the authorization page")?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let response = http
+        .get(&address)
+        .send()
+        .await
+        .context("requesting the authorization page")?;
     let status = response.status();
     let location = response
         .headers()
@@ -39,7 +51,10 @@ async fn run() -> Result<()> {
     // The callback carries a one-time code; log only its shape.
     log("approved; launching the app with the advicly:// callback");
 
-    let exit = Command::new(&app).arg(&callback).status().with_context(|| format!("launching {app}"))?;
+    let exit = Command::new(&app)
+        .arg(&callback)
+        .status()
+        .with_context(|| format!("launching {app}"))?;
     log(&format!("second instance exited with {exit}"));
     if !exit.success() {
         bail!("the second app instance failed: {exit}");
@@ -51,7 +66,11 @@ fn log(line: &str) {
     let Some(path) = std::env::var_os("ADVICLY_E2E_BROWSER_LOG") else {
         return;
     };
-    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         let _ = writeln!(file, "{line}");
     }
 }
