@@ -2,6 +2,7 @@
 
 mod api;
 mod bad_input;
+mod binary;
 mod conformance;
 mod oauth;
 mod pagination;

@@ -278,6 +278,11 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(failures: u32) -> Receiver {
+        Receiver::start_with(failures, 0).await
+    }
+
+    /// Like `start`, but the first `hangs` requests never get an answer (for timeout tests).
+    pub async fn start_with(failures: u32, hangs: u32) -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind receiver");
@@ -291,6 +296,14 @@ impl Receiver {
                 let seen = seen.clone();
                 async move {
                     let index = seen.fetch_add(1, Ordering::SeqCst);
+                    if index < hangs {
+                        let _ = sender.send(ReceivedWebhook {
+                            headers,
+                            body,
+                            answered: StatusCode::REQUEST_TIMEOUT,
+                        });
+                        return std::future::pending::<StatusCode>().await;
+                    }
                     let answered = if index < failures {
                         StatusCode::INTERNAL_SERVER_ERROR
                     } else {

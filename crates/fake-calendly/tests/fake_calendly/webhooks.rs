@@ -567,3 +567,46 @@ async fn cancellations_and_no_shows_are_delivered_only_to_covering_subscriptions
     );
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_receiver_that_times_out_is_retried() {
+    let fake = start(FakeConfig {
+        delivery_timeout: Duration::from_millis(300),
+        ..FakeConfig::for_tests()
+    })
+    .await;
+    let token = full_access_token(&fake).await;
+    let mut receiver = Receiver::start_with(0, 1).await;
+    subscribe(&fake, &token, &receiver.url, &["invitee.created"]).await;
+    fake.control()
+        .book(&booking(30, "Olivia Smith", "olivia@example.com"))
+        .await
+        .expect("book");
+    assert_eq!(
+        receiver.next().await.answered,
+        StatusCode::REQUEST_TIMEOUT,
+        "the first request is left hanging"
+    );
+    assert_eq!(
+        receiver.next().await.answered,
+        StatusCode::OK,
+        "the retry is answered"
+    );
+    let log = fake
+        .control()
+        .wait_for_deliveries("two attempts", Duration::from_secs(5), |records| {
+            records.len() >= 2
+        })
+        .await
+        .expect("log");
+    assert!(
+        log[0]
+            .error
+            .as_deref()
+            .is_some_and(|error| error.starts_with("timed out")),
+        "the first attempt timed out: {:?}",
+        log[0].error
+    );
+    assert!(log[1].succeeded, "the retry succeeded");
+    fake.shutdown().await;
+}
