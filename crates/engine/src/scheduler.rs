@@ -221,14 +221,11 @@ impl Poller {
                 result = wait_or_forever(self.running.clone()) => Wake::SyncDone(result),
             };
             match wake {
-                Wake::Deadline => {
-                    // The loop itself awaits the run through `self.running`.
-                    let _ = self.start_sync();
-                }
+                Wake::Deadline => self.start_sync(),
                 Wake::Command(Some(Command::SyncNow { reply })) => {
-                    let shared = self.start_sync();
-                    if let Some(reply) = reply {
-                        let _ = reply.send(shared);
+                    self.start_sync();
+                    if let (Some(reply), Some(running)) = (reply, self.running.clone()) {
+                        let _ = reply.send(running);
                     }
                 }
                 Wake::Command(Some(Command::SetInterval { minutes })) => {
@@ -271,13 +268,11 @@ impl Poller {
         self.publish();
     }
 
-    /// Starts a sync, or joins the one already running.
-    fn start_sync(&mut self) -> SharedSync {
-        let shared = self.engine.sync_shared(SyncRequest::default());
-        self.running = Some(shared.clone());
+    /// Starts a sync, or joins the one already running; the loop awaits it via `self.running`.
+    fn start_sync(&mut self) {
+        self.running = Some(self.engine.sync_shared(SyncRequest::default()));
         self.deadline = None;
         self.publish();
-        shared
     }
 
     fn after_sync(&mut self, result: Result<SyncReport, EngineError>) {

@@ -209,3 +209,89 @@ async fn the_network_coming_back_triggers_a_sync() {
     assert!(world.engine.probe_online().await, "the fake API answers");
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_stops_a_running_sync_at_a_page_boundary() {
+    let world = connected_world().await;
+    world.seed(250, at(-250, 0), at(-1, 0)).await;
+    let settings = SchedulerSettings {
+        startup_delay: Duration::from_secs(3600),
+        ..quick_settings()
+    };
+    let handle = std::sync::Arc::new(spawn_scheduler(world.engine.clone(), settings));
+    let mut events = world.engine.subscribe();
+    let requester = handle.clone();
+    let running = tokio::spawn(async move { requester.sync_now().await });
+    wait_for_event(
+        &mut events,
+        "the first applied page",
+        |event| matches!(event, EngineEvent::SyncProgress(progress) if progress.pages >= 1),
+    )
+    .await;
+
+    handle.shutdown().await;
+
+    let result = running.await.expect("the requester ends");
+    // The sync was cancelled, not left running behind a stopped scheduler.
+    assert_eq!(result.unwrap_err().code(), "internal");
+    assert!(!world.engine.sync_running(), "no sync runs after shutdown");
+    let stored = world.all_meetings();
+    // Whole pages only: every stored meeting has its invitee.
+    assert!(
+        stored.len() < 250,
+        "stopped early with {} meetings",
+        stored.len()
+    );
+    assert!(
+        stored.iter().all(|meeting| meeting.invitees.len() == 1),
+        "no half-applied page"
+    );
+}
+
+#[tokio::test]
+async fn failures_back_off_and_recover_when_calendly_does() {
+    let world = connected_world().await;
+    world
+        .control
+        .inject_fault(&fake_calendly::FaultRequest {
+            path_prefix: "/scheduled_events".to_owned(),
+            method: Some("GET".to_owned()),
+            fault: fake_calendly::FaultKind::Status { status: 503 },
+            count: 8,
+        })
+        .await
+        .expect("fault injected");
+    world.book("Meeting", at(1, 0), "ann@example.com").await;
+    let mut events = world.engine.subscribe();
+    let handle = spawn_scheduler(world.engine.clone(), quick_settings());
+
+    let failed = wait_for_state(&handle, "a failed sync", |state| {
+        state.consecutive_failures >= 1
+    })
+    .await;
+    let retry_in = failed.next_sync_at.expect("a retry is scheduled") - chrono::Utc::now();
+    // After a failure the retry comes after a short backoff, not a full interval.
+    assert!(
+        retry_in <= chrono::Duration::seconds(2),
+        "retry in {retry_in}"
+    );
+
+    let finished = wait_for_event(&mut events, "a successful retry", |event| {
+        matches!(event, EngineEvent::SyncFinished(_))
+    })
+    .await;
+    let EngineEvent::SyncFinished(report) = finished else {
+        unreachable!()
+    };
+    // Once Calendly answers again the missed meeting arrives and the failure count resets.
+    assert_eq!(report.counts.created, 1, "report: {report:?}");
+    let recovered = wait_for_state(&handle, "the reset failure count", |state| {
+        state.consecutive_failures == 0 && !state.running
+    })
+    .await;
+    assert!(
+        recovered.next_sync_at.is_some(),
+        "the regular schedule resumes"
+    );
+    handle.shutdown().await;
+}

@@ -594,3 +594,42 @@ async fn a_revoked_token_makes_the_account_need_reconnecting() {
     let again = world.engine.sync(SyncRequest::default()).await.unwrap_err();
     assert_eq!(again.code(), "needs_reconnect");
 }
+
+#[tokio::test]
+async fn the_coming_two_weeks_are_applied_before_the_long_history() {
+    let world = connected_world().await;
+    // A long history (three pages) and one meeting next week.
+    world.seed(250, at(-300, 0), at(-1, 0)).await;
+    let next_week = world.book("Next week", at(7, 0), "ann@example.com").await;
+    let mut events = world.engine.subscribe();
+
+    let engine = world.engine.clone();
+    let running = tokio::spawn(async move { engine.sync(SyncRequest::default()).await });
+    wait_for_event(
+        &mut events,
+        "the first applied page",
+        |event| matches!(event, EngineEvent::SyncProgress(progress) if progress.pages >= 1),
+    )
+    .await;
+    let upcoming = world
+        .engine
+        .meetings(
+            &advicly_engine::MeetingQuery {
+                status: advicly_engine::MeetingStatusFilter::Upcoming,
+                ..advicly_engine::MeetingQuery::default()
+            },
+            Utc::now(),
+        )
+        .expect("upcoming meetings can be listed mid-sync");
+    // The first page applied is the next two weeks, so next week's meeting is already usable.
+    assert_eq!(
+        upcoming
+            .iter()
+            .map(|meeting| meeting.uri.to_string())
+            .collect::<Vec<_>>(),
+        vec![next_week],
+        "upcoming meetings after the first page"
+    );
+    let report = running.await.expect("task").expect("the sync completes");
+    assert_eq!(report.counts.created, 251, "report: {report:?}");
+}
