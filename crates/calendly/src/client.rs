@@ -437,6 +437,7 @@ impl CalendlyClient {
         let retry = &inner.config.retry;
         let url = self.url(request)?;
         let mut token = inner.tokens.access_token().await?;
+        let mut authorization = bearer_header(&token)?;
         let mut refreshed = false;
         let mut failed_attempts = 0u32;
         let mut rate_limited_answers = 0u32;
@@ -454,7 +455,7 @@ impl CalendlyClient {
                 );
             }
             inner.stats.request_sent(request.endpoint);
-            let attempt = self.send_once(request, &url, &token).await;
+            let attempt = self.send_once(request, &url, &authorization).await;
             let (status, headers, body) = match attempt {
                 Attempt::Failed { kind, message } => {
                     ticket.failed();
@@ -512,6 +513,7 @@ impl CalendlyClient {
                         Err(TokenError::Rejected) => return Err(Error::Unauthorized { message }),
                         Err(other) => return Err(Error::Token(other)),
                     };
+                    authorization = bearer_header(&token)?;
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
                     StatsRecorder::bump(&inner.stats.rate_limited);
@@ -550,23 +552,17 @@ impl CalendlyClient {
         }
     }
 
-    async fn send_once(&self, request: &ApiRequest, url: &Url, token: &Secret) -> Attempt {
-        let mut authorization = match HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
-            Ok(value) => value,
-            Err(_) => {
-                return Attempt::Failed {
-                    kind: NetworkFailure::Connect,
-                    message: "the access token contains characters an HTTP header cannot carry"
-                        .into(),
-                }
-            }
-        };
-        authorization.set_sensitive(true);
+    async fn send_once(
+        &self,
+        request: &ApiRequest,
+        url: &Url,
+        authorization: &HeaderValue,
+    ) -> Attempt {
         let mut builder = self
             .inner
             .http
             .request(request.method.clone(), url.clone())
-            .header(AUTHORIZATION, authorization);
+            .header(AUTHORIZATION, authorization.clone());
         if let Some(body) = &request.body {
             builder = builder.json(body);
         }
@@ -597,6 +593,17 @@ impl CalendlyClient {
         let half = delay / 2;
         half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
     }
+}
+
+/// The `Authorization` header for `token`, marked sensitive so it is never logged.
+fn bearer_header(token: &Secret) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+        Error::Unauthorized {
+            message: "the access token contains characters an HTTP header cannot carry".into(),
+        }
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// `X-RateLimit-Reset` (seconds until reset), else `Retry-After` (seconds).

@@ -558,7 +558,12 @@ async fn a_401_refreshes_once_then_retries(#[case] refresh_helps: bool) {
 #[tokio::test]
 async fn an_expired_personal_token_is_unauthorized_without_a_second_try() {
     let fake = start_fake(FakeConfig::for_tests()).await;
-    let client = client_for(&fake, fast_config(&fake)).await;
+    let token = personal_token(&fake, None).await;
+    let client = CalendlyClient::new(
+        fast_config(&fake),
+        Arc::new(StaticToken::new(token.clone())),
+    )
+    .unwrap();
     fake.control()
         .expire_tokens(&TokenActionRequest::default())
         .await
@@ -570,6 +575,9 @@ async fn an_expired_personal_token_is_unauthorized_without_a_second_try() {
         "got {result:?}"
     );
     assert_eq!(fake_calls(&fake, "GET /users/me").await, 1);
+    // The rejected token must not leak into what gets logged or shown.
+    let shown = format!("{result:?} {} {client:?}", result.as_ref().unwrap_err());
+    assert!(!shown.contains(token.expose()), "token leaked: {shown}");
 }
 
 #[tokio::test]
