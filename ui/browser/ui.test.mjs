@@ -77,6 +77,8 @@ async function openApp(scenario, query = '') {
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(`${scenario}: console: ${message.text()}`);
   });
+  // The shell ships with Tauri's freezePrototype; the UI must work with a frozen Object.prototype.
+  await page.addInitScript({ content: 'Object.freeze(Object.prototype);' });
   await page.addInitScript({ content: harness });
   await page.goto(`${server.url}?scenario=${scenario}${query}`);
   await page.locator('.app').waitFor();

@@ -1,6 +1,6 @@
 // Grouping by day in the advisor's zone and the upcoming-before-past order (pure functions).
 import { describe, expect, it } from 'vitest';
-import { dayKey, dayLabel, formatDuration, groupMeetings, shiftDayKey, type Zone } from '../src/format';
+import { dayKey, dayLabel, formatDuration, groupMeetings, instantMs, shiftDayKey, type Zone } from '../src/format';
 import { meeting, summaryOf } from '../test-support/fixtures';
 
 const NOW = new Date('2026-11-21T10:00:00Z');
@@ -80,5 +80,13 @@ describe('formatDuration', () => {
     ['2026-11-21T10:00:00Z', '2026-11-21T11:30:00Z', '1 h 30 min'],
   ])('%s to %s lasts %s', (start, end, expected) => {
     expect(formatDuration(start, end), 'durations are shown in hours and minutes').toBe(expected);
+  });
+});
+
+describe('instantMs', () => {
+  it('reads chrono timestamps with nanoseconds', () => {
+    expect(instantMs('2026-11-21T10:00:00.123456789Z'), 'fractions beyond milliseconds are dropped, not rejected')
+      .toBe(Date.UTC(2026, 10, 21, 10, 0, 0, 123));
+    expect(instantMs('2026-11-21T10:00:00Z'), 'plain seconds still parse').toBe(Date.UTC(2026, 10, 21, 10));
   });
 });
