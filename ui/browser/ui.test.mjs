@@ -363,3 +363,28 @@ describe('untrusted text', () => {
     await page.close();
   });
 });
+
+describe('window sizes and themes', () => {
+  it('shows the detail in place of the list in the narrowest window the shell allows', async () => {
+    const page = await openApp('connected');
+    await page.setViewportSize({ width: 720, height: 520 });
+    await row(page, 'UP01').locator('.row-main').click();
+    await page.locator('#meeting-detail[data-loaded=true]').waitFor();
+    assert.ok(await page.locator('#meeting-list').isHidden(), 'the list makes room for the detail');
+    const box = await page.locator('#meeting-detail').boundingBox();
+    assert.ok(box && box.x + box.width <= 720, 'the detail fits in the window');
+    await page.locator('#close-detail').click();
+    await page.locator('#meeting-list').waitFor({ state: 'visible' });
+    await page.close();
+  });
+
+  it('follows a dark system theme', async () => {
+    const page = await openApp('connected');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await row(page, 'UP01').waitFor();
+    const background = await page.evaluate(() => getComputedStyle(document.querySelector('.sidebar')).backgroundColor);
+    assert.equal(background, 'rgb(27, 31, 38)', 'the dark palette is used');
+    await shot(page, 'meetings-dark');
+    await page.close();
+  });
+});

@@ -223,3 +223,23 @@ describe('clients', () => {
     await until(() => $('#client-detail'), 'back to the client');
   });
 });
+
+describe('large books', () => {
+  it('renders clients 200 at a time', async () => {
+    await renderApp('many');
+    fireEvent.click($('#clients-tab')!);
+    await until(() => $('[data-testid=client-row]'), 'client rows');
+    expect(document.querySelectorAll('[data-testid=client-row]').length, 'the first page of clients').toBe(200);
+    expect(text('#client-count'), 'the count covers all clients').toBe('700 clients');
+    fireEvent.click($('#clients-more')!);
+    await until(() => document.querySelectorAll('[data-testid=client-row]').length === 400, 'the second page');
+  });
+
+  it('comes back online when a sync finishes', async () => {
+    const { shell } = await renderApp('offline');
+    await until(() => $('#offline-notice'), 'offline');
+    await shell.startSync();
+    await shell.finishSync({ created: 1 });
+    await until(() => !$('#offline-notice'), 'a finished sync proves the network is back');
+  });
+});

@@ -105,7 +105,8 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
       },
       'sync-finished': (sync) => {
         setSyncFailure(null);
-        setOverview((previous) => ({ ...previous, sync }));
+        // A finished sync has just talked to Calendly, so the network is back even if no event said so.
+        setOverview((previous) => ({ ...previous, sync, online: true }));
       },
       'sync-failed': ({ code, message, sync }) => {
         setSyncFailure({ code, message });
@@ -133,11 +134,15 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
     };
   }, [refreshOverview, setOverview]);
 
-  // Relative times ("5 min ago") and the upcoming/past split move with the clock.
+  // Relative times ("5 min ago") and the upcoming/past split move with the clock; the overview is re-read
+  // too (a local call), so a missed event cannot leave the screen stale for long.
   useEffect(() => {
-    const timer = setInterval(() => setNow(clockRef.current()), 30_000);
+    const timer = setInterval(() => {
+      setNow(clockRef.current());
+      void refreshOverview();
+    }, 30_000);
     return () => clearInterval(timer);
-  }, []);
+  }, [refreshOverview]);
 
   // With nothing stored and no account, the connect screen is the useful first screen.
   const firstLoad = useRef(true);
