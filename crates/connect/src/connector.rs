@@ -96,7 +96,20 @@ pub struct DisconnectReport {
     pub wiped: bool,
 }
 
-/// Connects Calendly accounts. Cheap to clone.
+/// What `status` shows about the active account. Never holds a token.
+#[derive(Debug)]
+pub struct ConnectionStatus {
+    /// State (`connected`, `needs_reconnect` with its reason, `disconnected`) and profile.
+    pub account: AccountRow,
+    /// `None` when no sign-in is stored (or the keychain could not be read).
+    pub kind: Option<ConnectionKind>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// Why the keychain could not be read, if it could not.
+    pub keychain_problem: Option<String>,
+}
+
+/// Connects Calendly accounts. Cheap to clone; keep one per process (it holds the keychain's
+/// D-Bus connection).
 #[derive(Clone)]
 pub struct Connector {
     inner: Arc<ConnectorInner>,
@@ -357,6 +370,36 @@ impl Connector {
             self.inner.config.calendly.clone(),
             Arc::new(manager),
         )?)
+    }
+
+    /// The active account with its connection kind and token expiry, for `status`. A keychain
+    /// that cannot be read does not fail the call; it is reported in `keychain_problem`.
+    pub async fn connection_status(&self) -> Result<Option<ConnectionStatus>, ConnectError> {
+        let Some(account) = self.inner.accounts.active_account().await? else {
+            return Ok(None);
+        };
+        let key = AccountKey::for_user(&account.user.uri);
+        let (kind, token_expires_at, keychain_problem) =
+            match self.inner.keychain.token_set(&key).await {
+                Ok(Some(tokens)) => (
+                    Some(if tokens.is_personal_access_token() {
+                        ConnectionKind::PersonalAccessToken
+                    } else {
+                        ConnectionKind::OAuth
+                    }),
+                    tokens.expires_at,
+                    None,
+                ),
+                Ok(None) => (None, None, None),
+                Err(ConnectError::KeychainUnavailable { message }) => (None, None, Some(message)),
+                Err(other) => return Err(other),
+            };
+        Ok(Some(ConnectionStatus {
+            account,
+            kind,
+            token_expires_at,
+            keychain_problem,
+        }))
     }
 
     /// The active account, if any.

@@ -27,8 +27,8 @@ pub use config::{
     DEFAULT_SCOPES, WEBHOOK_EVENTS,
 };
 pub use connector::{
-    BeginOutcome, BrowserPolicy, ConnectedAccount, ConnectionKind, Connector, DisconnectReport,
-    LocalData, WebhookStatus,
+    BeginOutcome, BrowserPolicy, ConnectedAccount, ConnectionKind, ConnectionStatus, Connector,
+    DisconnectReport, LocalData, WebhookStatus,
 };
 pub use error::ConnectError;
 pub use keychain::{AccountKey, Keychain, KeychainItem, TokenSet};

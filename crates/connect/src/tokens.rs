@@ -49,13 +49,13 @@ impl SharedAccountState {
 }
 
 /// One `SharedAccountState` per lock file, for the whole process.
-pub(crate) fn shared_state(lock_path: &PathBuf) -> Arc<SharedAccountState> {
+pub(crate) fn shared_state(lock_path: &std::path::Path) -> Arc<SharedAccountState> {
     static REGISTRY: OnceLock<Mutex<HashMap<PathBuf, Arc<SharedAccountState>>>> = OnceLock::new();
     let registry = REGISTRY.get_or_init(Default::default);
     let mut registry = registry
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    registry.entry(lock_path.clone()).or_default().clone()
+    registry.entry(lock_path.to_path_buf()).or_default().clone()
 }
 
 pub(crate) fn refresh_lock_path(data_dir: &std::path::Path, account: &AccountKey) -> PathBuf {

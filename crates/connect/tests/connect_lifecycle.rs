@@ -429,3 +429,31 @@ async fn no_session_bus_gives_the_keychain_unavailable_error() {
     }
     keychain_missing_is_a_clear_error().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_keyring_gives_the_keychain_unavailable_error() {
+    if !support::in_session_of_kind(
+        "a_locked_keyring_gives_the_keychain_unavailable_error",
+        SessionKind::LockedKeyring,
+    ) {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let mut config = world.config();
+    config.keychain_timeout = std::time::Duration::from_secs(5);
+    let connector = Connector::new(config).unwrap();
+    let error = connector
+        .begin(BrowserPolicy::AlwaysAsk)
+        .await
+        .expect_err("a locked keyring cannot hold the verifier");
+    assert_eq!(error.code(), "keychain_unavailable", "{error}");
+    // Whether the keyring refuses or waits for a prompt, the advisor is told to unlock it.
+    assert!(
+        error.to_string().contains("nlock"),
+        "tells the advisor to unlock: {error}"
+    );
+    assert!(
+        !world.data_path().join(PENDING_FILE_NAME).exists(),
+        "nothing was written elsewhere"
+    );
+}

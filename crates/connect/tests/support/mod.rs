@@ -54,6 +54,9 @@ pub enum SessionKind {
     BusWithoutSecretService,
     /// No session bus at all (the address points at nothing).
     NoBus,
+    /// A session bus that auto-activates gnome-keyring, which nobody unlocks (and there is no
+    /// display for a prompt).
+    LockedKeyring,
 }
 
 impl SessionKind {
@@ -62,6 +65,7 @@ impl SessionKind {
             Self::UnlockedKeyring => "keyring",
             Self::BusWithoutSecretService => "keychain-missing",
             Self::NoBus => "no-bus",
+            Self::LockedKeyring => "locked-keyring",
         }
     }
 }
@@ -122,6 +126,11 @@ fn run_in_child_session(test_name: &str, kind: SessionKind) {
                 .arg("--")
                 .arg(&executable)
                 .args(&test_arguments);
+            command
+        }
+        SessionKind::LockedKeyring => {
+            let mut command = Command::new("dbus-run-session");
+            command.arg("--").arg(&executable).args(&test_arguments);
             command
         }
         SessionKind::NoBus => {
