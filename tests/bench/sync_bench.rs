@@ -141,7 +141,14 @@ fn peak_rss_mib() -> f64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
@@ -282,7 +289,8 @@ async fn run(options: Options) -> anyhow::Result<()> {
 
         // (d) Incremental sync after 1% of the events changed (chosen inside the window that an
         // incremental sync reads, or it could not see them).
-        let window = SyncWindows::default().window(advicly_engine::SyncKind::Incremental, Utc::now());
+        let window =
+            SyncWindows::default().window(advicly_engine::SyncKind::Incremental, Utc::now());
         let in_window: Vec<String> = engine
             .meetings(
                 &MeetingQuery {
@@ -323,7 +331,9 @@ async fn run(options: Options) -> anyhow::Result<()> {
 
         // (b) First full sync under the real limit, into a fresh database.
         if options.paced_event_counts.contains(&events) {
-            fake.control.set_rate_limit(REAL_RATE_LIMIT_PER_MINUTE).await?;
+            fake.control
+                .set_rate_limit(REAL_RATE_LIMIT_PER_MINUTE)
+                .await?;
             let paced_dir = tempfile::tempdir()?;
             let engine = connected_engine(&fake, paced_dir.path(), "paced").await?;
             let done = Arc::new(AtomicBool::new(false));

@@ -1,1 +1,214 @@
-//! Shared harness for the end-to-end tests: temporary homes, keychain sessions, servers on port 0.
+//! Shared harness for the end-to-end tests: the `advicly` binary in a temporary data folder, the
+//! fake Calendly and the relay on loopback port 0, and a look into the test session's keychain.
+//!
+//! Keychain-backed tests run inside `scripts/with-test-session.sh` (a private D-Bus session with an
+//! unlocked gnome-keyring), which the README's test command sets up.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use fake_calendly::{FakeCalendly, FakeConfig, FakeHandle};
+use url::Url;
+
+/// The `advicly` binary of this build. `cargo test --workspace` builds it alongside the CLI's own
+/// tests; when only this package is tested it is built here once.
+pub fn advicly_binary() -> PathBuf {
+    let test_executable = std::env::current_exe().expect("the test binary knows its own path");
+    let profile_dir = test_executable
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    let binary = profile_dir.join("advicly");
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-q", "-p", "advicly-cli", "--bin", "advicly"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the advicly binary failed");
+    }
+    binary
+}
+
+/// The fake Calendly configured the way the end-to-end tests need it: consent auto-approved and
+/// both redirect modes registered.
+pub async fn start_fake(relay_callback: Option<&Url>) -> FakeHandle {
+    let mut config = FakeConfig::for_tests();
+    config.auto_approve = true;
+    if let Some(callback) = relay_callback {
+        config.redirect_uris.push(callback.to_string());
+    }
+    FakeCalendly::start(config)
+        .await
+        .expect("the fake Calendly starts on loopback")
+}
+
+/// The relay on 127.0.0.1:0; returns its base URL. It stops when the test's runtime ends.
+pub async fn start_relay() -> Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let address = listener.local_addr().expect("bound address");
+    let state = advicly_relay::RelayState::new(advicly_relay::RelayConfig::default())
+        .expect("the default relay configuration is valid");
+    tokio::spawn(advicly_relay::serve(
+        listener,
+        advicly_relay::router(state),
+        std::future::pending(),
+    ));
+    Url::parse(&format!("http://{address}")).expect("a loopback URL")
+}
+
+/// One advisor's `advicly` command line: its own data folder and keychain namespace. Every
+/// output it produced is kept, so a test can scan all of it for secrets.
+pub struct Cli {
+    pub data_dir: tempfile::TempDir,
+    pub keychain_service: String,
+    arguments: Vec<String>,
+    transcript: std::sync::Mutex<Vec<u8>>,
+}
+
+impl Cli {
+    pub fn new(fake: &FakeHandle, client_id: &str, relay_base: Option<&Url>) -> Self {
+        let data_dir = tempfile::tempdir().expect("a temporary data folder");
+        let keychain_service = format!(
+            "com.advicly.e2e.{}.{}",
+            std::process::id(),
+            uuid_like_suffix(data_dir.path())
+        );
+        let mut arguments = vec![
+            "--data-dir".to_owned(),
+            data_dir.path().display().to_string(),
+            "--api-base".to_owned(),
+            fake.api_base_url().to_string(),
+            "--auth-base".to_owned(),
+            fake.auth_base_url().to_string(),
+            "--client-id".to_owned(),
+            client_id.to_owned(),
+            "--keychain-service".to_owned(),
+            keychain_service.clone(),
+        ];
+        if let Some(relay) = relay_base {
+            arguments.push("--relay-base".to_owned());
+            arguments.push(relay.to_string());
+        }
+        Self {
+            data_dir,
+            keychain_service,
+            arguments,
+            transcript: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `advicly <global flags> <args>` with debug logging on, and records its output.
+    pub async fn run(&self, args: &[&str]) -> Output {
+        let output = tokio::process::Command::new(advicly_binary())
+            .args(&self.arguments)
+            .args(args)
+            .env("RUST_LOG", "debug")
+            .env_remove("ADVICLY_DATA_DIR")
+            .output()
+            .await
+            .expect("the advicly binary runs");
+        let mut transcript = self.transcript.lock().expect("transcript lock");
+        transcript.extend_from_slice(&output.stdout);
+        transcript.extend_from_slice(&output.stderr);
+        output
+    }
+
+    /// Runs a command that must succeed and returns its standard output.
+    pub async fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args).await;
+        assert!(
+            output.status.success(),
+            "advicly {args:?} must succeed; stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("the CLI prints UTF-8")
+    }
+
+    pub async fn json(&self, args: &[&str]) -> serde_json::Value {
+        let stdout = self.ok(args).await;
+        serde_json::from_str(&stdout).unwrap_or_else(|error| {
+            panic!("advicly {args:?} --json prints JSON ({error}): {stdout}")
+        })
+    }
+
+    /// Everything every command printed, stdout and stderr, logs included.
+    pub fn transcript(&self) -> Vec<u8> {
+        self.transcript.lock().expect("transcript lock").clone()
+    }
+}
+
+fn uuid_like_suffix(path: &Path) -> String {
+    path.file_name()
+        .map(|name| {
+            name.to_string_lossy()
+                .replace(|c: char| !c.is_alphanumeric(), "")
+        })
+        .unwrap_or_default()
+}
+
+/// Every secret the test session's keychain holds under `service`, read with `secret-tool`
+/// (an independent client of the Secret Service, not our keychain module).
+pub fn keychain_secrets(service: &str) -> Vec<String> {
+    let output = std::process::Command::new("secret-tool")
+        .args(["search", "--all", "--unlock", "service", service])
+        .output()
+        .expect("secret-tool runs (scripts/bootstrap.sh installs libsecret-tools)");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.strip_prefix("secret = "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Token-like values inside keychain secrets: the secrets themselves, and the string values of
+/// any JSON object a secret holds (token pairs are stored as one JSON entry).
+pub fn secret_values(secrets: &[String]) -> Vec<String> {
+    let mut values = Vec::new();
+    for secret in secrets {
+        match serde_json::from_str::<serde_json::Value>(secret) {
+            Ok(serde_json::Value::Object(fields)) => {
+                for value in fields.values() {
+                    if let Some(text) = value.as_str() {
+                        values.push(text.to_owned());
+                    }
+                }
+            }
+            _ => values.push(secret.clone()),
+        }
+    }
+    // Short values (expiry numbers, flags) are not secrets and would match by accident.
+    values.retain(|value| value.len() >= 20);
+    values
+}
+
+/// Files under `dir` (recursively) whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                if contains(&bytes, needle.as_bytes()) {
+                    hits.push(path);
+                }
+            }
+        }
+    }
+    hits
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
