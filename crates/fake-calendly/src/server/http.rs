@@ -75,7 +75,10 @@ impl ApiError {
                 "Service Unavailable",
                 "The server is currently unable to handle the request.",
             ),
-            400 => ApiError {
+            405 => ApiError::new(status, "Method Not Allowed", "This method is not allowed on this resource."),
+            413 => ApiError::new(status, "Payload Too Large", "The request body is too large."),
+            415 => ApiError::new(status, "Unsupported Media Type", "The request body must be JSON."),
+            400 | 422 => ApiError {
                 status,
                 body: json!({"title": "Invalid Argument", "message": "The supplied parameters are invalid."}),
             },

@@ -228,6 +228,7 @@ fn api_router(shared: AppState) -> Router {
             shared.clone(),
             faults_and_latency,
         ))
+        .layer(middleware::from_fn(normalize_error_bodies))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(shared)
 }
@@ -236,9 +237,67 @@ fn auth_router(shared: AppState) -> Router {
     let limit = shared.config.max_body_bytes;
     oauth::routes()
         .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": "not_found", "error_description": "No such endpoint."}))) })
+        .layer(middleware::from_fn(normalize_error_bodies))
         .layer(middleware::from_fn_with_state(shared.clone(), faults_and_latency))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(shared)
+}
+
+/// Rewrites error answers that axum produced as plain text (extractor rejections such as a bad
+/// path segment or an oversized body) into the error shape of the listener: Calendly's
+/// `{title, message}` on the API, `{error, error_description}` on the OAuth server.
+async fn normalize_error_bodies(request: Request, next: Next) -> Response {
+    let oauth = request.uri().path().starts_with("/oauth");
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let mut rewritten = if oauth {
+        let error = if status == StatusCode::TOO_MANY_REQUESTS {
+            "rate_limited"
+        } else if status.is_server_error() {
+            "server_error"
+        } else {
+            "invalid_request"
+        };
+        let description = if text.is_empty() {
+            status.canonical_reason().unwrap_or("Error").to_string()
+        } else {
+            text
+        };
+        (
+            status,
+            axum::Json(serde_json::json!({"error": error, "error_description": description})),
+        )
+            .into_response()
+    } else {
+        let mut error = ApiError::from_status(status);
+        if !text.is_empty() {
+            error.body["message"] = serde_json::Value::String(text);
+        }
+        error.into_response()
+    };
+    for (name, value) in parts.headers.iter() {
+        if name.as_str().starts_with("x-ratelimit") {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
 }
 
 /// Applies injected faults and configured latency to every non-control request.

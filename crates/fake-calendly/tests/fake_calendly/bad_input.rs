@@ -307,3 +307,55 @@ async fn oauth_and_control_endpoints_reject_bad_input_without_panicking() {
     assert_error_shape(&unknown_route.body, "unknown route");
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn framework_rejections_also_use_the_listeners_error_shape() {
+    let fake = start(FakeConfig {
+        max_body_bytes: 16 * 1024,
+        ..FakeConfig::for_tests()
+    })
+    .await;
+    let token = full_access_token(&fake).await;
+    let bad_segment = api_get(&fake, &token, "/scheduled_events/%FF%FE").await;
+    assert!(
+        bad_segment.status.is_client_error(),
+        "an undecodable path segment is a client error"
+    );
+    assert_error_shape(&bad_segment.body, "bad path segment");
+    let wrong_method = send(
+        reqwest::Client::new()
+            .put(format!("{}/users/me", base(&fake.api_base_url())))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(
+        wrong_method.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "PUT on a GET route is 405"
+    );
+    assert_error_shape(&wrong_method.body, "wrong method");
+    let huge_form = send(
+        reqwest::Client::new()
+            .post(fake.auth_base_url().join("/oauth/token").expect("path"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=refresh_token&refresh_token={}",
+                "a".repeat(64 * 1024)
+            )),
+    )
+    .await;
+    assert_eq!(
+        huge_form.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "oversized token requests are refused"
+    );
+    assert_eq!(
+        huge_form.body["error"], "invalid_request",
+        "the OAuth listener keeps the OAuth error shape"
+    );
+    assert!(
+        huge_form.body["error_description"].is_string(),
+        "with a description"
+    );
+    fake.shutdown().await;
+}
