@@ -287,11 +287,17 @@ impl Poller {
                 self.pause();
             }
             Err(EngineError::Offline { .. }) => {
-                // Retry with backoff; a network-back signal short-cuts the wait.
                 self.consecutive_failures += 1;
-                self.schedule_in(self.backoff_delay());
+                if self.online {
+                    // Retry with backoff; a network-back signal short-cuts the wait.
+                    self.schedule_in(self.backoff_delay());
+                } else {
+                    // The shell says the network is down: wait for it to come back.
+                    self.pause();
+                }
             }
-            Err(EngineError::SyncCancelled) => self.schedule_in(self.regular_delay()),
+            // Stopped by a disconnect or a cancel: carry on only if still connected.
+            Err(EngineError::SyncCancelled) => self.resume_if_connected(self.regular_delay()),
             Err(_) => {
                 self.consecutive_failures += 1;
                 self.schedule_in(self.backoff_delay());
