@@ -59,7 +59,8 @@ CREATE TABLE meetings (
     UNIQUE (account_id, event_uri)
 );
 CREATE INDEX meetings_by_account_start ON meetings (account_id, start_time);
-CREATE INDEX meetings_by_account_end ON meetings (account_id, end_time);
+-- Covers the "earliest start among not-yet-ended meetings" lookup of upcoming-first lists.
+CREATE INDEX meetings_by_account_end ON meetings (account_id, end_time, start_time);
 
 CREATE TABLE invitees (
     invitee_id          INTEGER PRIMARY KEY,

@@ -264,6 +264,8 @@ fn invitee_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, InviteeRow)> {
 struct Conditions {
     clauses: Vec<String>,
     values: Vec<Value>,
+    /// True when a selective id list (client links, search hits) should drive the query.
+    driven_by_id_list: bool,
 }
 
 impl Conditions {
@@ -271,6 +273,7 @@ impl Conditions {
         Self {
             clauses: Vec::new(),
             values: Vec::new(),
+            driven_by_id_list: false,
         }
     }
 
@@ -319,6 +322,7 @@ impl Store {
             conditions.push("m.start_time < ?", [time_value(to)]);
         }
         if let Some(email) = &filter.client_email {
+            conditions.driven_by_id_list = true;
             conditions.push(
                 "m.meeting_id IN (SELECT mc.meeting_id FROM meeting_clients mc
                                     JOIN clients c ON c.client_id = mc.client_id
@@ -330,12 +334,32 @@ impl Store {
             );
         }
         if let Some(expression) = filter.search.as_deref().and_then(fts_match_expression) {
+            conditions.driven_by_id_list = true;
             conditions.push(
                 "m.meeting_id IN (SELECT rowid FROM meeting_search WHERE meeting_search MATCH ?)",
                 [Value::Text(expression)],
             );
         }
         let limit = filter.limit.map(i64::from).unwrap_or(-1);
+        let needs_upcoming_bound = filter.status == MeetingStatusFilter::Upcoming
+            || filter.order == MeetingOrder::UpcomingFirst;
+        // A meeting that has not ended started no earlier than the earliest start among all
+        // not-yet-ended meetings; bounding `start_time` by it lets the start index skip the past.
+        let earliest_upcoming_start: Option<SqlTime> = if needs_upcoming_bound {
+            self.connection
+                .prepare_cached(
+                    "SELECT min(start_time) FROM meetings WHERE account_id = ?1 AND end_time > ?2",
+                )?
+                .query_row(params![account.0, SqlTime(now)], |row| row.get(0))?
+        } else {
+            None
+        };
+        if filter.status == MeetingStatusFilter::Upcoming {
+            match earliest_upcoming_start {
+                Some(bound) => conditions.push("m.start_time >= ?", [time_value(bound.0)]),
+                None => return Ok(Vec::new()),
+            }
+        }
         let mut meetings = match filter.order {
             MeetingOrder::StartAscending => {
                 self.select_meetings(&conditions, "m.start_time ASC, m.meeting_id ASC", limit)?
@@ -346,20 +370,30 @@ impl Store {
             MeetingOrder::UpcomingFirst => {
                 // Two index-ordered queries instead of one sort over everything.
                 let mut past_conditions = conditions.clone();
-                let mut upcoming_conditions = conditions;
-                upcoming_conditions.push("m.end_time > ?", [time_value(now)]);
-                let mut rows = self.select_meetings(
-                    &upcoming_conditions,
-                    "m.start_time ASC, m.meeting_id ASC",
-                    limit,
-                )?;
+                let mut rows = Vec::new();
+                if let Some(bound) = earliest_upcoming_start {
+                    let mut upcoming_conditions = conditions;
+                    upcoming_conditions.push(
+                        "m.end_time > ? AND m.start_time >= ?",
+                        [time_value(now), time_value(bound.0)],
+                    );
+                    rows = self.select_meetings(
+                        &upcoming_conditions,
+                        "m.start_time ASC, m.meeting_id ASC",
+                        limit,
+                    )?;
+                }
                 let remaining = if limit < 0 {
                     -1
                 } else {
                     limit - rows.len() as i64
                 };
                 if remaining != 0 {
-                    past_conditions.push("m.end_time <= ?", [time_value(now)]);
+                    // A meeting that has ended also started by now, which bounds the index scan.
+                    past_conditions.push(
+                        "m.end_time <= ? AND m.start_time <= ?",
+                        [time_value(now), time_value(now)],
+                    );
                     rows.extend(self.select_meetings(
                         &past_conditions,
                         "m.start_time DESC, m.meeting_id DESC",
@@ -379,13 +413,26 @@ impl Store {
         order_by: &str,
         limit: i64,
     ) -> Result<Vec<MeetingRow>, StoreError> {
+        let mut where_clause = conditions.sql();
+        let mut order_by = order_by.to_owned();
+        if conditions.driven_by_id_list {
+            // A unary `+` keeps SQLite from walking the whole start-time index and testing each
+            // row against the id list; it looks up the (few) listed ids and sorts them instead.
+            for column in ["m.account_id", "m.start_time", "m.end_time"] {
+                where_clause = where_clause.replace(column, &format!("+{column}"));
+                order_by = order_by.replace(column, &format!("+{column}"));
+            }
+        }
         let sql = format!(
-            "SELECT {MEETING_COLUMNS} FROM meetings m WHERE {} ORDER BY {order_by} LIMIT {limit}",
-            conditions.sql()
+            "SELECT {MEETING_COLUMNS} FROM meetings m WHERE {where_clause} ORDER BY {order_by} LIMIT ?"
         );
         let mut statement = self.connection.prepare_cached(&sql)?;
-        let rows =
-            statement.query_map(params_from_iter(conditions.values.iter()), meeting_from_row)?;
+        let values = conditions
+            .values
+            .iter()
+            .cloned()
+            .chain([Value::Integer(limit)]);
+        let rows = statement.query_map(params_from_iter(values), meeting_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

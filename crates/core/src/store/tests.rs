@@ -830,3 +830,41 @@ fn writes_for_an_unknown_account_are_refused() {
         "got {error:?}"
     );
 }
+
+// ---- search properties ----
+
+mod search_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text_is_a_safe_search(text in any::<String>(), markup in "[\"*()<>:^+-]{0,6}(AND|OR|NOT|NEAR)?[\"*()<>]{0,6}") {
+            let (mut temp, account) = store_with_account();
+            let stored = event("EV", days(1));
+            seed(&mut temp.store, account, &[(stored.clone(), vec![invitee(&stored, "I1", "ann@example.com", "Ann")])]);
+            for search in [text.clone(), markup.clone(), format!("{text} {markup}")] {
+                let filter = MeetingFilter { search: Some(search.clone()), ..MeetingFilter::default() };
+                // Whatever is typed, the search runs; it never becomes an FTS5 syntax error.
+                prop_assert!(temp.store.meetings(account, &filter, base_time()).is_ok(), "search {search:?} failed");
+            }
+        }
+
+        #[test]
+        fn every_prefix_of_a_stored_word_finds_the_meeting(
+            word in "[a-zA-Z0-9àéïõüßæøåçñ]{1,12}",
+            prefix_length in 1usize..12,
+        ) {
+            let (mut temp, account) = store_with_account();
+            let named = FetchedEvent { name: Some(format!("Meeting about {word}")), ..event("EV", days(1)) };
+            seed(&mut temp.store, account, &[(named.clone(), vec![invitee(&named, "I1", "ann@example.com", "Ann")])]);
+            let prefix: String = word.chars().take(prefix_length).collect();
+            let filter = MeetingFilter { search: Some(prefix.clone()), ..MeetingFilter::default() };
+            let found = temp.store.meetings(account, &filter, base_time()).unwrap();
+            // Searching is a prefix match on words: any start of a stored word finds its meeting.
+            prop_assert_eq!(found.len(), 1, "prefix {:?} of {:?}", prefix, word);
+        }
+    }
+}
