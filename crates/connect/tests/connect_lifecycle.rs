@@ -457,3 +457,46 @@ async fn a_locked_keyring_gives_the_keychain_unavailable_error() {
         "nothing was written elsewhere"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_revocation_is_reported_plainly_and_the_tokens_still_leave_this_computer() {
+    if !support::in_private_keyring_session(
+        "a_refused_revocation_is_reported_plainly_and_the_tokens_still_leave_this_computer",
+    ) {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connector = world.connector();
+    connect_by_browser(&connector).await;
+    // Calendly documents a client secret for /oauth/revoke; a public client may be refused.
+    world
+        .fake
+        .control()
+        .inject_fault(&fake_calendly::FaultRequest {
+            path_prefix: "/oauth/revoke".into(),
+            method: None,
+            fault: fake_calendly::FaultKind::Status { status: 403 },
+            count: 2,
+        })
+        .await
+        .unwrap();
+    let report = connector.disconnect(None, LocalData::Keep).await.unwrap();
+    assert!(!report.tokens_revoked, "the refusal is not hidden");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("did not confirm revoking")),
+        "the report says plainly that revocation failed: {:?}",
+        report.warnings
+    );
+    assert!(
+        connector
+            .keychain()
+            .list_user_attributes()
+            .await
+            .unwrap()
+            .is_empty(),
+        "the tokens are removed from the keychain all the same"
+    );
+}

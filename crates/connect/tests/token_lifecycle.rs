@@ -80,6 +80,18 @@ async fn concurrent_tasks_meeting_an_expired_token_cause_exactly_one_refresh() {
     let connected = connect_by_browser(&world).await;
     let connector = world.connector();
     let key = key_of(&connected);
+    world.fake.control().reset_stats().await.unwrap();
+    let fresh_manager = connector
+        .token_manager(connected.account.account_id)
+        .await
+        .unwrap();
+    fresh_manager.access_token().await.unwrap();
+    // With two hours left there is nothing to refresh.
+    assert_eq!(
+        refresh_requests(&world).await,
+        0,
+        "a fresh token is used as it is"
+    );
     let old = age_stored_token(&connector, &key).await;
     // Calendly no longer accepts the old access token either: the 401 path meets it too.
     world
