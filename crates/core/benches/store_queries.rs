@@ -48,7 +48,7 @@ fn generated(index: usize) -> (FetchedEvent, Vec<FetchedInvitee>) {
     let uri = EventUri::new(format!(
         "https://api.calendly.com/scheduled_events/EV{index:06}"
     ));
-    let canceled = index % 9 == 0;
+    let canceled = index.is_multiple_of(9);
     let event = FetchedEvent {
         uri: uri.clone(),
         name: Some(format!("{} review", TOPICS[index % TOPICS.len()])),
@@ -68,7 +68,7 @@ fn generated(index: usize) -> (FetchedEvent, Vec<FetchedInvitee>) {
         created_at: start - Duration::days(10),
         updated_at: start - Duration::days(10),
         cancellation: None,
-        invitees_total: 1 + (index % 3 == 0) as u32,
+        invitees_total: 1 + u32::from(index.is_multiple_of(3)),
         invitees_active: 1,
     };
     let invitees = (0..event.invitees_total as usize)
