@@ -282,6 +282,24 @@ describe('connection', () => {
     await page.close();
   });
 
+  it('can be driven by keyboard: tabs with arrows, the disconnect confirmation takes and returns focus', async () => {
+    const page = await openApp('connected');
+    await page.locator('#meetings-tab').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'connection-tab', 'arrows move between tabs');
+    await page.locator('#disconnect').waitFor();
+    await page.locator('#disconnect').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.id === 'wipe-data');
+    await page.keyboard.press('Space');
+    assert.ok(await page.locator('#wipe-data').isChecked(), 'Space ticks the wipe box');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.activeElement?.id === 'disconnect');
+    assert.equal(await page.evaluate(() => window.__fakeShell.callsOf('disconnect').length), 0, 'Escape cancels without disconnecting');
+    await page.close();
+  });
+
   it('disconnects with wipe after confirming', async () => {
     const page = await openApp('connected');
     await page.locator('#connection-tab').click();

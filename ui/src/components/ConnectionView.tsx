@@ -1,6 +1,6 @@
 // The Account & sync screen: connect (OAuth, token, demo), the connected account, reconnect,
 // disconnect (optionally wiping local data) and the sync interval.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ipc, type DisconnectReport, type IpcError } from '../ipc';
 import { reactionFor } from '../errors';
 import { formatDateTime } from '../format';
@@ -230,6 +230,15 @@ function Disconnect({ onDisconnected }: { onDisconnected: (report: DisconnectRep
   const [confirming, setConfirming] = useState(false);
   const [wipe, setWipe] = useState(false);
   const [busy, setBusy] = useState(false);
+  const wipeBox = useRef<HTMLInputElement>(null);
+  const disconnectButton = useRef<HTMLButtonElement>(null);
+  const wasConfirming = useRef(false);
+  // Keyboard users land in the confirmation when it opens and back on Disconnect when it closes.
+  useEffect(() => {
+    if (confirming) wipeBox.current?.focus();
+    else if (wasConfirming.current) disconnectButton.current?.focus();
+    wasConfirming.current = confirming;
+  }, [confirming]);
   const confirm = () => {
     setBusy(true);
     ipc.disconnect(wipe).then((report) => {
@@ -242,15 +251,17 @@ function Disconnect({ onDisconnected }: { onDisconnected: (report: DisconnectRep
   if (!confirming) {
     return (
       <div class="actions">
-        <button type="button" class="danger-outline" id="disconnect" onClick={() => setConfirming(true)}>Disconnect…</button>
+        <button type="button" class="danger-outline" id="disconnect" ref={disconnectButton}
+          onClick={() => setConfirming(true)}>Disconnect…</button>
       </div>
     );
   }
   return (
-    <div class="confirm" id="disconnect-confirm" role="group" aria-labelledby="disconnect-question">
+    <div class="confirm" id="disconnect-confirm" role="group" aria-labelledby="disconnect-question"
+      onKeyDown={(event) => { if (event.key === 'Escape' && !busy) { setConfirming(false); setWipe(false); } }}>
       <p id="disconnect-question"><strong>Disconnect from Calendly?</strong> Advicly stops syncing and forgets its access.</p>
       <label class="checkbox">
-        <input type="checkbox" id="wipe-data" checked={wipe}
+        <input type="checkbox" id="wipe-data" ref={wipeBox} checked={wipe}
           onChange={(event) => setWipe((event.currentTarget as HTMLInputElement).checked)} />
         Also remove the meetings and clients saved on this computer
       </label>
