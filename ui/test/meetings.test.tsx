@@ -2,7 +2,7 @@
 // search, detail, windowing and the XSS rule.
 import { fireEvent, waitFor } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
-import { $, $$, LONDON, renderApp, until } from './helpers';
+import { $, $$, renderApp, until } from './helpers';
 import { HOSTILE_EVENT_NAME, HOSTILE_NAME } from '../test-support/fixtures';
 
 const uriOf = (id: string) => `https://api.calendly.com/scheduled_events/${id}`;
@@ -193,4 +193,3 @@ describe('untrusted text', () => {
   });
 });
 
-export { LONDON };
