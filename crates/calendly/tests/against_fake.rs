@@ -871,3 +871,55 @@ async fn signed_deliveries_from_the_fake_verify_and_parse() {
     assert_eq!(delivery.scheduled_event.uri, event_uri);
     assert_eq!(delivery.invitee.email, "ann@example.com");
 }
+
+#[tokio::test]
+async fn an_exhausted_window_is_waited_out_using_the_reported_reset() {
+    let mut fake_config = FakeConfig::for_tests();
+    fake_config.rate_limit_per_minute = 3;
+    let fake = start_fake(fake_config).await;
+    let mut config = fast_config(&fake);
+    // Without pacing the client runs into the fake's real limit; that is the point here.
+    config.pacing.enabled = false;
+    config.retry.max_rate_limit_wait = Duration::from_millis(300);
+    config.retry.max_rate_limit_retries = 50;
+    let client = client_for(&fake, config).await;
+    for _ in 0..3 {
+        client.current_user().await.expect("within the limit");
+    }
+    let blocked = tokio::spawn({
+        let client = client.clone();
+        async move { client.current_user().await }
+    });
+    // Wait (bounded) until the fourth request has met the 429 ...
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.stats().rate_limited == 0 {
+        assert!(Instant::now() < deadline, "no 429 arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // ... then let the fake's minute pass, as the reset header promised it would.
+    fake.control().shift_clock(61).await.unwrap();
+    let user = blocked.await.unwrap();
+    assert!(user.is_ok(), "the retry after the reset succeeds: {user:?}");
+    assert!(client.stats().rate_limited >= 1);
+}
+
+#[tokio::test]
+async fn giving_up_on_a_real_429_reports_calendlys_reset() {
+    let mut fake_config = FakeConfig::for_tests();
+    fake_config.rate_limit_per_minute = 2;
+    let fake = start_fake(fake_config).await;
+    let mut config = fast_config(&fake);
+    config.pacing.enabled = false;
+    config.retry.max_rate_limit_retries = 1;
+    let client = client_for(&fake, config).await;
+    client.current_user().await.unwrap();
+    client.current_user().await.unwrap();
+    match client.current_user().await {
+        // The caller learns when to come back: the window's real remaining time (< 60 s).
+        Err(Error::RateLimited { retry_after }) => assert!(
+            retry_after > Duration::from_secs(30) && retry_after <= Duration::from_secs(60),
+            "retry_after {retry_after:?} is not the window's reset"
+        ),
+        other => panic!("expected Error::RateLimited, got {other:?}"),
+    }
+}
