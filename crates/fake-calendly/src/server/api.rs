@@ -28,6 +28,11 @@ pub(crate) fn routes() -> Router<AppState> {
             "/scheduled_events/{event_uuid}/invitees/{invitee_uuid}",
             get(get_invitee),
         )
+        .route("/invitee_no_shows", post(create_no_show))
+        .route(
+            "/invitee_no_shows/{uuid}",
+            get(get_no_show).delete(delete_no_show),
+        )
         .route(
             "/webhook_subscriptions",
             get(list_subscriptions).post(create_subscription),
@@ -710,5 +715,110 @@ async fn delete_subscription(
     model
         .outbox
         .retain(|message| message.subscription_uuid != uuid);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `(event_uuid, invitee_uuid, created_at)` of the no-show with this id.
+fn find_no_show(
+    model: &Model,
+    no_show_uuid: &str,
+) -> Option<(String, String, chrono::DateTime<chrono::Utc>)> {
+    model.events.values().find_map(|event| {
+        event.invitees.iter().find_map(|invitee| {
+            invitee
+                .no_show
+                .as_ref()
+                .filter(|no_show| no_show.uuid == no_show_uuid)
+                .map(|no_show| (event.uuid.clone(), invitee.uuid.clone(), no_show.created_at))
+        })
+    })
+}
+
+fn no_show_resource(
+    model: &Model,
+    no_show_uuid: &str,
+    event_uuid: &str,
+    invitee_uuid: &str,
+    created_at: chrono::DateTime<chrono::Utc>,
+) -> Value {
+    json!({
+        "uri": format!("{}/invitee_no_shows/{no_show_uuid}", model.api_base),
+        "invitee": model.invitee_uri(event_uuid, invitee_uuid),
+        "created_at": super::clock::format_time(created_at),
+    })
+}
+
+#[derive(Deserialize)]
+struct CreateNoShowBody {
+    invitee: String,
+}
+
+async fn create_no_show(
+    State(shared): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    CalendlyJson(body): CalendlyJson<CreateNoShowBody>,
+) -> Result<Response, ApiError> {
+    caller.require(&["scheduled_events:write"])?;
+    let now = shared.clock.now();
+    let mut model = shared.model();
+    let (event_uuid, invitee_uuid) = model
+        .invitee_ids_from_uri(&body.invitee)
+        .ok_or_else(|| ApiError::invalid_argument("invitee", "must be an invitee URI"))?;
+    let event = model
+        .events
+        .get(&event_uuid)
+        .ok_or_else(ApiError::not_found)?;
+    if !can_view_event(&model, &caller, event) {
+        return Err(ApiError::permission_denied("You do not have permission"));
+    }
+    let uri = model.mark_no_show(&event_uuid, &invitee_uuid, now)?;
+    let no_show_uuid = uri.rsplit('/').next().unwrap_or_default().to_string();
+    let resource = no_show_resource(&model, &no_show_uuid, &event_uuid, &invitee_uuid, now);
+    drop(model);
+    shared.delivery_wakeup.notify_one();
+    Ok((StatusCode::CREATED, Json(json!({"resource": resource}))).into_response())
+}
+
+async fn get_no_show(
+    State(shared): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(uuid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["scheduled_events:read"])?;
+    let model = shared.model();
+    let (event_uuid, invitee_uuid, created_at) =
+        find_no_show(&model, &uuid).ok_or_else(ApiError::not_found)?;
+    let event = model
+        .events
+        .get(&event_uuid)
+        .ok_or_else(ApiError::not_found)?;
+    if !can_view_event(&model, &caller, event) {
+        return Err(ApiError::permission_denied("You do not have permission"));
+    }
+    Ok(Json(
+        json!({"resource": no_show_resource(&model, &uuid, &event_uuid, &invitee_uuid, created_at)}),
+    ))
+}
+
+async fn delete_no_show(
+    State(shared): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(&["scheduled_events:write"])?;
+    let now = shared.clock.now();
+    let mut model = shared.model();
+    let (event_uuid, invitee_uuid, _) =
+        find_no_show(&model, &uuid).ok_or_else(ApiError::not_found)?;
+    let event = model
+        .events
+        .get(&event_uuid)
+        .ok_or_else(ApiError::not_found)?;
+    if !can_view_event(&model, &caller, event) {
+        return Err(ApiError::permission_denied("You do not have permission"));
+    }
+    model.unmark_no_show(&event_uuid, &invitee_uuid, now)?;
+    drop(model);
+    shared.delivery_wakeup.notify_one();
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -312,3 +312,76 @@ async fn cancellation_errors_and_deliveries_conform() {
         .await
         .expect("shutdown");
 }
+
+#[tokio::test]
+async fn no_show_endpoints_round_trip_and_conform() {
+    let specs = Specs::load();
+    let fake = start(FakeConfig::for_tests()).await;
+    let token = full_access_token(&fake).await;
+    let booked = fake
+        .control()
+        .book(&booking(24, "Olivia Smith", "olivia@example.com"))
+        .await
+        .expect("book");
+    let created = api_send_json(
+        &fake,
+        &token,
+        reqwest::Method::POST,
+        "/invitee_no_shows",
+        &json!({"invitee": booked.invitee_uris[0]}),
+    )
+    .await;
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "marking a no-show answers 201: {}",
+        created.body
+    );
+    specs.assert_2023("InviteeNoShow", &created.body["resource"]);
+    let uri = created.body["resource"]["uri"]
+        .as_str()
+        .expect("uri")
+        .to_string();
+    let invitee = api_get(&fake, &token, &booked.invitee_uris[0]).await;
+    assert_eq!(
+        invitee.body["resource"]["no_show"]["uri"],
+        uri.as_str(),
+        "the invitee links its no-show"
+    );
+    assert_eq!(
+        api_get(&fake, &token, &uri).await.body,
+        created.body,
+        "the no-show can be read back"
+    );
+    let again = api_send_json(
+        &fake,
+        &token,
+        reqwest::Method::POST,
+        "/invitee_no_shows",
+        &json!({"invitee": booked.invitee_uris[0]}),
+    )
+    .await;
+    assert_eq!(
+        again.status,
+        StatusCode::FORBIDDEN,
+        "an invitee is marked at most once"
+    );
+    let deleted = send(reqwest::Client::new().delete(&uri).bearer_auth(&token)).await;
+    assert_eq!(
+        deleted.status,
+        StatusCode::NO_CONTENT,
+        "deleting a no-show answers 204"
+    );
+    assert_eq!(
+        api_get(&fake, &token, &uri).await.status,
+        StatusCode::NOT_FOUND,
+        "a deleted no-show is gone"
+    );
+    let invitee = api_get(&fake, &token, &booked.invitee_uris[0]).await;
+    assert_eq!(
+        invitee.body["resource"]["no_show"],
+        Value::Null,
+        "the invitee no longer has a no-show"
+    );
+    fake.shutdown().await;
+}
