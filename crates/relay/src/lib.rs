@@ -101,11 +101,16 @@ impl RelayState {
 /// concurrency-limit layers. Tracing records method, path, status and latency — never the query.
 pub fn router(state: RelayState) -> Router {
     let config = state.config.clone();
-    Router::new()
+    let routes = Router::new()
         .route("/oauth/callback", get(callback::bounce))
         .route("/healthz", get(|| async { "ok" }))
-        .with_state(state)
-        .layer(middleware::from_fn(security_headers))
+        .with_state(state);
+    with_layers(routes, &config)
+}
+
+/// Wraps routes in the relay's layers (split out so the layers can be tested on a slow route).
+fn with_layers(routes: Router, config: &RelayConfig) -> Router {
+    routes
         .layer(
             TraceLayer::new_for_http()
                 // The default span would record the full URI, query string included.
@@ -125,6 +130,8 @@ pub fn router(state: RelayState) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(GlobalConcurrencyLimitLayer::new(config.concurrency_limit))
+        // Outermost, so that answers from the timeout and body-limit layers carry the headers too.
+        .layer(middleware::from_fn(security_headers))
 }
 
 /// Serves `router` on a listener the caller bound until `shutdown` completes, then finishes the
@@ -161,4 +168,91 @@ async fn security_headers(request: Request, next: Next) -> Response {
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn start(routes: Router, config: &RelayConfig) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = with_layers(routes, config);
+        tokio::spawn(async move {
+            let _ = serve(listener, app, std::future::pending()).await;
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn a_request_that_takes_too_long_gets_408() {
+        let config = RelayConfig {
+            request_timeout: Duration::from_millis(50),
+            ..RelayConfig::default()
+        };
+        let routes = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "too late"
+            }),
+        );
+        let address = start(routes, &config).await;
+        let response = reqwest::get(format!("http://{address}/slow"))
+            .await
+            .unwrap();
+        // A stuck request must not hold a connection (and a concurrency slot) for long.
+        assert_eq!(response.status(), 408, "the timeout layer answers");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "still with the headers"
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_beyond_the_concurrency_limit_wait_their_turn() {
+        let config = RelayConfig {
+            concurrency_limit: 1,
+            ..RelayConfig::default()
+        };
+        let (release, released) = tokio::sync::watch::channel(false);
+        let (entered, mut entered_receiver) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let routes = Router::new().route(
+            "/hold",
+            get(move || {
+                let mut released = released.clone();
+                let entered = entered.clone();
+                async move {
+                    let _ = entered.send(());
+                    let _ = released.wait_for(|open| *open).await;
+                    "done"
+                }
+            }),
+        );
+        let address = start(routes, &config).await;
+        let first = tokio::spawn(reqwest::get(format!("http://{address}/hold")));
+        entered_receiver
+            .recv()
+            .await
+            .expect("the first request is inside");
+        let second = tokio::spawn(reqwest::get(format!("http://{address}/hold")));
+        // While the first request holds the only slot, the second must not enter the handler.
+        let early = tokio::time::timeout(Duration::from_millis(200), entered_receiver.recv()).await;
+        assert!(
+            early.is_err(),
+            "the second request entered although the limit is 1"
+        );
+        release.send_replace(true);
+        assert_eq!(
+            first.await.unwrap().unwrap().status(),
+            200,
+            "the first completes"
+        );
+        assert_eq!(
+            second.await.unwrap().unwrap().status(),
+            200,
+            "the second completes after it"
+        );
+    }
 }

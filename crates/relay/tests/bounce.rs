@@ -240,6 +240,7 @@ async fn oversized_bodies_are_refused_before_routing() {
         .unwrap();
     // The body-limit layer answers 413 for anything above 16 KiB.
     assert_eq!(response.status(), 413, "oversized bodies are refused");
+    assert_security_headers(&response);
     relay.stop().await;
 }
 
@@ -267,4 +268,40 @@ fn an_http_deep_link_is_refused_at_configuration() {
         RelayState::new(config).is_err(),
         "only app deep links are allowed"
     );
+}
+
+#[tokio::test]
+async fn the_binary_listens_where_it_is_told_and_serves_the_bounce_page() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_advicly-relay"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the relay binary starts");
+    let stdout = child.stdout.take().unwrap();
+    // The binary logs the address it bound; port 0 means the test must read it back.
+    let address = tokio::task::spawn_blocking(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(rest) = line.split("address=").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("the relay never logged its address");
+    })
+    .await
+    .unwrap();
+    let response = client()
+        .get(format!(
+            "http://{address}/oauth/callback?code=abc&state=def"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, 200, "the binary serves the same router");
 }
