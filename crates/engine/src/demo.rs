@@ -75,16 +75,8 @@ pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
     })?;
 
     let data_dir = demo_data_dir(&base.data_dir);
-    if data_dir.exists() {
-        std::fs::remove_dir_all(&data_dir).map_err(|error| EngineError::Store {
-            message: format!(
-                "could not clear the previous demo data in {}: {error}",
-                data_dir.display()
-            ),
-        })?;
-    }
     let config = EngineConfig {
-        data_dir,
+        data_dir: data_dir.clone(),
         api_base: fake.api_base_url(),
         auth_base: fake.auth_base_url(),
         oauth_client_id: Some(client_id),
@@ -93,6 +85,15 @@ pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
         windows: base.windows,
         calendly: base.calendly.clone(),
     };
+    if data_dir.exists() {
+        forget_previous_demo(&config).await;
+        std::fs::remove_dir_all(&data_dir).map_err(|error| EngineError::Store {
+            message: format!(
+                "could not clear the previous demo data in {}: {error}",
+                data_dir.display()
+            ),
+        })?;
+    }
     let engine = Engine::open(config)?;
     let authorize_url = engine.begin_oauth().await?;
     let callback = follow_authorize(&authorize_url).await?;
@@ -107,6 +108,21 @@ pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
         account,
         fake,
     })
+}
+
+/// Removes the keychain items a previous demo left behind (the app may have quit without
+/// disconnecting it). Its tokens belonged to a fake that no longer runs, so revoking them
+/// fails quietly; only loopback is contacted. Best effort: the demo starts regardless.
+async fn forget_previous_demo(config: &EngineConfig) {
+    let Ok(previous) = Engine::open(config.clone()) else {
+        return;
+    };
+    let cleanup = previous.disconnect(true);
+    match tokio::time::timeout(std::time::Duration::from_secs(10), cleanup).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => tracing::debug!(%error, "could not clean up the previous demo"),
+        Err(_) => tracing::debug!("cleaning up the previous demo timed out"),
+    }
 }
 
 /// Plays the browser's part: GET the authorize URL; the auto-approving fake answers with a

@@ -142,4 +142,42 @@ async fn demo_mode_connects_to_an_in_process_fake_through_oauth_and_syncs() {
         "disconnected"
     );
     demo.stop().await;
+
+    // Starting the demo again (say, after the app quit without leaving it) starts clean and
+    // keeps exactly one demo sign-in in the keychain.
+    let again = advicly_engine::demo::start_demo(&world.config)
+        .await
+        .expect("the demo starts a second time");
+    let keychain = advicly_connect::Keychain::new(
+        format!("{}.demo", world.config.keychain_service),
+        Duration::from_secs(10),
+    );
+    let token_items = |items: Vec<String>| {
+        items
+            .into_iter()
+            .filter(|item| item.ends_with(":oauth-tokens"))
+            .count()
+    };
+    let items = keychain
+        .list_user_attributes()
+        .await
+        .expect("the keychain is readable");
+    assert_eq!(token_items(items.clone()), 1, "keychain items: {items:?}");
+    let fresh = again.engine.status(Utc::now()).expect("status");
+    assert_eq!(
+        fresh.meeting_count, 0,
+        "the second demo starts from an empty store"
+    );
+    again
+        .engine
+        .disconnect(true)
+        .await
+        .expect("the demo disconnects");
+    let items = keychain
+        .list_user_attributes()
+        .await
+        .expect("the keychain is readable");
+    // Leaving the demo removes its sign-in from the keychain.
+    assert_eq!(token_items(items.clone()), 0, "keychain items: {items:?}");
+    again.stop().await;
 }
