@@ -157,6 +157,38 @@ fn no_column_can_hold_a_token() {
     }
 }
 
+#[test]
+fn a_reader_is_not_blocked_by_an_open_write_transaction() {
+    let (temp, account) = store_with_account();
+    let reader = Store::open(&temp.path()).expect("a second connection on the same file");
+    // A sync holds a write transaction for a page; the UI's reads must not wait for it.
+    temp.store
+        .connection()
+        .execute_batch("BEGIN IMMEDIATE")
+        .unwrap();
+    temp.store
+        .connection()
+        .execute(
+            "UPDATE accounts SET name = 'Renamed' WHERE account_id = ?1",
+            [account.0],
+        )
+        .unwrap();
+    let during = reader
+        .account(account)
+        .expect("read during the write")
+        .unwrap();
+    assert_eq!(
+        during.user.name, "Advisor 1",
+        "the reader sees the last committed state"
+    );
+    temp.store.connection().execute_batch("COMMIT").unwrap();
+    let after = reader.account(account).unwrap().unwrap();
+    assert_eq!(
+        after.user.name, "Renamed",
+        "and the new state once committed"
+    );
+}
+
 // ---- accounts ----
 
 #[test]
