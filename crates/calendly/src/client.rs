@@ -458,7 +458,7 @@ impl CalendlyClient {
             let attempt = self.send_once(request, &url, &authorization).await;
             let (status, headers, body) = match attempt {
                 Attempt::Failed { kind, message } => {
-                    ticket.failed();
+                    ticket.learnt_nothing();
                     StatsRecorder::bump(&inner.stats.network_errors);
                     failed_attempts += 1;
                     tracing::warn!(
@@ -489,7 +489,13 @@ impl CalendlyClient {
                         observation.reset_after.min(retry.max_rate_limit_wait);
                 }
             }
-            ticket.answered(observation, rate_limited);
+            if status == StatusCode::UNAUTHORIZED {
+                // A rejected token is not attributed to the user, so its headers (if any) say
+                // nothing about the user's budget; learn nothing from it.
+                ticket.learnt_nothing();
+            } else {
+                ticket.answered(observation, rate_limited);
+            }
             tracing::debug!(
                 method = %request.method,
                 path = url.path(),

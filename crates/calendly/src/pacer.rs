@@ -330,8 +330,9 @@ impl PacerTicket {
         self.pacer.news.notify_waiters();
     }
 
-    /// The request got no HTTP answer.
-    pub fn failed(self) {
+    /// The request taught nothing about the budget: no HTTP answer, or an answer that is not
+    /// counted against the user (a rejected token).
+    pub fn learnt_nothing(self) {
         // Dropping does the bookkeeping.
     }
 }
