@@ -242,3 +242,18 @@ async fn deliver(shared: AppState, attempt: Attempt) {
     drop(model);
     shared.delivery_wakeup.notify_one();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::signature_header;
+
+    #[test]
+    fn signature_is_hex_hmac_sha256_of_timestamp_dot_body() {
+        // Computed independently with: printf '1492774577.{"a":1}' | openssl dgst -sha256 -hmac key
+        assert_eq!(
+            signature_header("key", 1492774577, r#"{"a":1}"#),
+            "t=1492774577,v1=b47ff869cac67fa42e024f96a1ad404e1177fcf4e269d3a187ec6fac93f041ae",
+            "the header matches Calendly's t=…,v1=… format"
+        );
+    }
+}

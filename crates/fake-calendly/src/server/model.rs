@@ -370,3 +370,44 @@ impl Model {
             .find(|event_type| event_type.uuid == uuid)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::count_in_window;
+    use chrono::{Duration, TimeZone, Utc};
+    use std::collections::HashMap;
+
+    #[test]
+    fn fixed_window_counts_down_refuses_then_resets_after_a_minute() {
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+            .single()
+            .expect("valid time");
+        let mut windows = HashMap::new();
+        let remaining: Vec<u32> = (0..3)
+            .map(|_| count_in_window(&mut windows, "u", 3, start).remaining)
+            .collect();
+        assert_eq!(remaining, vec![2, 1, 0], "remaining counts down to zero");
+        let refused = count_in_window(&mut windows, "u", 3, start + Duration::seconds(10));
+        assert!(
+            !refused.allowed,
+            "the fourth request in the window is refused"
+        );
+        assert_eq!(
+            refused.reset_seconds, 50,
+            "reset is the seconds left in the window"
+        );
+        assert!(
+            count_in_window(&mut windows, "other", 3, start).allowed,
+            "windows are per key"
+        );
+        assert!(
+            count_in_window(&mut windows, "u", 3, start + Duration::seconds(60)).allowed,
+            "a new minute allows again"
+        );
+        assert!(
+            count_in_window(&mut windows, "u", 3, start).allowed,
+            "a clock moved backwards starts a fresh window"
+        );
+    }
+}

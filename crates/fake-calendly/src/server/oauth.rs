@@ -729,3 +729,33 @@ async fn introspect(State(shared): State<AppState>, headers: HeaderMap, body: By
     };
     Json(answer).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_uri_registered;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::exact_custom_scheme("advicly://oauth/callback", true)]
+    #[case::loopback_any_port("http://127.0.0.1:61234/oauth/callback", true)]
+    #[case::loopback_default_port("http://127.0.0.1/oauth/callback", true)]
+    #[case::loopback_other_path("http://127.0.0.1:61234/other", false)]
+    #[case::loopback_extra_query("http://127.0.0.1:61234/oauth/callback?x=1", false)]
+    #[case::https_other_host("https://127.0.0.1.example/oauth/callback", false)]
+    #[case::custom_scheme_other_path("advicly://oauth/other", false)]
+    #[case::not_a_url("not a url", false)]
+    fn redirect_uris_match_exactly_or_on_any_loopback_port(
+        #[case] candidate: &str,
+        #[case] expected: bool,
+    ) {
+        let registered = vec![
+            "advicly://oauth/callback".to_string(),
+            "http://127.0.0.1/oauth/callback".to_string(),
+        ];
+        assert_eq!(
+            redirect_uri_registered(&registered, candidate),
+            expected,
+            "{candidate} matching must be {expected}"
+        );
+    }
+}

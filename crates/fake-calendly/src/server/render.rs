@@ -328,3 +328,28 @@ fn write_compact(value: &Value, out: &mut String) {
         other => out.push_str(&other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::compact_delivery_json;
+    use serde_json::json;
+
+    #[test]
+    fn compact_json_sorts_keys_but_keeps_calendly_fixed_struct_orders() {
+        let value = json!({
+            "uri": "u",
+            "event": "invitee.created",
+            "tracking": {"salesforce_uuid": null, "utm_term": null, "utm_content": null, "utm_medium": null, "utm_source": null, "utm_campaign": "spring"},
+            "invitees_counter": {"limit": 1, "active": 1, "total": 1},
+            "list": [{"b": 1, "a": "x y"}],
+        });
+        assert_eq!(
+            compact_delivery_json(&value),
+            r#"{"event":"invitee.created","invitees_counter":{"total":1,"active":1,"limit":1},"list":[{"a":"x y","b":1}],"tracking":{"utm_campaign":"spring","utm_source":null,"utm_medium":null,"utm_content":null,"utm_term":null,"salesforce_uuid":null},"uri":"u"}"#,
+            "alphabetical keys, no spaces, fixed order for tracking and invitees_counter"
+        );
+        let reparsed: serde_json::Value =
+            serde_json::from_str(&compact_delivery_json(&value)).expect("valid JSON");
+        assert_eq!(reparsed, value, "the compact form round-trips");
+    }
+}

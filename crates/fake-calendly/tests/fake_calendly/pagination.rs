@@ -159,7 +159,7 @@ async fn check_pagination(event_count: usize, page_size: usize, seed: u64, desce
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
     fn every_event_exactly_once_across_pages(event_count in 0usize..90, page_size in 1usize..=100, seed in any::<u64>(), descending in any::<bool>()) {
