@@ -415,3 +415,58 @@ async fn the_default_data_folder_is_the_desktop_apps() {
         expected.display()
     );
 }
+
+#[tokio::test]
+async fn connect_opens_the_authorize_url_in_the_browser_from_browser_env() {
+    let cli = Cli::start().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let opened = scratch.path().join("opened-url");
+    let browser = scratch.path().join("fake-browser");
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_advicly"))
+        .arg("connect")
+        .env("ADVICLY_DATA_DIR", cli.data_dir.path())
+        .env("ADVICLY_API_BASE", &cli.api_base)
+        .env("ADVICLY_AUTH_BASE", cli.fake.auth_base_url().as_str())
+        .env("ADVICLY_CLIENT_ID", FakeConfig::default().client_id)
+        .env("ADVICLY_KEYCHAIN_SERVICE", &cli.keychain_service)
+        .env("BROWSER", &browser)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).unwrap();
+
+    // The browser is started in the background; wait (bounded) for it to record the URL.
+    let mut recorded = String::new();
+    for _ in 0..200 {
+        recorded = std::fs::read_to_string(&opened).unwrap_or_default();
+        if !recorded.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    // The URL handed to the browser is the one printed, and it is the fake's authorize page.
+    assert!(
+        printed.contains(&recorded) && !recorded.is_empty(),
+        "printed {printed}, opened {recorded}"
+    );
+    assert!(
+        recorded.starts_with(&format!("{}oauth/authorize?", cli.fake.auth_base_url())),
+        "opened {recorded}"
+    );
+}

@@ -633,3 +633,68 @@ async fn the_coming_two_weeks_are_applied_before_the_long_history() {
     let report = running.await.expect("task").expect("the sync completes");
     assert_eq!(report.counts.created, 251, "report: {report:?}");
 }
+
+#[tokio::test]
+async fn progress_counts_pages_events_and_invitee_fetches_down_to_zero_pending() {
+    let world = connected_world().await;
+    world.seed(150, at(-100, 0), at(20, 0)).await;
+    let mut events = world.engine.subscribe();
+
+    let report = world
+        .engine
+        .sync(SyncRequest::default())
+        .await
+        .expect("sync");
+
+    let mut progress_updates = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let EngineEvent::SyncProgress(progress) = event {
+            progress_updates.push(progress);
+        }
+    }
+    let last = *progress_updates.last().expect("progress was reported");
+    // The last update matches the report: every page applied, every invitee list fetched.
+    assert_eq!(last, report.progress, "updates: {progress_updates:?}");
+    assert_eq!(last.invitees_pending, 0, "nothing left pending at the end");
+    assert_eq!(
+        u64::from(last.invitees),
+        report.calls_to("invitees"),
+        "one fetch per call"
+    );
+    assert_eq!(last.events, 150, "every listed event is counted");
+    // Invitee progress only ever grows: listeners can draw a bar from it.
+    assert!(
+        progress_updates
+            .windows(2)
+            .all(|pair| pair[0].invitees <= pair[1].invitees),
+        "monotonic: {progress_updates:?}"
+    );
+}
+
+#[tokio::test]
+async fn dropped_connections_beyond_the_retries_are_offline() {
+    let world = connected_world().await;
+    world.book("Meeting", at(1, 0), "ann@example.com").await;
+    world
+        .control
+        .inject_fault(&FaultRequest {
+            path_prefix: "/scheduled_events".to_owned(),
+            method: Some("GET".to_owned()),
+            fault: FaultKind::DropConnection,
+            count: 50,
+        })
+        .await
+        .expect("fault injected");
+
+    let error = world.engine.sync(SyncRequest::default()).await.unwrap_err();
+
+    // A connection that keeps breaking is the network, so the advisor sees "offline".
+    assert_eq!(error.code(), "offline", "error: {error}");
+    world.control.clear_faults().await.expect("faults cleared");
+    let report = world
+        .engine
+        .sync(SyncRequest::default())
+        .await
+        .expect("recovers");
+    assert_eq!(report.counts.created, 1, "report: {report:?}");
+}
