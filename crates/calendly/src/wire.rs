@@ -637,6 +637,83 @@ mod tests {
         assert_eq!(user.name, "John Doe");
     }
 
+    /// Removes the keys of `json` (an object) selected by `mask`, except the `kept` ones.
+    fn without_keys(json: &str, mask: u64, kept: &[&str]) -> (Value, Vec<String>) {
+        let mut value: Value = serde_json::from_str(json).unwrap();
+        let object = value.as_object_mut().unwrap();
+        let keys: Vec<String> = object.keys().cloned().collect();
+        let mut removed = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            if mask & (1 << (index % 64)) != 0 && !kept.contains(&key.as_str()) {
+                object.remove(key);
+                removed.push(key.clone());
+            }
+        }
+        (value, removed)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn events_missing_any_optional_keys_still_map(mask in proptest::prelude::any::<u64>()) {
+            let (value, removed) = without_keys(EVENT_2023, mask, &["uri", "start_time"]);
+            let mapped = serde_json::from_value::<WireEvent>(value)
+                .map_err(|error| error.to_string())
+                .and_then(map_event);
+            // Older and newer payloads omit different keys; none of them may fail a sync.
+            proptest::prop_assert!(mapped.is_ok(), "without {:?}: {:?}", removed, mapped.err());
+        }
+
+        #[test]
+        fn invitees_missing_any_optional_keys_still_map(mask in proptest::prelude::any::<u64>()) {
+            let (value, removed) =
+                without_keys(CANCELED_INVITEE_2023, mask, &["uri", "email", "created_at"]);
+            let mapped = serde_json::from_value::<WireInvitee>(value)
+                .map_err(|error| error.to_string())
+                .and_then(map_invitee);
+            // 2020–2021 invitees lack half of today's keys; they must still map.
+            proptest::prop_assert!(mapped.is_ok(), "without {:?}: {:?}", removed, mapped.err());
+        }
+
+        #[test]
+        fn any_json_item_maps_or_is_skipped_without_panicking(item in arbitrary_json(3)) {
+            let page = CollectionEnvelope { collection: vec![item], pagination: None };
+            let (events, skipped) = page.map_items(map_event);
+            // Whatever Calendly sends, an item is either mapped or reported as skipped.
+            proptest::prop_assert_eq!(events.len() + skipped.len(), 1);
+        }
+    }
+
+    fn arbitrary_json(depth: u32) -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            prop_oneof![
+                Just("uri".to_owned()),
+                Just("2026-01-01T10:00:00Z".to_owned()),
+                "[a-z_]{0,12}"
+            ]
+            .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(depth, 32, 6, |inner| {
+            let keys = prop_oneof![
+                Just("uri".to_owned()),
+                Just("start_time".to_owned()),
+                Just("location".to_owned()),
+                Just("status".to_owned()),
+                Just("cancellation".to_owned()),
+                Just("invitees_counter".to_owned()),
+                "[a-z_]{1,10}"
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(keys, inner, 0..6)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
     #[test]
     fn webhook_subscription_with_unknown_state_maps() {
         let wire: WireWebhookSubscription = serde_json::from_str(r#"{"uri":"https://api.calendly.com/webhook_subscriptions/AAAAAAAAAAAAAAAA","callback_url":"https://relay.example/hooks/abc","created_at":"2026-11-01T10:00:00.000000Z","updated_at":"2026-11-01T10:00:00.000000Z","retry_started_at":null,"state":"paused","events":["invitee.created","invitee.canceled"],"scope":"user","organization":"https://api.calendly.com/organizations/O","user":"https://api.calendly.com/users/U","group":null,"creator":null}"#).unwrap();
