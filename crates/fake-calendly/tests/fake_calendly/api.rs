@@ -824,3 +824,43 @@ async fn webhook_subscription_crud_and_duplicate_url() {
     );
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn configured_and_injected_latency_delay_answers() {
+    let fake = start(FakeConfig {
+        latency: std::time::Duration::from_millis(150),
+        ..FakeConfig::for_tests()
+    })
+    .await;
+    let token = full_access_token(&fake).await;
+    let started = std::time::Instant::now();
+    assert_eq!(
+        api_get(&fake, &token, "/users/me").await.status,
+        StatusCode::OK,
+        "slow but successful"
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(150),
+        "the configured latency is added"
+    );
+    fake.control()
+        .inject_fault(&FaultRequest {
+            path_prefix: "/users/me".into(),
+            method: Some("GET".into()),
+            fault: FaultKind::Latency { millis: 300 },
+            count: 1,
+        })
+        .await
+        .expect("inject");
+    let started = std::time::Instant::now();
+    assert_eq!(
+        api_get(&fake, &token, "/users/me").await.status,
+        StatusCode::OK,
+        "a latency fault still answers"
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(450),
+        "the injected latency comes on top"
+    );
+    fake.shutdown().await;
+}

@@ -718,3 +718,50 @@ async fn a_different_account_authorizes_when_control_switches_the_logged_in_user
         .await
         .expect("shutdown completes");
 }
+
+#[tokio::test]
+async fn access_tokens_expire_on_the_fake_clock_and_codes_have_ten_minutes() {
+    let fake = start(FakeConfig::for_tests()).await;
+    let tokens = oauth_tokens(&fake).await;
+    let access = tokens["access_token"].as_str().expect("access");
+    fake.control().shift_clock(7199).await.expect("shift");
+    assert_eq!(
+        api_get(&fake, access, "/users/me").await.status,
+        StatusCode::OK,
+        "the token still works just before two hours"
+    );
+    fake.control().shift_clock(2).await.expect("shift");
+    let expired = api_get(&fake, access, "/users/me").await;
+    assert_eq!(
+        expired.status,
+        StatusCode::UNAUTHORIZED,
+        "after two hours of fake time the token is expired"
+    );
+    assert_eq!(
+        expired.body["message"], "The access token is expired",
+        "the message says why"
+    );
+    let (status, renewed) =
+        refresh(&fake, tokens["refresh_token"].as_str().expect("refresh")).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "refresh tokens do not expire with time: {renewed}"
+    );
+    let created_at = renewed["created_at"].as_i64().expect("created_at");
+    let clock = fake.control().clock().await.expect("clock");
+    assert!(
+        (clock.now.timestamp() - created_at).abs() <= 2,
+        "created_at comes from the shifted clock"
+    );
+    // A code used just inside its ten minutes still works.
+    let (code, verifier) = authorize_code(&fake).await;
+    fake.control().shift_clock(590).await.expect("shift");
+    let (status, body) = exchange_code(&fake, &code, &verifier).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a code is valid for ten minutes: {body}"
+    );
+    fake.shutdown().await;
+}
