@@ -27,6 +27,9 @@ use crate::views::{
     MeetingQuery, MeetingView, StatusView,
 };
 
+/// The lock file that keeps syncs of different processes on one store apart.
+const SYNC_LOCK_FILE_NAME: &str = "sync.lock";
+
 /// The account setting that marks the demo account.
 const DEMO_SETTING: &str = "demo";
 
@@ -230,6 +233,7 @@ impl Engine {
             events: self.inner.events.clone(),
             cancel,
             progress: self.inner.progress.clone(),
+            lock_path: self.inner.config.data_dir.join(SYNC_LOCK_FILE_NAME),
         };
         let result = job.run(request).await;
         // A sync may have refreshed the access token; keep the status view's expiry current.

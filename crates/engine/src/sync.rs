@@ -38,6 +38,8 @@ pub(crate) struct SyncJob {
     pub cancel: CancellationToken,
     /// The latest progress, readable by `status()` while the sync runs.
     pub progress: Arc<Mutex<Option<SyncProgress>>>,
+    /// `<data_dir>/sync.lock`: one sync at a time across processes sharing the store.
+    pub lock_path: std::path::PathBuf,
 }
 
 /// What a run accumulated so far; kept outside the fallible part so a failed run still
@@ -67,6 +69,9 @@ impl SyncJob {
 
     /// Runs the whole sync and records it as a sync run, successful or not.
     pub(crate) async fn run(self, request: SyncRequest) -> Result<SyncReport, EngineError> {
+        // Another process (the CLI next to the desktop app) may be syncing the same store:
+        // wait for it, so the two never interleave pages. The lock is released on drop.
+        let _lock = self.acquire_process_lock().await?;
         let started_at = Utc::now();
         let last_full = self
             .with_store(|store| store.last_successful_full_sync(self.account))?
@@ -219,6 +224,42 @@ impl SyncJob {
             );
         }
         Ok(())
+    }
+
+    /// Takes the data folder's sync lock, waiting (cancellably) while another process holds it.
+    async fn acquire_process_lock(&self) -> Result<std::fs::File, EngineError> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(|error| EngineError::Store {
+                message: format!(
+                    "Could not open the sync lock {}: {error}.",
+                    self.lock_path.display()
+                ),
+            })?;
+        let mut announced = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !announced {
+                        tracing::info!("another Advicly process is syncing; waiting for it");
+                        announced = true;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                        _ = self.cancel.cancelled() => return Err(EngineError::SyncCancelled),
+                    }
+                }
+                Err(std::fs::TryLockError::Error(error)) => {
+                    return Err(EngineError::Store {
+                        message: format!("Could not lock {}: {error}.", self.lock_path.display()),
+                    })
+                }
+            }
+        }
     }
 
     /// Plans one page, fetches the invitees it needs, and applies it in one transaction.

@@ -698,3 +698,39 @@ async fn dropped_connections_beyond_the_retries_are_offline() {
         .expect("recovers");
     assert_eq!(report.counts.created, 1, "report: {report:?}");
 }
+
+#[tokio::test]
+async fn two_processes_on_one_store_take_turns() {
+    let world = connected_world().await;
+    world.seed(250, at(-250, 0), at(-1, 0)).await;
+    // A second engine on the same folder and keychain service, as the CLI next to the app.
+    let other = advicly_engine::Engine::open(world.config.clone()).expect("a second engine opens");
+    let mut events = world.engine.subscribe();
+
+    let engine = world.engine.clone();
+    let first = tokio::spawn(async move { engine.sync(SyncRequest::default()).await });
+    wait_for_event(
+        &mut events,
+        "the first engine's first page",
+        |event| matches!(event, EngineEvent::SyncProgress(progress) if progress.pages >= 1),
+    )
+    .await;
+    let second = other
+        .sync(SyncRequest::default())
+        .await
+        .expect("the second sync runs");
+    let first = first
+        .await
+        .expect("task")
+        .expect("the first sync completes");
+
+    // The second waited for the first to finish instead of interleaving pages with it.
+    assert!(
+        second.started_at >= first.finished_at,
+        "first {first:?}, second {second:?}"
+    );
+    assert_eq!(first.counts.created, 250, "report: {first:?}");
+    // It then found nothing to do: the first full sync is recent, and nothing changed.
+    assert_eq!(second.kind, SyncKind::Incremental);
+    assert_eq!(second.counts.changed(), 0, "report: {second:?}");
+}
