@@ -457,7 +457,20 @@ impl Connector {
     ) -> Result<ConnectedAccount, ConnectError> {
         let config = &self.inner.config;
         let key = AccountKey::for_user(&user.uri);
+        let replaced = self.inner.keychain.token_set(&key).await?;
         self.inner.keychain.save_token_set(&key, &tokens).await?;
+        // A new browser sign-in of the same account starts a new grant; the old refresh token
+        // would stay valid at Calendly with nobody holding it, so revoke it (best effort).
+        if let (Some(oauth), Some(old_refresh)) = (
+            &self.inner.oauth,
+            replaced.and_then(|old| old.refresh_token),
+        ) {
+            if tokens.refresh_token.as_ref() != Some(&old_refresh) {
+                if let Err(problem) = oauth.revoke(&old_refresh).await {
+                    tracing::info!(%problem, "could not revoke the replaced refresh token");
+                }
+            }
+        }
         let previous = self.inner.accounts.active_account().await?;
         let now = config.now();
         let stored_user = user.clone();

@@ -154,7 +154,7 @@ impl TokenManager {
     /// The access token to use now, refreshing first when less than the margin is left.
     pub async fn current_access_token(&self) -> Result<Secret, TokenError> {
         let inner = &*self.inner;
-        if inner.shared.circuit_open.load(Ordering::SeqCst) {
+        if self.circuit_is_open().await? {
             return Err(TokenError::Rejected);
         }
         let now = (inner.clock)();
@@ -172,6 +172,29 @@ impl TokenManager {
             return Ok(stored.access_token);
         }
         self.refresh(RefreshReason::Proactive).await
+    }
+
+    /// True while the circuit is open. The in-process flag avoids a database read per call;
+    /// once it is set, the store decides, so a reconnect made by another process (the CLI
+    /// handling the deep link while the app runs) closes it here too.
+    async fn circuit_is_open(&self) -> Result<bool, TokenError> {
+        let inner = &*self.inner;
+        if !inner.shared.circuit_open.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let account_id = inner.account_id;
+        let state = inner
+            .accounts
+            .with(move |store| store.account(account_id))
+            .await
+            .map_err(token_error)?
+            .map(|row| row.connection_state);
+        if state == Some(ConnectionState::Connected) {
+            inner.shared.close_circuit();
+            self.forget();
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// Proves the stored refresh token still works by using it (the connector's "reconnect
@@ -219,10 +242,8 @@ impl TokenManager {
                 })?;
 
         if !matches!(reason, RefreshReason::Forced) {
-            if inner.shared.circuit_open.load(Ordering::SeqCst) {
-                return Err(TokenError::Rejected);
-            }
-            // Another process may have opened the circuit.
+            // The store is the truth across processes: another process may have opened the
+            // circuit, or closed it by reconnecting.
             let account_id = inner.account_id;
             let state = inner
                 .accounts
@@ -233,7 +254,7 @@ impl TokenManager {
             match state {
                 Some(ConnectionState::NeedsReconnect) => return Err(TokenError::Rejected),
                 Some(ConnectionState::Disconnected) | None => return Err(TokenError::Missing),
-                Some(ConnectionState::Connected) => {}
+                Some(ConnectionState::Connected) => inner.shared.close_circuit(),
             }
         }
 

@@ -192,11 +192,13 @@ async fn concurrent_tasks_meeting_an_expired_token_cause_exactly_one_refresh() {
     );
 }
 
-/// The child half of the two-process test: runs only when the parent set the variable.
+/// The child half of the multi-process tests: runs only when a parent test set the variable.
+/// Mode `refresh`: 8 concurrent `access_token()` calls, prints the token's digest.
+/// Mode `reconnect`: a whole browser sign-in, as the CLI's `advicly handle-url` would finish it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_process_refresh_child() {
+async fn child_process_entry() {
     let Ok(raw) = std::env::var(CHILD_CONFIG_VARIABLE) else {
-        // Not spawned by the parent test: nothing to do.
+        // Not spawned by a parent test: nothing to do.
         return;
     };
     let settings: serde_json::Value = serde_json::from_str(&raw).unwrap();
@@ -211,6 +213,18 @@ async fn two_process_refresh_child() {
     );
     config.calendly.retry.base_delay = std::time::Duration::from_millis(10);
     let connector = Connector::new(config).unwrap();
+    if text("mode") == "reconnect" {
+        let BeginOutcome::OpenBrowser { authorize_url } =
+            connector.begin(BrowserPolicy::AlwaysAsk).await.unwrap()
+        else {
+            panic!("AlwaysAsk goes through the browser");
+        };
+        connector
+            .complete_callback(&play_browser(&authorize_url).await)
+            .await
+            .expect("the other process completes the sign-in");
+        return;
+    }
     let account = connector
         .active_account()
         .await
@@ -235,6 +249,44 @@ async fn two_process_refresh_child() {
     println!("TOKEN-DIGEST={}", digests[0]);
 }
 
+fn spawn_child(world: &World, mode: &str) -> std::process::Child {
+    let settings = serde_json::json!({
+        "mode": mode,
+        "data_dir": world.data_path(),
+        "api_base": world.fake.api_base_url().as_str(),
+        "auth_base": world.fake.auth_base_url().as_str(),
+        "service": world.service,
+    })
+    .to_string();
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_CONFIG_VARIABLE, settings)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test binary can run itself")
+}
+
+/// Waits for a child and returns its stdout, asserting that it passed.
+async fn finished_child(child: std::process::Child) -> String {
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "a child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_sharing_data_folder_and_keychain_refresh_once() {
     if !support::in_private_keyring_session(
@@ -248,42 +300,14 @@ async fn two_processes_sharing_data_folder_and_keychain_refresh_once() {
     age_stored_token(&connector, &key_of(&connected)).await;
     world.fake.control().reset_stats().await.unwrap();
 
-    let settings = serde_json::json!({
-        "data_dir": world.data_path(),
-        "api_base": world.fake.api_base_url().as_str(),
-        "auth_base": world.fake.auth_base_url().as_str(),
-        "service": world.service,
-    })
-    .to_string();
-    let executable = std::env::current_exe().unwrap();
-    let spawn = || {
-        Command::new(&executable)
-            .args([
-                "--exact",
-                "two_process_refresh_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_CONFIG_VARIABLE, &settings)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("the test binary can run itself")
-    };
     // Both children start before either is waited for, so their refreshes overlap.
-    let children = [spawn(), spawn()];
+    let children = [
+        spawn_child(&world, "refresh"),
+        spawn_child(&world, "refresh"),
+    ];
     let mut digests = Vec::new();
     for child in children {
-        let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success() && stdout.contains("test result: ok. 1 passed"),
-            "a child failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let stdout = finished_child(child).await;
         let digest = stdout
             .lines()
             .find_map(|line| line.split("TOKEN-DIGEST=").nth(1))
@@ -543,4 +567,59 @@ async fn a_rejected_personal_access_token_needs_reconnecting() {
         .expect_err("an unknown token is refused");
     assert_eq!(bad.code(), "invalid_token", "{bad}");
     support::assert_nowhere(world.data_path(), &[minted.token, kept.expose().to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_in_another_process_closes_this_processs_circuit() {
+    if !support::in_private_keyring_session(
+        "a_reconnect_in_another_process_closes_this_processs_circuit",
+    ) {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    let connector = world.connector();
+    age_stored_token(&connector, &key_of(&connected)).await;
+    world
+        .fake
+        .control()
+        .revoke_tokens(&TokenActionRequest::default())
+        .await
+        .unwrap();
+    let manager = connector
+        .token_manager(connected.account.account_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        manager.access_token().await,
+        Err(TokenError::Rejected),
+        "the circuit opens here"
+    );
+
+    // The advisor reconnects; the deep link lands in another process (the CLI).
+    finished_child(spawn_child(&world, "reconnect")).await;
+
+    // This long-running process picks the new sign-in up without a restart.
+    let token = manager
+        .access_token()
+        .await
+        .expect("a reconnect anywhere closes the circuit everywhere");
+    let client = connector
+        .calendly_client(connected.account.account_id)
+        .await
+        .unwrap();
+    client
+        .current_user()
+        .await
+        .expect("and the new token works");
+    let stored = connector
+        .keychain()
+        .token_set(&key_of(&connected))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        token, stored.access_token,
+        "the manager hands out the new sign-in's token"
+    );
 }
