@@ -368,9 +368,6 @@ impl Engine {
             });
         };
         let last_run = self.with_store(|store| store.last_sync_run(account.account_id))?;
-        let last_full = self
-            .with_store(|store| store.last_successful_full_sync(account.account_id))?
-            .and_then(|run| run.finished_at);
         let meeting_count = self.with_store(|store| store.meeting_count(account.account_id))?;
         let demo = self.is_demo(account.account_id)?;
         let next_sync = match *self
@@ -381,7 +378,7 @@ impl Engine {
         {
             Some(scheduled) => scheduled,
             None if account.connection_state == ConnectionState::Connected => {
-                Some(computed_next_sync(last_run.as_ref(), last_full, now))
+                Some(computed_next_sync(last_run.as_ref(), now))
             }
             None => None,
         };
@@ -442,7 +439,6 @@ impl Engine {
 /// Without a scheduler: the interval after the last run (or now, when it never ran or failed).
 fn computed_next_sync(
     last_run: Option<&advicly_core::store::SyncRunRow>,
-    _last_full: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
     let interval = chrono::Duration::minutes(i64::from(crate::scheduler::DEFAULT_INTERVAL_MINUTES));
