@@ -135,8 +135,18 @@ fn seed(store: &mut Store, account: AccountId) {
 }
 
 fn measure(label: &str, target_ms: Option<f64>, mut query: impl FnMut() -> usize) {
+    // ADVICLY_BENCH_ONLY=<text> runs only the queries whose label contains it (for profiling).
+    if let Ok(only) = std::env::var("ADVICLY_BENCH_ONLY") {
+        if !label.contains(&only) {
+            return;
+        }
+    }
+    let rounds = std::env::var("ADVICLY_BENCH_ROUNDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(ROUNDS);
     let rows = query();
-    let mut samples: Vec<f64> = (0..ROUNDS)
+    let mut samples: Vec<f64> = (0..rounds)
         .map(|_| {
             let started = Instant::now();
             std::hint::black_box(query());
@@ -144,8 +154,8 @@ fn measure(label: &str, target_ms: Option<f64>, mut query: impl FnMut() -> usize
         })
         .collect();
     samples.sort_by(|a, b| a.total_cmp(b));
-    let p50 = samples[ROUNDS / 2];
-    let p95 = samples[ROUNDS * 95 / 100];
+    let p50 = samples[rounds / 2];
+    let p95 = samples[rounds * 95 / 100];
     let verdict = match target_ms {
         Some(target) if p95 <= target => format!("ok (target {target} ms)"),
         Some(target) => format!("OVER TARGET ({target} ms)"),
