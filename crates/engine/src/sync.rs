@@ -306,7 +306,7 @@ impl SyncJob {
         tally.counts.add(&outcome.counts);
         tally.progress.pages += 1;
         self.publish_progress(tally.progress);
-        if outcome.counts.changed() > 0 {
+        if outcome.changed_anything() {
             let _ = self.events.send(EngineEvent::MeetingsChanged);
         }
         Ok(())
