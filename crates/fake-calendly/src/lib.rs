@@ -52,6 +52,17 @@ pub struct FakeHandle {
     tasks: Vec<JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for FakeHandle {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("FakeHandle")
+            .field("api_base_url", &self.api_base_url.as_str())
+            .field("auth_base_url", &self.auth_base_url.as_str())
+            .field("default_user", &self.default_user.user_uri)
+            .finish_non_exhaustive()
+    }
+}
+
 impl FakeHandle {
     /// Base URL of the API (`http://127.0.0.1:PORT`, no trailing slash in the path sense).
     /// Resource URIs in responses start with it.

@@ -13,7 +13,11 @@ pub(crate) struct Clock {
 impl Clock {
     /// The current fake time, truncated to microseconds like Calendly's timestamps.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        let shifted = Utc::now() + Duration::seconds(self.offset_seconds.load(Ordering::SeqCst));
+        let real = Utc::now();
+        // An absurd accumulated offset falls back to real time rather than overflowing.
+        let shifted = Duration::try_seconds(self.offset_seconds.load(Ordering::SeqCst))
+            .and_then(|offset| real.checked_add_signed(offset))
+            .unwrap_or(real);
         shifted
             .duration_trunc(Duration::microseconds(1))
             .unwrap_or(shifted)
@@ -24,7 +28,11 @@ impl Clock {
     }
 
     pub(crate) fn shift(&self, seconds: i64) {
-        self.offset_seconds.fetch_add(seconds, Ordering::SeqCst);
+        let _ = self
+            .offset_seconds
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |offset| {
+                Some(offset.saturating_add(seconds))
+            });
     }
 }
 

@@ -531,7 +531,7 @@ async fn shift_clock(
     CalendlyJson(request): CalendlyJson<ShiftClockRequest>,
 ) -> ControlResult<ClockInfo> {
     // Bounded to a century either way so timestamps stay representable.
-    if request.seconds.abs() > 100 * 366 * 24 * 3600 {
+    if request.seconds.unsigned_abs() > 100 * 366 * 24 * 3600 {
         return Err(ApiError::invalid_argument(
             "seconds",
             "shift must be within a century",

@@ -311,10 +311,9 @@ pub(crate) fn paginate<T>(
         (true, Some(key)) => Some(encode_cursor("p", key)),
         _ => None,
     };
-    let page_link = |token: &Option<String>| {
-        token.as_ref().map(|token| {
-            let mut url = url::Url::parse(&format!("{api_base}{base_path}"))
-                .expect("the API base and a route path form a URL");
+    let page_link = |token: &Option<String>| -> Option<String> {
+        token.as_ref().and_then(|token| {
+            let mut url = url::Url::parse(&format!("{api_base}{base_path}")).ok()?;
             {
                 let mut pairs = url.query_pairs_mut();
                 for (key, value) in &query.pairs {
@@ -324,7 +323,7 @@ pub(crate) fn paginate<T>(
                 }
                 pairs.append_pair("page_token", token);
             }
-            url.to_string()
+            Some(url.to_string())
         })
     };
     let items: Vec<T> = rows

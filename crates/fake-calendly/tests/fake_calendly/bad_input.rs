@@ -282,6 +282,7 @@ async fn oauth_and_control_endpoints_reject_bad_input_without_panicking() {
             r#"{"path_prefix": "/x", "fault": {"kind": "status", "status": 1000}, "count": 1}"#,
         ),
         ("clock/shift", r#"{"seconds": 9223372036854775807}"#),
+        ("clock/shift", r#"{"seconds": -9223372036854775808}"#),
     ] {
         let response = send(control(path, body)).await;
         assert!(
