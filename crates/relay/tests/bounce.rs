@@ -282,17 +282,23 @@ async fn the_binary_listens_where_it_is_told_and_serves_the_bounce_page() {
         .expect("the relay binary starts");
     let stdout = child.stdout.take().unwrap();
     // The binary logs the address it bound; port 0 means the test must read it back.
-    let address = tokio::task::spawn_blocking(move || {
+    let reader = tokio::task::spawn_blocking(move || {
         for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.unwrap();
+            let line = line.ok()?;
             if let Some(rest) = line.split("address=").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_owned();
+                return rest.split_whitespace().next().map(str::to_owned);
             }
         }
-        panic!("the relay never logged its address");
-    })
-    .await
-    .unwrap();
+        None
+    });
+    let address = match tokio::time::timeout(std::time::Duration::from_secs(30), reader).await {
+        Ok(Ok(Some(address))) => address,
+        other => {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the relay never logged its address: {other:?}");
+        }
+    };
     let response = client()
         .get(format!(
             "http://{address}/oauth/callback?code=abc&state=def"

@@ -155,9 +155,7 @@ fn run_in_child_session(test_name: &str, kind: SessionKind) {
     if kind != SessionKind::NoBus {
         command.env_remove("DBUS_SESSION_BUS_ADDRESS");
     }
-    let output = command
-        .output()
-        .expect("dbus-run-session and gnome-keyring-daemon must be installed (apt-get install dbus gnome-keyring)");
+    let output = output_within(command, CHILD_TIME_LIMIT);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // The test itself ran in the child; its verdict is the child's exit status.
@@ -169,6 +167,32 @@ fn run_in_child_session(test_name: &str, kind: SessionKind) {
         stdout.contains("test result: ok. 1 passed"),
         "the child must actually have run {test_name}:\n{stdout}"
     );
+}
+
+/// A child test that runs longer than this is killed and reported (a keyring waiting for a
+/// prompt must fail the test, not hang it).
+const CHILD_TIME_LIMIT: Duration = Duration::from_secs(180);
+
+/// Runs `command` to completion, killing it after `limit`.
+fn output_within(mut command: Command, limit: Duration) -> std::process::Output {
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dbus-run-session and gnome-keyring-daemon must be installed (apt-get install dbus gnome-keyring)");
+    let child_id = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(limit) {
+        Ok(output) => output.expect("the child's output can be read"),
+        Err(_) => {
+            // Only the child this helper started is killed, by its id.
+            let _ = Command::new("kill").arg(child_id.to_string()).status();
+            panic!("the child test did not finish within {limit:?} and was killed");
+        }
+    }
 }
 
 /// Everything tracing wrote in this process, at every level (for the "no token in the logs"
