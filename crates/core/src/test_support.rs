@@ -180,7 +180,7 @@ pub(crate) fn dump(store: &Store) -> Vec<String> {
         ),
         (
             "link",
-            "SELECT m.event_uri, c.email_normalized
+            "SELECT m.event_uri, c.email_normalized, mc.client_attends
                FROM meeting_clients mc JOIN meetings m USING (meeting_id) JOIN clients c USING (client_id)
               ORDER BY m.event_uri, c.email_normalized",
         ),

@@ -113,8 +113,11 @@ CREATE TABLE clients (
 );
 
 CREATE TABLE meeting_clients (
-    meeting_id INTEGER NOT NULL REFERENCES meetings (meeting_id) ON DELETE CASCADE,
-    client_id  INTEGER NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    meeting_id     INTEGER NOT NULL REFERENCES meetings (meeting_id) ON DELETE CASCADE,
+    client_id      INTEGER NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
+    -- 1 while the client has a not-canceled invitee on the meeting (a group member who
+    -- canceled stays linked for history but no longer attends).
+    client_attends INTEGER NOT NULL DEFAULT 1 CHECK (client_attends IN (0, 1)),
     PRIMARY KEY (meeting_id, client_id)
 ) WITHOUT ROWID;
 CREATE INDEX meeting_clients_by_client ON meeting_clients (client_id, meeting_id);

@@ -138,13 +138,14 @@ pub struct ClientRow {
     pub email: String,
     /// Most recent non-empty invitee name (may be empty when none was ever given).
     pub name: String,
-    /// Active meetings not flagged deleted (past and upcoming).
+    /// Active meetings (not flagged deleted) the client attends: past and upcoming.
     pub meeting_count: u64,
-    /// Canceled meetings not flagged deleted (reschedules leave one of these behind).
+    /// Meetings (not flagged deleted) that were canceled, or that the client canceled their own
+    /// place in (a group member); reschedules leave one of these behind.
     pub canceled_meeting_count: u64,
-    /// Start of the soonest active meeting that has not ended.
+    /// Start of the soonest attended active meeting that has not ended.
     pub next_meeting: Option<DateTime<Utc>>,
-    /// Start of the most recent active meeting that has ended.
+    /// Start of the most recent attended active meeting that has ended.
     pub last_meeting: Option<DateTime<Utc>>,
 }
 
@@ -585,12 +586,14 @@ impl Store {
     ) -> Result<Vec<ClientRow>, StoreError> {
         let mut statement = self.connection.prepare_cached(
             "SELECT c.client_id, c.email_normalized, c.display_name,
-                    count(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' THEN 1 END),
-                    count(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'canceled' THEN 1 END),
-                    min(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' AND m.end_time > ?2
-                             THEN m.start_time END),
-                    max(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' AND m.end_time <= ?2
-                             THEN m.start_time END)
+                    count(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' AND mc.client_attends = 1
+                               THEN 1 END),
+                    count(CASE WHEN m.deleted_in_calendly = 0
+                                AND (m.status = 'canceled' OR mc.client_attends = 0) THEN 1 END),
+                    min(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' AND mc.client_attends = 1
+                              AND m.end_time > ?2 THEN m.start_time END),
+                    max(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' AND mc.client_attends = 1
+                              AND m.end_time <= ?2 THEN m.start_time END)
                FROM clients c
                LEFT JOIN meeting_clients mc ON mc.client_id = c.client_id
                LEFT JOIN meetings m ON m.meeting_id = mc.meeting_id

@@ -264,9 +264,14 @@ fn link_client(
         .query_row(params![account.0, email, name, name_from], |row| row.get(0))?;
     connection
         .prepare_cached(
-            "INSERT OR IGNORE INTO meeting_clients (meeting_id, client_id) VALUES (?1, ?2)",
+            "INSERT INTO meeting_clients (meeting_id, client_id, client_attends)
+             VALUES (?1, ?2, EXISTS (SELECT 1 FROM invitees
+                                      WHERE meeting_id = ?1 AND email_normalized = ?3
+                                        AND status <> 'canceled'))
+             ON CONFLICT (meeting_id, client_id) DO UPDATE SET client_attends = excluded.client_attends
+             WHERE client_attends IS NOT excluded.client_attends",
         )?
-        .execute(params![meeting.0, client_id])?;
+        .execute(params![meeting.0, client_id, email])?;
     Ok(())
 }
 

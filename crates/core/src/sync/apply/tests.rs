@@ -419,6 +419,68 @@ fn a_group_event_links_every_invitee_as_a_client() {
 }
 
 #[test]
+fn a_group_member_who_cancels_keeps_the_history_but_not_the_next_meeting() {
+    let (mut temp, account) = store_with_account();
+    let (group, invitees) = group_event();
+    run_sync(
+        &mut temp.store,
+        account,
+        &calendly_with(vec![(group.clone(), invitees.clone())], 1),
+        window(30, 30),
+        base_time(),
+    );
+    // Bob cancels his place; the workshop itself stays active for Ann and Carol.
+    let group_after = FetchedEvent {
+        invitees_active: 2,
+        updated_at: minutes(-5),
+        ..group.clone()
+    };
+    let bob_canceled = FetchedInvitee {
+        status: Status::Canceled,
+        cancellation: Some(crate::domain::Cancellation {
+            canceled_by: Some("Bob Jones".to_owned()),
+            reason: Some("Clash".to_owned()),
+            canceler_type: Some("invitee".to_owned()),
+            created_at: Some(minutes(-5)),
+        }),
+        updated_at: minutes(-5),
+        ..invitees[1].clone()
+    };
+    temp.store
+        .apply_webhook_change(account, &group_after, &bob_canceled, base_time())
+        .unwrap();
+    let bob = temp
+        .store
+        .client(account, "bob@example.com", base_time())
+        .unwrap()
+        .unwrap();
+    let ann = temp
+        .store
+        .client(account, "ann@example.com", base_time())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            bob.meeting_count,
+            bob.canceled_meeting_count,
+            bob.next_meeting
+        ),
+        (0, 1, None),
+        "Bob no longer attends"
+    );
+    assert_eq!(
+        (ann.meeting_count, ann.next_meeting),
+        (1, Some(days(4))),
+        "Ann still does"
+    );
+    let history = temp
+        .store
+        .client_meetings(account, "bob@example.com", base_time())
+        .unwrap();
+    assert_eq!(history.len(), 1, "the workshop stays in Bob's history");
+}
+
+#[test]
 fn webhook_changes_are_idempotent_and_never_regress() {
     let (mut temp, account) = store_with_account();
     let booked = event("HOOK", days(2));
