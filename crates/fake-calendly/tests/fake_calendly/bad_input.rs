@@ -360,3 +360,87 @@ async fn framework_rejections_also_use_the_listeners_error_shape() {
     );
     fake.shutdown().await;
 }
+
+/// Random bodies posted to every body-taking endpoint never produce a 5xx or a non-JSON answer,
+/// and the fake keeps serving afterwards.
+#[test]
+fn random_bodies_never_break_the_fake() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (fake, token) = runtime.block_on(async {
+        let fake = start(FakeConfig::for_tests()).await;
+        let token = full_access_token(&fake).await;
+        (fake, token)
+    });
+    let api = base(&fake.api_base_url());
+    let endpoints: Vec<String> = [
+        "/webhook_subscriptions",
+        "/invitee_no_shows",
+        "/scheduled_events/x/cancellation",
+        "/_control/bookings",
+        "/_control/cancel",
+        "/_control/reschedule",
+        "/_control/seed",
+        "/_control/faults",
+        "/_control/users",
+        "/_control/events/update",
+        "/_control/tokens/personal",
+    ]
+    .iter()
+    .map(|path| format!("{api}{path}"))
+    .collect();
+    let json_fragment = prop_oneof![
+        any::<String>(),
+        Just(r#"{"url": null}"#.to_string()),
+        Just(
+            r#"{"start_time": "2026-01-01T00:00:00Z", "invitees": [{"name": "", "email": "@"}]}"#
+                .to_string()
+        ),
+        Just(r#"{"count": 1e400}"#.to_string()),
+        Just(r#"{"a": [[[[[[[[[[]]]]]]]]]]}"#.to_string()),
+        "\\{\"[a-z_]{1,12}\": [0-9\"a-z\\[\\]{}:,]{0,40}\\}",
+    ];
+    let mut runner = TestRunner::new(Config {
+        cases: 200,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&(0..endpoints.len(), json_fragment), |(index, body)| {
+            let response = runtime.block_on(send(
+                reqwest::Client::new()
+                    .post(&endpoints[index])
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body.clone()),
+            ));
+            prop_assert!(
+                !response.status.is_server_error(),
+                "{} {body:?} gave {}",
+                endpoints[index],
+                response.status
+            );
+            if response.status.is_client_error() {
+                prop_assert!(
+                    response.body["title"].is_string() && response.body["message"].is_string(),
+                    "error shape for {body:?}: {}",
+                    response.body
+                );
+            }
+            Ok(())
+        })
+        .expect("no input breaks the fake");
+    let still_alive = runtime.block_on(api_get(&fake, &token, "/users/me"));
+    assert_eq!(
+        still_alive.status,
+        StatusCode::OK,
+        "the fake still serves after random input"
+    );
+    runtime.block_on(fake.shutdown());
+}
