@@ -432,7 +432,13 @@ async fn sync_with_progress(
         while let Ok(event) = events.recv().await {
             match event {
                 EngineEvent::SyncStarted { kind } => {
-                    eprintln!("Starting a {} sync…", kind.as_str());
+                    eprintln!(
+                        "Starting {} sync…",
+                        match kind {
+                            advicly_engine::SyncKind::Full => "a full",
+                            advicly_engine::SyncKind::Incremental => "an incremental",
+                        }
+                    );
                 }
                 EngineEvent::SyncProgress(progress) => {
                     if interactive {
