@@ -25,15 +25,6 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 
-    #[error(
-        "the local database holds a value this build cannot read ({table}.{column} = {value:?})"
-    )]
-    CorruptValue {
-        table: &'static str,
-        column: &'static str,
-        value: String,
-    },
-
     #[error("no account with local id {0} exists")]
     AccountNotFound(i64),
 
