@@ -78,7 +78,7 @@ fn conference(kind: &str, event: &ScheduledEvent, join_url: String, data: Value)
         json!({
             "type": kind,
             "status": "processing",
-            "join_url": format!("https://calendly.com/events/{}/{kind}", event.uuid),
+            "join_url": format!("https://calendly.com/events/{}/{}", event.uuid, if kind == "google_conference" { "google_meet" } else { kind }),
             "data": null,
         })
     }

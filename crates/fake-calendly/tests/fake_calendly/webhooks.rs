@@ -610,3 +610,61 @@ async fn a_receiver_that_times_out_is_retried() {
     assert!(log[1].succeeded, "the retry succeeded");
     fake.shutdown().await;
 }
+
+/// A real `invitee.created` delivery captured in 2023 (API.md §6), used only for its key sets.
+const REAL_INVITEE_CREATED: &str = r#"{"created_at":"2023-12-24T17:27:38.000000Z","created_by":"https://api.calendly.com/users/f2f32253-5f99-4d22-8950-51f86535e227","event":"invitee.created","payload":{"cancel_url":"https://calendly.com/cancellations/3e39fe12-9338-448d-b760-2217a35cc0a7","created_at":"2023-12-24T17:27:38.192438Z","email":"ashwaniverma.verma@rediff.com","event":"https://api.calendly.com/scheduled_events/9a15cc4a-c99d-48e4-bc2b-b363b35c669c","first_name":null,"invitee_scheduled_by":null,"last_name":null,"name":"test account","new_invitee":null,"no_show":null,"old_invitee":null,"payment":null,"questions_and_answers":[],"reconfirmation":null,"reschedule_url":"https://calendly.com/reschedulings/3e39fe12-9338-448d-b760-2217a35cc0a7","rescheduled":false,"routing_form_submission":null,"scheduled_event":{"created_at":"2023-12-24T17:27:38.162964Z","end_time":"2023-12-24T21:45:00.000000Z","event_guests":[],"event_memberships":[{"user":"https://api.calendly.com/users/f2f32253-5f99-4d22-8950-51f86535e227","user_email":"connect2ashwaniverma@gmail.com"}],"event_type":"https://api.calendly.com/event_types/ebd636e1-bf06-4b5b-a3f8-68add9964c7a","invitees_counter":{"total":1,"active":1,"limit":100},"location":{"join_url":"https://calendly.com/events/9a15cc4a-c99d-48e4-bc2b-b363b35c669c/google_meet","status":"processing","type":"google_conference"},"name":"15 Minute Meeting","start_time":"2023-12-24T21:30:00.000000Z","status":"active","updated_at":"2023-12-24T17:27:38.162964Z","uri":"https://api.calendly.com/scheduled_events/9a15cc4a-c99d-48e4-bc2b-b363b35c669c"},"scheduling_method":null,"status":"active","text_reminder_number":null,"timezone":"Asia/Calcutta","tracking":{"utm_campaign":null,"utm_source":null,"utm_medium":null,"utm_content":null,"utm_term":null,"salesforce_uuid":null},"updated_at":"2023-12-24T17:27:38.192438Z","uri":"https://api.calendly.com/scheduled_events/9a15cc4a-c99d-48e4-bc2b-b363b35c669c/invitees/3e39fe12-9338-448d-b760-2217a35cc0a7"}}"#;
+
+fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().expect("object").keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn deliveries_have_the_keys_of_a_real_capture() {
+    let fake = start(FakeConfig::for_tests()).await;
+    let token = full_access_token(&fake).await;
+    let mut receiver = Receiver::start(0).await;
+    subscribe(&fake, &token, &receiver.url, &["invitee.created"]).await;
+    let mut request = booking(30, "Olivia Smith", "olivia@example.com");
+    request.location = Some(fake_calendly::LocationSpec::GoogleConference);
+    fake.control().book(&request).await.expect("book");
+    let ours = receiver.next().await.json();
+    let real: Value = serde_json::from_str(REAL_INVITEE_CREATED).expect("the capture parses");
+    assert_eq!(keys(&ours), keys(&real), "envelope keys match the capture");
+    assert_eq!(
+        keys(&ours["payload"]),
+        keys(&real["payload"]),
+        "invitee payload keys match the capture"
+    );
+    assert_eq!(
+        keys(&ours["payload"]["tracking"]),
+        keys(&real["payload"]["tracking"]),
+        "tracking keys match"
+    );
+    assert_eq!(
+        keys(&ours["payload"]["scheduled_event"]["location"]),
+        keys(&real["payload"]["scheduled_event"]["location"]),
+        "a fresh Google Meet location matches"
+    );
+    assert_eq!(
+        ours["payload"]["scheduled_event"]["location"]["status"], "processing",
+        "a fresh conference is still processing"
+    );
+    // 2026 deliveries add meeting notes and user_name (API.md §6); nothing else may differ.
+    let mut real_event_keys = keys(&real["payload"]["scheduled_event"]);
+    real_event_keys.push("meeting_notes_plain".to_string());
+    real_event_keys.sort();
+    assert_eq!(
+        keys(&ours["payload"]["scheduled_event"]),
+        real_event_keys,
+        "scheduled_event keys match the capture plus meeting_notes_plain"
+    );
+    let membership = &ours["payload"]["scheduled_event"]["event_memberships"][0];
+    assert_eq!(
+        keys(membership),
+        vec!["user", "user_email", "user_name"],
+        "memberships carry user, user_email and user_name"
+    );
+    fake.shutdown().await;
+}
