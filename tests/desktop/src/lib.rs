@@ -168,10 +168,30 @@ pub async fn all(client: &Client, css: &str) -> Result<Vec<Element>> {
 
 /// Waits until at least one element matches `css` and returns the first.
 pub async fn wait_for_element(client: &Client, css: &str, timeout: Duration) -> Result<Element> {
-    wait_for(&format!("an element matching `{css}`"), timeout, || async {
+    let found = wait_for(&format!("an element matching `{css}`"), timeout, || async {
         Ok(all(client, css).await?.into_iter().next())
     })
-    .await
+    .await;
+    explain_failure(client, found).await
+}
+
+/// On a failed wait, saves what the window showed (`target/desktop-e2e-failure.png`) and adds
+/// the page text to the error, so a failure can be understood from the log alone.
+pub async fn explain_failure<T>(client: &Client, result: Result<T>) -> Result<T> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(error) => {
+            let shot = target_dir().join("desktop-e2e-failure.png");
+            if let Ok(png) = client.screenshot().await {
+                let _ = std::fs::write(&shot, png);
+            }
+            let text = page_text(client).await;
+            Err(error.context(format!(
+                "page text: {text:?} (screenshot: {})",
+                shot.display()
+            )))
+        }
+    }
 }
 
 /// Waits until no element matches `css`.
@@ -189,15 +209,19 @@ pub async fn wait_for_text(
     text: &str,
     timeout: Duration,
 ) -> Result<Element> {
-    wait_for(&format!("`{css}` containing {text:?}"), timeout, || async {
+    let found = wait_for(&format!("`{css}` containing {text:?}"), timeout, || async {
         for element in all(client, css).await? {
-            if element.text().await.unwrap_or_default().contains(text) {
+            // textContent, not WebDriver's visible text: the visibility heuristics of the
+            // Selenium atoms drop text inside the windowed list's absolutely positioned rows.
+            let content = element.prop("textContent").await?.unwrap_or_default();
+            if content.contains(text) {
                 return Ok(Some(element));
             }
         }
         Ok(None)
     })
-    .await
+    .await;
+    explain_failure(client, found).await
 }
 
 /// The text of the page body, for failure messages.

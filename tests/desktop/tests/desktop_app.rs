@@ -81,7 +81,9 @@ async fn click(client: &Client, css: &str) -> Result<()> {
 async fn search_meetings(client: &Client, text: &str) -> Result<()> {
     let search = wait_for_element(client, "#search", SCREEN_TIMEOUT).await?;
     search.clear().await?;
-    search.send_keys(text).await?;
+    // Clearing fires no `input` event, so type a character and delete it to announce "empty".
+    let typed = if text.is_empty() { " \u{E003}" } else { text };
+    search.send_keys(typed).await?;
     Ok(())
 }
 

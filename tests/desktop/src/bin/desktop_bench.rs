@@ -153,27 +153,33 @@ async fn main() -> Result<()> {
     );
     println!("| configuration | start → first row found | start → list painted | page load → painted | idle PSS (app + WebKit) |");
     println!("|---|---|---|---|---|");
-    let configurations: Vec<(&str, PathBuf, &str, Vec<(&str, &str)>)> = vec![
-        (
-            "10,000 meetings",
-            seeded_dir.clone(),
-            "[data-testid=meeting-row]",
-            vec![],
-        ),
-        (
-            "10,000 meetings, WEBKIT_DISABLE_COMPOSITING_MODE=1",
-            seeded_dir.clone(),
-            "[data-testid=meeting-row]",
-            vec![("WEBKIT_DISABLE_COMPOSITING_MODE", "1")],
-        ),
-        (
-            "empty database (connect screen)",
-            empty_dir.clone(),
-            "#connect-oauth",
-            vec![],
-        ),
+    let configurations = [
+        StartConfiguration {
+            label: "10,000 meetings",
+            data_dir: seeded_dir.clone(),
+            selector: "[data-testid=meeting-row]",
+            extra_environment: vec![],
+        },
+        StartConfiguration {
+            label: "10,000 meetings, WEBKIT_DISABLE_COMPOSITING_MODE=1",
+            data_dir: seeded_dir.clone(),
+            selector: "[data-testid=meeting-row]",
+            extra_environment: vec![("WEBKIT_DISABLE_COMPOSITING_MODE", "1")],
+        },
+        StartConfiguration {
+            label: "empty database (connect screen)",
+            data_dir: empty_dir.clone(),
+            selector: "#connect-oauth",
+            extra_environment: vec![],
+        },
     ];
-    for (label, data_dir, selector, extra) in configurations {
+    for StartConfiguration {
+        label,
+        data_dir,
+        selector,
+        extra_environment: extra,
+    } in configurations
+    {
         let driver = TauriDriver::start(&environment(&data_dir, &extra)).await?;
         let mut samples = Vec::new();
         for _ in 0..options.runs {
@@ -259,6 +265,14 @@ fn forget_webview_profile() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One way of starting the app: which database, which element means "ready", extra variables.
+struct StartConfiguration {
+    label: &'static str,
+    data_dir: PathBuf,
+    selector: &'static str,
+    extra_environment: Vec<(&'static str, &'static str)>,
 }
 
 struct StartSample {
