@@ -30,6 +30,9 @@ use crate::views::{
 /// The lock file that keeps syncs of different processes on one store apart.
 const SYNC_LOCK_FILE_NAME: &str = "sync.lock";
 
+/// The global setting holding the chosen sync interval in minutes.
+const SYNC_INTERVAL_SETTING: &str = "sync_interval_minutes";
+
 /// The account setting that marks the demo account.
 const DEMO_SETTING: &str = "demo";
 
@@ -269,6 +272,24 @@ impl Engine {
         Ok(self
             .with_store(|store| store.setting(SettingScope::Account(account), DEMO_SETTING))?
             .is_some_and(|value| value == "true"))
+    }
+
+    /// The sync interval the advisor chose last (kept in the store), if any.
+    pub fn saved_sync_interval(&self) -> Result<Option<u32>, EngineError> {
+        Ok(self
+            .with_store(|store| store.setting(SettingScope::Global, SYNC_INTERVAL_SETTING))?
+            .and_then(|value| value.parse().ok())
+            .filter(|minutes| crate::scheduler::validate_interval(*minutes).is_ok()))
+    }
+
+    pub(crate) fn save_sync_interval(&self, minutes: u32) -> Result<(), EngineError> {
+        self.with_store(|store| {
+            store.set_setting(
+                SettingScope::Global,
+                SYNC_INTERVAL_SETTING,
+                &minutes.to_string(),
+            )
+        })
     }
 
     /// Called by the scheduler whenever its deadline moves.

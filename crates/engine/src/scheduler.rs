@@ -90,6 +90,7 @@ pub struct SchedulerState {
 
 /// The handle the shell keeps: send commands, read the next sync time, shut down.
 pub struct SchedulerHandle {
+    engine: Engine,
     commands: mpsc::UnboundedSender<Command>,
     state: watch::Receiver<SchedulerState>,
     task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
@@ -109,9 +110,11 @@ impl SchedulerHandle {
         self.send(Command::SyncNow { reply: None })
     }
 
-    /// Changes the interval (5–60 minutes); the next deadline moves accordingly.
+    /// Changes the interval (5–60 minutes) and remembers it in the store for the next start;
+    /// the next deadline moves accordingly.
     pub fn set_interval(&self, minutes: u32) -> Result<(), EngineError> {
         let minutes = validate_interval(minutes)?;
+        self.engine.save_sync_interval(minutes)?;
         self.send(Command::SetInterval { minutes })
     }
 
@@ -152,11 +155,16 @@ fn stopped() -> EngineError {
     EngineError::internal("The background sync has been shut down.")
 }
 
-/// Starts the poller on the current Tokio runtime.
+/// Starts the poller on the current Tokio runtime. An interval the advisor chose earlier
+/// (saved by [`SchedulerHandle::set_interval`]) wins over `settings.interval_minutes`.
 pub fn spawn_scheduler(engine: Engine, settings: SchedulerSettings) -> SchedulerHandle {
-    let interval_minutes = validate_interval(settings.interval_minutes)
-        .unwrap_or(DEFAULT_INTERVAL_MINUTES)
-        .clamp(MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES);
+    let interval_minutes = engine
+        .saved_sync_interval()
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            validate_interval(settings.interval_minutes).unwrap_or(DEFAULT_INTERVAL_MINUTES)
+        });
     let (commands, receiver) = mpsc::unbounded_channel();
     let initial = SchedulerState {
         next_sync_at: None,
@@ -167,6 +175,7 @@ pub fn spawn_scheduler(engine: Engine, settings: SchedulerSettings) -> Scheduler
     };
     let (state_sender, state) = watch::channel(initial);
     let events = engine.subscribe();
+    let handle_engine = engine.clone();
     let poller = Poller {
         engine,
         settings: SchedulerSettings {
@@ -183,6 +192,7 @@ pub fn spawn_scheduler(engine: Engine, settings: SchedulerSettings) -> Scheduler
     };
     let task = tokio::spawn(poller.run());
     SchedulerHandle {
+        engine: handle_engine,
         commands,
         state,
         task: tokio::sync::Mutex::new(Some(task)),

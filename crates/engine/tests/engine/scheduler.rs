@@ -117,6 +117,16 @@ async fn interval_changes_are_bounded_and_move_the_deadline() {
         "next sync in {minutes} minutes"
     );
     handle.shutdown().await;
+
+    // The choice survives a restart: a new scheduler starts with it, whatever its settings say.
+    assert_eq!(world.engine.saved_sync_interval().unwrap(), Some(60));
+    let restarted = spawn_scheduler(world.engine.clone(), quick_settings());
+    assert_eq!(
+        restarted.state().interval_minutes,
+        60,
+        "the saved interval wins"
+    );
+    restarted.shutdown().await;
 }
 
 #[tokio::test]
