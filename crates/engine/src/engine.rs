@@ -399,7 +399,10 @@ impl Engine {
         {
             Some(scheduled) => scheduled,
             None if account.connection_state == ConnectionState::Connected => {
-                Some(computed_next_sync(last_run.as_ref(), now))
+                let interval = self
+                    .saved_sync_interval()?
+                    .unwrap_or(crate::scheduler::DEFAULT_INTERVAL_MINUTES);
+                Some(computed_next_sync(last_run.as_ref(), interval, now))
             }
             None => None,
         };
@@ -457,12 +460,13 @@ impl Engine {
     }
 }
 
-/// Without a scheduler: the interval after the last run (or now, when it never ran or failed).
+/// Without a scheduler: one interval after the last successful run (now, when it never ran or failed).
 fn computed_next_sync(
     last_run: Option<&advicly_core::store::SyncRunRow>,
+    interval_minutes: u32,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let interval = chrono::Duration::minutes(i64::from(crate::scheduler::DEFAULT_INTERVAL_MINUTES));
+    let interval = chrono::Duration::minutes(i64::from(interval_minutes));
     match last_run {
         Some(run) if run.succeeded() => {
             let due = run.finished_at.unwrap_or(run.started_at) + interval;
