@@ -464,3 +464,78 @@ mod from_engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn enum_values_are_the_strings_of_the_contract() {
+        // The UI compares these exact strings (docs/ipc.md).
+        assert_eq!(
+            json!(ConnectionState::NeedsReconnect),
+            json!("needs_reconnect")
+        );
+        assert_eq!(json!(SyncKind::Incremental), json!("incremental"));
+        let filter: MeetingStatusFilter =
+            serde_json::from_value(json!("upcoming")).expect("a documented filter");
+        assert_eq!(filter, MeetingStatusFilter::Upcoming);
+    }
+
+    #[test]
+    fn the_meeting_query_arrives_in_camel_case_with_nulls() {
+        let query: MeetingQuery = serde_json::from_value(json!({
+            "search": "ada", "status": "all", "from": null, "to": "2026-03-01T00:00:00Z", "clientEmail": "ada@example.com"
+        }))
+        .expect("the UI's MeetingQuery shape parses");
+        // Every field of the UI's object lands where the engine expects it.
+        assert_eq!(query.search.as_deref(), Some("ada"));
+        assert_eq!(query.client_email.as_deref(), Some("ada@example.com"));
+        assert!(query.to.is_some() && query.from.is_none(), "{query:?}");
+    }
+
+    #[test]
+    fn an_empty_search_box_means_no_search() {
+        let query = MeetingQuery {
+            search: Some("   ".into()),
+            status: MeetingStatusFilter::All,
+            from: None,
+            to: None,
+            client_email: Some(String::new()),
+        };
+        let engine_query: advicly_engine::MeetingQuery = query.into();
+        // Matching "   " would hide every meeting; the UI means "show all".
+        assert_eq!(engine_query.search, None);
+        assert_eq!(engine_query.client_email, None);
+    }
+
+    #[test]
+    fn overview_fields_are_camel_case() {
+        let overview = Overview {
+            connection: Connection {
+                state: ConnectionState::Connected,
+                account: None,
+                reason: None,
+                token_expires_at: None,
+                demo: true,
+            },
+            sync: SyncStatus {
+                running: false,
+                progress: None,
+                last_sync: None,
+                next_sync_at: None,
+                interval_minutes: 15,
+            },
+            online: true,
+            demo_available: false,
+            meeting_count: 3,
+        };
+        let value = serde_json::to_value(&overview).expect("serializes");
+        // Field names are the contract's, not Rust's.
+        assert_eq!(value["demoAvailable"], json!(false));
+        assert_eq!(value["meetingCount"], json!(3));
+        assert_eq!(value["sync"]["intervalMinutes"], json!(15));
+        assert_eq!(value["connection"]["tokenExpiresAt"], json!(null));
+    }
+}

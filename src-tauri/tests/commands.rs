@@ -28,7 +28,10 @@ fn test_app(oauth_client_id: Option<&str>) -> TestApp {
     // Nothing listens here, so the engine can never reach a real Calendly.
     config.api_base = "http://127.0.0.1:9/".parse().expect("a valid URL");
     config.auth_base = "http://127.0.0.1:9/".parse().expect("a valid URL");
-    config.keychain_service = format!("com.advicly.desktop.test-{}", std::process::id());
+    // A service of its own per test app, so parallel tests never share keychain entries.
+    static NEXT_APP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let number = NEXT_APP.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    config.keychain_service = format!("com.advicly.desktop.test-{}-{number}", std::process::id());
     let engine = Engine::open(config).expect("the engine opens a fresh database");
     let app = mock_builder()
         .invoke_handler(commands::handler())
@@ -139,4 +142,88 @@ fn syncing_without_an_account_fails_with_a_code_the_ui_understands() {
     // Either nothing is connected or (no network in tests) Calendly is unreachable.
     let code = error["code"].as_str().unwrap_or_default();
     assert!(["not_connected", "offline"].contains(&code), "{error}");
+}
+
+/// Polls `check` every 100 ms for up to `seconds`; `what` names the condition in the panic.
+fn wait_until(what: &str, seconds: u64, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {seconds} s waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_demo_connects_syncs_lists_and_disconnects_without_an_account() {
+    let app = test_app(None);
+    let started = invoke(&app, "start_demo", json!({}))
+        .expect("start_demo succeeds with no client configured");
+    assert_eq!(started, Value::Null, "start_demo resolves to null");
+
+    let overview = invoke(&app, "get_overview", json!({})).expect("get_overview succeeds");
+    // The demo goes through the real OAuth flow against the in-process fake, so it is connected.
+    assert_eq!(overview["connection"]["state"], "connected", "{overview}");
+    assert_eq!(
+        overview["connection"]["demo"], true,
+        "the UI marks demo data: {overview}"
+    );
+
+    // The scheduler of the demo engine runs the first sync on its own.
+    let all = json!({ "query": { "search": null, "status": "all", "from": null, "to": null, "clientEmail": null } });
+    wait_until("the first demo sync to fill the list", 60, || {
+        invoke(&app, "list_meetings", all.clone())
+            .is_ok_and(|meetings| meetings.as_array().is_some_and(|rows| !rows.is_empty()))
+    });
+    let meetings = invoke(&app, "list_meetings", all.clone()).expect("the demo lists meetings");
+    let first = &meetings[0];
+    // Every documented MeetingSummary field is present, in camelCase.
+    for field in [
+        "uri",
+        "name",
+        "status",
+        "startTime",
+        "endTime",
+        "rescheduledToStart",
+        "deleted",
+        "invitees",
+        "clientEmails",
+    ] {
+        assert!(
+            first.get(field).is_some(),
+            "MeetingSummary lacks {field}: {first}"
+        );
+    }
+    let detail = invoke(&app, "get_meeting", json!({ "uri": first["uri"] }))
+        .expect("the detail of a listed meeting");
+    assert_eq!(
+        detail["uri"], first["uri"],
+        "the detail is of the meeting asked for"
+    );
+    assert!(
+        detail.get("lastChangeSource").is_some(),
+        "MeetingDetail carries lastChangeSource: {detail}"
+    );
+    let clients = invoke(&app, "list_clients", json!({})).expect("the demo lists clients");
+    assert!(
+        clients.as_array().is_some_and(|rows| !rows.is_empty()),
+        "demo meetings have clients: {clients}"
+    );
+
+    let report = invoke(&app, "disconnect", json!({ "wipe": false }))
+        .expect("disconnecting the demo succeeds");
+    assert_eq!(report["wiped"], false, "{report}");
+    let overview = invoke(&app, "get_overview", json!({})).expect("get_overview succeeds");
+    // Disconnecting the demo returns to the configured (empty, disconnected) engine.
+    assert_eq!(
+        overview["connection"]["state"], "disconnected",
+        "{overview}"
+    );
+    assert_eq!(overview["connection"]["demo"], false, "{overview}");
+    assert_eq!(
+        overview["meetingCount"], 0,
+        "the real database never saw demo meetings: {overview}"
+    );
 }
