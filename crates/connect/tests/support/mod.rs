@@ -151,7 +151,9 @@ fn run_in_child_session(test_name: &str, kind: SessionKind) {
         .env(SESSION_VARIABLE, "inside")
         .env(CHILD_MODE_VARIABLE, kind.mode())
         .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY");
+        .env_remove("WAYLAND_DISPLAY")
+        // An outer test session's keyring daemon must not be reached (or replaced) from here.
+        .env_remove("GNOME_KEYRING_CONTROL");
     if kind != SessionKind::NoBus {
         command.env_remove("DBUS_SESSION_BUS_ADDRESS");
     }
