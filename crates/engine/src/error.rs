@@ -7,7 +7,7 @@
 pub enum EngineError {
     #[error("No Calendly account is connected; connect one first.")]
     NotConnected,
-    #[error("Calendly needs to be reconnected: {reason}")]
+    #[error("{}", reconnect_sentence(reason))]
     NeedsReconnect { reason: String },
     #[error("{message}")]
     Offline { message: String },
@@ -61,6 +61,16 @@ impl EngineError {
     }
 }
 
+/// The reason, plus what to do about it unless the reason already says so.
+fn reconnect_sentence(reason: &str) -> String {
+    let reason = sentence(reason);
+    if reason.to_lowercase().contains("reconnect") {
+        reason
+    } else {
+        format!("{reason} Reconnect Calendly to continue.")
+    }
+}
+
 /// Makes a lower crate's message read as a sentence: capital first letter, final full stop.
 pub(crate) fn sentence(message: &str) -> String {
     let trimmed = message.trim();
@@ -78,6 +88,25 @@ pub(crate) fn sentence(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn needs_reconnect_says_what_to_do_once() {
+        // The CLI prints this alone, so it must tell the advisor to reconnect, but not twice.
+        let bare = EngineError::NeedsReconnect {
+            reason: "The personal access token was rejected".into(),
+        };
+        assert_eq!(
+            bare.to_string(),
+            "The personal access token was rejected. Reconnect Calendly to continue."
+        );
+        let explained = EngineError::NeedsReconnect {
+            reason: "Calendly rejected the token; reconnect the Calendly account".into(),
+        };
+        assert_eq!(
+            explained.to_string(),
+            "Calendly rejected the token; reconnect the Calendly account."
+        );
+    }
 
     #[test]
     fn every_variant_maps_to_a_documented_ipc_code() {
