@@ -213,6 +213,15 @@ async fn child_process_entry() {
     );
     config.calendly.retry.base_delay = std::time::Duration::from_millis(10);
     let connector = Connector::new(config).unwrap();
+    if text("mode") == "complete" {
+        // Only the deep link crosses the process boundary; the verifier comes from the keychain.
+        let connected = connector
+            .complete_callback(&text("url"))
+            .await
+            .expect("a fresh process completes a sign-in begun elsewhere");
+        println!("CONNECTED-ACCOUNT={}", connected.account.account_id.0);
+        return;
+    }
     if text("mode") == "reconnect" {
         let BeginOutcome::OpenBrowser { authorize_url } =
             connector.begin(BrowserPolicy::AlwaysAsk).await.unwrap()
@@ -250,8 +259,13 @@ async fn child_process_entry() {
 }
 
 fn spawn_child(world: &World, mode: &str) -> std::process::Child {
+    spawn_child_with(world, mode, "")
+}
+
+fn spawn_child_with(world: &World, mode: &str, url: &str) -> std::process::Child {
     let settings = serde_json::json!({
         "mode": mode,
+        "url": url,
         "data_dir": world.data_path(),
         "api_base": world.fake.api_base_url().as_str(),
         "auth_base": world.fake.auth_base_url().as_str(),
@@ -622,4 +636,45 @@ async fn a_reconnect_in_another_process_closes_this_processs_circuit() {
         token, stored.access_token,
         "the manager hands out the new sign-in's token"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_begun_here_completes_in_a_fresh_process() {
+    if !support::in_private_keyring_session("a_sign_in_begun_here_completes_in_a_fresh_process") {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let BeginOutcome::OpenBrowser { authorize_url } = world
+        .connector()
+        .begin(BrowserPolicy::AlwaysAsk)
+        .await
+        .unwrap()
+    else {
+        panic!("AlwaysAsk goes through the browser");
+    };
+    let deep_link = play_browser(&authorize_url).await;
+    // On Linux the deep link may start a new process: the pending sign-in must be found there.
+    let stdout = finished_child(spawn_child_with(&world, "complete", &deep_link)).await;
+    assert!(
+        stdout.contains("CONNECTED-ACCOUNT="),
+        "the child connected: {stdout}"
+    );
+    let active = world
+        .connector()
+        .active_account()
+        .await
+        .unwrap()
+        .expect("an account");
+    assert_eq!(
+        active.connection_state,
+        ConnectionState::Connected,
+        "visible to this process too"
+    );
+    // And the same link cannot be used a second time, here or anywhere.
+    let error = world
+        .connector()
+        .complete_callback(&deep_link)
+        .await
+        .expect_err("single use across processes");
+    assert!(error.to_string().contains("already used"), "{error}");
 }
