@@ -310,7 +310,9 @@ impl Connector {
                     return Err(ConnectError::KeychainUnavailable { message })
                 }
                 Err(TokenError::RefreshFailed { message }) => {
-                    return Err(ConnectError::Offline { message })
+                    return Err(ConnectError::Offline {
+                        message: format!("refreshing the saved sign-in failed ({message})"),
+                    })
                 }
             }
             let refreshed = self

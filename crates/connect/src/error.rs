@@ -38,7 +38,7 @@ pub enum ConnectError {
     NotConnected,
 
     /// Calendly or the network cannot be reached.
-    #[error("Could not reach Calendly ({message}); check the internet connection and try again")]
+    #[error("Could not reach Calendly: {message}. Check the internet connection and try again")]
     Offline { message: String },
 
     /// A Calendly API call failed.

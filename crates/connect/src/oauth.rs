@@ -43,14 +43,14 @@ impl TokenRequestFailure {
                 "Calendly no longer accepts this sign-in (invalid_grant{})",
                 description
                     .as_deref()
-                    .map(|text| format!(": {text}"))
+                    .map(|text| format!(": {}", text.trim_end_matches('.')))
                     .unwrap_or_default()
             ),
             Self::Refused { error, description } => format!(
                 "Calendly refused the token request ({error}{})",
                 description
                     .as_deref()
-                    .map(|text| format!(": {text}"))
+                    .map(|text| format!(": {}", text.trim_end_matches('.')))
                     .unwrap_or_default()
             ),
             Self::Offline(message) => format!("Calendly could not be reached ({message})"),

@@ -320,7 +320,7 @@ impl TokenManager {
                 Err(TokenRequestFailure::Offline(message)) => {
                     // Being offline is not Calendly's verdict on the sign-in; it does not count.
                     return Err(TokenError::RefreshFailed {
-                        message: format!("Calendly could not be reached ({message})"),
+                        message: format!("the token endpoint could not be reached: {message}"),
                     });
                 }
                 Err(failure) => {
