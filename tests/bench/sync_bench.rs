@@ -190,6 +190,7 @@ async fn connected_engine(
         oauth_client_id: None,
         redirect: RedirectMode::Direct,
         keychain_service: format!("com.advicly.bench.{}.{label}", std::process::id()),
+        webhook_callback_base: None,
         windows: SyncWindows::default(),
         calendly: Default::default(),
     };

@@ -10,24 +10,26 @@ use std::process::Output;
 use fake_calendly::{FakeCalendly, FakeConfig, FakeHandle};
 use url::Url;
 
-/// The `advicly` binary of this build. `cargo test --workspace` builds it alongside the CLI's own
-/// tests; when only this package is tested it is built here once.
+/// The `advicly` binary of this build, brought up to date once per test process (a no-op build
+/// when `cargo test --workspace` already built it), so a test never runs a stale binary.
 pub fn advicly_binary() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(build_advicly_binary).clone()
+}
+
+fn build_advicly_binary() -> PathBuf {
     let test_executable = std::env::current_exe().expect("the test binary knows its own path");
     let profile_dir = test_executable
         .parent()
         .and_then(Path::parent)
         .expect("test binaries live in target/<profile>/deps");
-    let binary = profile_dir.join("advicly");
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "-q", "-p", "advicly-cli", "--bin", "advicly"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the advicly binary failed");
-    }
-    binary
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "-q", "-p", "advicly-cli", "--bin", "advicly"])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the advicly binary failed");
+    profile_dir.join("advicly")
 }
 
 /// The fake Calendly configured the way the end-to-end tests need it: consent auto-approved and
@@ -98,6 +100,13 @@ impl Cli {
             arguments,
             transcript: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Adds global flags to every command this CLI runs.
+    pub fn with_arguments(mut self, extra: &[&str]) -> Self {
+        self.arguments
+            .extend(extra.iter().map(|argument| argument.to_string()));
+        self
     }
 
     /// Runs `advicly <global flags> <args>` with debug logging on, and records its output.

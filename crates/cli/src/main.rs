@@ -46,6 +46,10 @@ struct Cli {
     /// Relay base URL; when given, Calendly redirects to the relay's HTTPS bounce page.
     #[arg(long, env = "ADVICLY_RELAY_BASE", global = true, value_name = "URL")]
     relay_base: Option<Url>,
+    /// Base URL of the relay's webhook endpoint; when given, connecting keeps exactly one
+    /// Calendly webhook subscription pointing below it, and disconnecting removes it.
+    #[arg(long, env = "ADVICLY_WEBHOOK_BASE", global = true, value_name = "URL")]
+    webhook_base: Option<Url>,
     /// Keychain service name the tokens are filed under.
     #[arg(
         long,
@@ -287,6 +291,7 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, Failure> {
         };
     }
     config.keychain_service = cli.keychain_service.clone();
+    config.webhook_callback_base = cli.webhook_base.clone();
     config.windows = SyncWindows::default();
     Ok(config)
 }

@@ -31,6 +31,10 @@ pub struct EngineConfig {
     pub redirect: RedirectMode,
     /// The keychain service name secrets are filed under; tests use a unique one.
     pub keychain_service: String,
+    /// Base URL of the relay's webhook endpoint. When set, connecting keeps exactly one Calendly
+    /// webhook subscription for the account pointing below it, and disconnecting removes it.
+    /// `None`: no subscription is created (meetings still sync on the schedule).
+    pub webhook_callback_base: Option<Url>,
     pub windows: SyncWindows,
     /// Retry and pacing of the Calendly client; tests shorten the waits.
     pub calendly: CalendlyTuning,
@@ -54,6 +58,7 @@ impl EngineConfig {
             oauth_client_id,
             redirect: RedirectMode::Direct,
             keychain_service: "com.advicly.desktop".to_owned(),
+            webhook_callback_base: None,
             windows: SyncWindows::default(),
             calendly: CalendlyTuning::default(),
         }

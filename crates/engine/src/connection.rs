@@ -43,6 +43,7 @@ impl Connection {
         );
         connect_config.database_path = config.database_path();
         connect_config.calendly = config.client_config();
+        connect_config.webhook_callback_base = config.webhook_callback_base.clone();
         let connector = Connector::new(connect_config).map_err(connect_error)?;
         Ok(Self {
             connector,

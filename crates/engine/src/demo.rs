@@ -82,6 +82,7 @@ pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
         oauth_client_id: Some(client_id),
         redirect: RedirectMode::Direct,
         keychain_service: format!("{}.demo", base.keychain_service),
+        webhook_callback_base: None,
         windows: base.windows,
         calendly: base.calendly.clone(),
     };

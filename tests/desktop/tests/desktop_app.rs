@@ -124,10 +124,104 @@ async fn quit(client: Client, app: &std::path::Path) -> Result<()> {
     .await
 }
 
+/// What the app (and the scripted browser it starts) needs to talk to the fake in a private world.
+fn app_environment(
+    fake: &fake_calendly::FakeHandle,
+    world: &std::path::Path,
+    keychain_service: &str,
+    app: &std::path::Path,
+) -> Vec<(String, String)> {
+    let browser = PathBuf::from(env!("CARGO_BIN_EXE_scripted-browser"));
+    vec![
+        (
+            "ADVICLY_DATA_DIR".into(),
+            world.join("data").display().to_string(),
+        ),
+        ("ADVICLY_API_BASE".into(), fake.api_base_url().to_string()),
+        ("ADVICLY_AUTH_BASE".into(), fake.auth_base_url().to_string()),
+        ("ADVICLY_CLIENT_ID".into(), CLIENT_ID.into()),
+        (
+            "ADVICLY_KEYCHAIN_SERVICE".into(),
+            keychain_service.to_owned(),
+        ),
+        ("ADVICLY_BROWSER".into(), browser.display().to_string()),
+        ("ADVICLY_E2E_APP_BINARY".into(), app.display().to_string()),
+        (
+            "ADVICLY_E2E_BROWSER_LOG".into(),
+            world.join("browser.log").display().to_string(),
+        ),
+        ("ADVICLY_LOG".into(), "info".into()),
+    ]
+}
+
+/// Disconnects through the UI and checks that the keychain holds nothing for the service.
+async fn disconnect_and_check_keychain(client: &Client, keychain_service: &str) -> Result<()> {
+    click(client, "#connection-tab").await?;
+    click(client, "#disconnect").await?;
+    click(client, "#confirm-disconnect").await?;
+    wait_for_element(client, ".app[data-connection=disconnected]", SCREEN_TIMEOUT).await?;
+    let left = keychain_items(keychain_service)?;
+    ensure!(
+        left == 0,
+        "disconnect must remove every keychain entry of {keychain_service}, {left} left"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_link_that_starts_the_app_completes_the_connection() -> Result<()> {
+    let app = app_binary("debug")?;
+    let world = tempfile::tempdir()?;
+    let recorded = world.path().join("callback.url");
+    let keychain_service = format!("com.advicly.desktop.e2e-cold-{}", std::process::id());
+    let fake = FakeCalendly::start(FakeConfig {
+        client_id: CLIENT_ID.to_owned(),
+        seed_events: 3,
+        ..FakeConfig::for_tests()
+    })
+    .await?;
+    let mut environment = app_environment(&fake, world.path(), &keychain_service, &app);
+    environment.push((
+        "ADVICLY_E2E_RECORD_CALLBACK".into(),
+        recorded.display().to_string(),
+    ));
+    let driver = TauriDriver::start(&environment).await?;
+
+    // Start the OAuth flow, but let the browser keep the link instead of opening it.
+    let client = driver.launch(&app, &[]).await?;
+    click(&client, "#connection-tab").await?;
+    click(&client, "#connect-oauth").await?;
+    let callback = wait_for(
+        "the scripted browser to record the callback",
+        SCREEN_TIMEOUT,
+        || async {
+            Ok(std::fs::read_to_string(&recorded)
+                .ok()
+                .filter(|link| link.starts_with("advicly://")))
+        },
+    )
+    .await?;
+    quit(client, &app).await?;
+
+    // The link now starts the app: no instance runs to forward it to, and no `on_open_url` fires,
+    // so only reading the launch link at start-up (`get_current`) can complete the connection.
+    let client = driver.launch(&app, &[callback]).await?;
+    wait_for_element(&client, ".app[data-connection=connected]", SCREEN_TIMEOUT)
+        .await
+        .context("a cold start by deep link must complete the pending authorization")?;
+    ensure!(
+        keychain_items(&keychain_service)? >= 1,
+        "the tokens are in the keychain after a cold-start connect"
+    );
+    disconnect_and_check_keychain(&client, &keychain_service).await?;
+    quit(client, &app).await?;
+    fake.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()> {
     let app = app_binary("debug")?;
-    let browser = PathBuf::from(env!("CARGO_BIN_EXE_scripted-browser"));
     let world = tempfile::tempdir()?;
     let browser_log = world.path().join("browser.log");
     let keychain_service = format!("com.advicly.desktop.e2e-{}", std::process::id());
@@ -147,23 +241,7 @@ async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()>
         ))
         .await?;
 
-    let environment: Vec<(String, String)> = vec![
-        (
-            "ADVICLY_DATA_DIR".into(),
-            world.path().join("data").display().to_string(),
-        ),
-        ("ADVICLY_API_BASE".into(), fake.api_base_url().to_string()),
-        ("ADVICLY_AUTH_BASE".into(), fake.auth_base_url().to_string()),
-        ("ADVICLY_CLIENT_ID".into(), CLIENT_ID.into()),
-        ("ADVICLY_KEYCHAIN_SERVICE".into(), keychain_service.clone()),
-        ("ADVICLY_BROWSER".into(), browser.display().to_string()),
-        ("ADVICLY_E2E_APP_BINARY".into(), app.display().to_string()),
-        (
-            "ADVICLY_E2E_BROWSER_LOG".into(),
-            browser_log.display().to_string(),
-        ),
-        ("ADVICLY_LOG".into(), "info".into()),
-    ];
+    let environment = app_environment(&fake, world.path(), &keychain_service, &app);
     let driver = TauriDriver::start(&environment).await?;
 
     // First start: nothing connected, so the connect screen offers OAuth (a client id is configured).
@@ -311,21 +389,7 @@ async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()>
         keychain_items(&keychain_service)? >= 1,
         "the tokens must survive a restart"
     );
-    click(&client, "#connection-tab").await?;
-    click(&client, "#disconnect").await?;
-    click(&client, "#confirm-disconnect").await?;
-    wait_for_element(
-        &client,
-        ".app[data-connection=disconnected]",
-        SCREEN_TIMEOUT,
-    )
-    .await
-    .with_context(|| "page text after disconnect")?;
-    let left = keychain_items(&keychain_service)?;
-    ensure!(
-        left == 0,
-        "disconnect must remove every keychain entry of {keychain_service}, {left} left"
-    );
+    disconnect_and_check_keychain(&client, &keychain_service).await?;
     wait_for_element(&client, "#connect-oauth", SCREEN_TIMEOUT)
         .await
         .with_context(|| "after disconnecting the connect screen is offered again")?;

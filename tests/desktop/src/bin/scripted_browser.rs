@@ -4,7 +4,8 @@
 //! the advisor and the browser: it GETs the URL at the fake Calendly (which auto-approves), takes
 //! the `advicly://oauth/callback?...` redirect, and launches the app binary with it — exactly what
 //! a desktop does with a custom-scheme link — so the single-instance plugin forwards it to the
-//! running app. Each step is appended to `$ADVICLY_E2E_BROWSER_LOG` for the test to check.
+//! running app. Each step is appended to `$ADVICLY_E2E_BROWSER_LOG` for the test to check. With
+//! `$ADVICLY_E2E_RECORD_CALLBACK` set it writes the callback URL to that file instead.
 
 use std::io::Write;
 use std::process::Command;
@@ -51,6 +52,13 @@ async fn run() -> Result<()> {
     // The callback carries a one-time code; log only its shape.
     log("approved; launching the app with the advicly:// callback");
 
+    // "Record" mode keeps the link for the test instead of opening it, so the test can start the
+    // app with it later (a cold start by deep link).
+    if let Some(path) = std::env::var_os("ADVICLY_E2E_RECORD_CALLBACK") {
+        std::fs::write(&path, &callback).context("recording the callback")?;
+        log("recorded the callback for a cold start");
+        return Ok(());
+    }
     let exit = Command::new(&app)
         .arg(&callback)
         .status()
