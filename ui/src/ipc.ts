@@ -195,5 +195,10 @@ export async function listenAll(handlers: EventHandlers): Promise<() => void> {
   const unlisteners: UnlistenFn[] = await Promise.all(
     names.map((name) => listen(name, (event) => (handlers[name] as (payload: unknown) => void)(event.payload))),
   );
-  return () => unlisteners.forEach((unlisten) => unlisten());
+  return () =>
+    unlisteners.forEach((unlisten) => {
+      // Unsubscribing is asynchronous and fails once the event bridge is gone (the window is closing);
+      // then nothing is listening any more, so the failure is dropped instead of surfacing as unhandled.
+      Promise.resolve(unlisten() as unknown).catch(() => undefined);
+    });
 }
