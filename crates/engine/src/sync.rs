@@ -25,7 +25,7 @@ use crate::events::{EngineEvent, SyncProgress, SyncReport, SyncRequest};
 use crate::mapping::{calendly_error, store_error};
 
 /// How many invitee lists are fetched at the same time.
-pub const INVITEE_CONCURRENCY: usize = 6;
+pub const INVITEE_CONCURRENCY: usize = 16;
 
 /// Everything one sync run needs. Built by the engine for each run.
 pub(crate) struct SyncJob {
