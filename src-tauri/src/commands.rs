@@ -1,6 +1,6 @@
 //! The IPC commands of `docs/ipc.md`: each takes the state, makes one engine call and maps the result.
 
-use advicly_engine::{EventUri, Secret, StatusView};
+use advicly_engine::{Engine, EngineError, EventUri, Secret, StatusView};
 use chrono::Utc;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_opener::OpenerExt;
@@ -30,6 +30,19 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
     ]
 }
 
+/// Runs a (synchronous, SQLite-bound) engine read on the blocking pool: a command without `async`
+/// would run on the main thread and hold up the window's painting while 10,000 rows are read.
+async fn read<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(Engine) -> Result<T, EngineError> + Send + 'static,
+) -> Result<T, IpcError> {
+    let engine = state.engine();
+    tauri::async_runtime::spawn_blocking(move || work(engine))
+        .await
+        .map_err(|error| IpcError::internal(format!("a background read failed: {error}")))?
+        .map_err(IpcError::from)
+}
+
 /// The connection, the sync state and whether Calendly is reachable, for the first screen.
 pub fn overview(state: &AppState) -> Result<Overview, IpcError> {
     let status = state.engine().status(Utc::now())?;
@@ -56,30 +69,40 @@ pub fn get_overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn list_meetings(
+pub async fn list_meetings(
     state: State<'_, AppState>,
     query: MeetingQuery,
 ) -> Result<Vec<MeetingSummary>, IpcError> {
-    let meetings = state.engine().meetings(&query.into(), Utc::now())?;
+    let meetings = read(&state, move |engine| {
+        engine.meetings(&query.into(), Utc::now())
+    })
+    .await?;
     Ok(meetings.into_iter().map(Into::into).collect())
 }
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn get_meeting(state: State<'_, AppState>, uri: String) -> Result<MeetingDetail, IpcError> {
-    Ok(state.engine().meeting(&EventUri::new(uri))?.into())
+pub async fn get_meeting(
+    state: State<'_, AppState>,
+    uri: String,
+) -> Result<MeetingDetail, IpcError> {
+    Ok(
+        read(&state, move |engine| engine.meeting(&EventUri::new(uri)))
+            .await?
+            .into(),
+    )
 }
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn list_clients(state: State<'_, AppState>) -> Result<Vec<ClientSummary>, IpcError> {
-    let clients = state.engine().clients(Utc::now())?;
+pub async fn list_clients(state: State<'_, AppState>) -> Result<Vec<ClientSummary>, IpcError> {
+    let clients = read(&state, |engine| engine.clients(Utc::now())).await?;
     Ok(clients.into_iter().map(Into::into).collect())
 }
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn client_meetings(
+pub async fn client_meetings(
     state: State<'_, AppState>,
     email: String,
 ) -> Result<Vec<MeetingSummary>, IpcError> {
@@ -90,7 +113,10 @@ pub fn client_meetings(
         to: None,
         client_email: Some(email),
     };
-    let meetings = state.engine().meetings(&query.into(), Utc::now())?;
+    let meetings = read(&state, move |engine| {
+        engine.meetings(&query.into(), Utc::now())
+    })
+    .await?;
     Ok(meetings.into_iter().map(Into::into).collect())
 }
 

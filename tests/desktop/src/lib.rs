@@ -182,9 +182,7 @@ pub async fn explain_failure<T>(client: &Client, result: Result<T>) -> Result<T>
         Ok(value) => Ok(value),
         Err(error) => {
             let shot = target_dir().join("desktop-e2e-failure.png");
-            if let Ok(png) = client.screenshot().await {
-                let _ = std::fs::write(&shot, png);
-            }
+            let _ = save_screenshot(client, &shot).await;
             let text = page_text(client).await;
             Err(error.context(format!(
                 "page text: {text:?} (screenshot: {})",
@@ -232,24 +230,36 @@ pub async fn page_text(client: &Client) -> String {
     }
 }
 
-/// Saves a PNG of the window once rendering has settled: WebDriver screenshots can lag the DOM,
-/// so this waits two animation frames and then takes shots until two in a row are identical.
+/// Saves a PNG of the app window once rendering has settled: two animation frames, then X
+/// screen grabs (ImageMagick `import`, cropped to the window) until two in a row are identical.
+///
+/// The grab is taken from the X server rather than through WebDriver because WebKitWebDriver's
+/// screenshot never returns when accelerated compositing is off, which is the app's default.
 pub async fn save_screenshot(client: &Client, path: &Path) -> Result<()> {
+    client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+            vec![],
+        )
+        .await?;
+    let (x, y, width, height) = client.get_window_rect().await?;
+    let geometry = format!("{width}x{height}+{x}+{y}");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut previous: Option<Vec<u8>> = None;
     let png = loop {
-        client
-            .execute_async(
-                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-                vec![],
-            )
-            .await?;
-        let png = client.screenshot().await?;
-        if previous.as_deref() == Some(png.as_slice()) || Instant::now() >= deadline {
-            break png;
+        let output = Command::new("import")
+            .args(["-window", "root", "-crop", &geometry, "+repage", "png:-"])
+            .output()
+            .context("running ImageMagick's import (Debian package imagemagick)")?;
+        if !output.status.success() {
+            bail!("import failed: {}", String::from_utf8_lossy(&output.stderr));
         }
-        // Not settled yet: compare the next shot with this one.
-        previous = Some(png);
+        if previous.as_deref() == Some(output.stdout.as_slice()) || Instant::now() >= deadline {
+            break output.stdout;
+        }
+        // Not settled yet: compare the next grab with this one.
+        previous = Some(output.stdout);
+        tokio::time::sleep(POLL_EVERY).await;
     };
     if let Some(folder) = path.parent() {
         std::fs::create_dir_all(folder)?;

@@ -155,16 +155,16 @@ async fn main() -> Result<()> {
     println!("|---|---|---|---|---|");
     let configurations = [
         StartConfiguration {
-            label: "10,000 meetings",
+            label: "10,000 meetings (app default: WebKit compositing off)",
             data_dir: seeded_dir.clone(),
             selector: "[data-testid=meeting-row]",
             extra_environment: vec![],
         },
         StartConfiguration {
-            label: "10,000 meetings, WEBKIT_DISABLE_COMPOSITING_MODE=1",
+            label: "10,000 meetings, compositing on (ADVICLY_WEBKIT_COMPOSITING=1)",
             data_dir: seeded_dir.clone(),
             selector: "[data-testid=meeting-row]",
-            extra_environment: vec![("WEBKIT_DISABLE_COMPOSITING_MODE", "1")],
+            extra_environment: vec![("ADVICLY_WEBKIT_COMPOSITING", "1")],
         },
         StartConfiguration {
             label: "empty database (connect screen)",
