@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use advicly_desktop_e2e::{
-    all, app_binary, keychain_items, page_text, processes_running, save_screenshot, wait_for,
-    wait_for_element, wait_for_text, workspace_root, TauriDriver,
+    all, app_binary, keychain_items, page_text, processes_running, save_screenshot, target_dir,
+    wait_for, wait_for_element, wait_for_text, TauriDriver,
 };
 use anyhow::{ensure, Context, Result};
 use chrono::{DateTime, Duration as Days, DurationRound, Utc};
@@ -25,10 +25,13 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(90);
 
 const CLIENT_ID: &str = "advicly-desktop-e2e";
 
+/// Where screenshots go: `target/desktop-e2e-screenshots`, or `ADVICLY_SCREENSHOTS_DIR` (set it to
+/// `docs/screenshots` to refresh the committed ones), so ordinary runs leave the checkout clean.
 fn screenshot_path(name: &str) -> PathBuf {
-    workspace_root()
-        .join("docs/screenshots")
-        .join(format!("desktop-{name}.png"))
+    let folder = std::env::var_os("ADVICLY_SCREENSHOTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("desktop-e2e-screenshots"));
+    folder.join(format!("desktop-{name}.png"))
 }
 
 /// Whole hours from now, so times render the same way in every list.
