@@ -48,6 +48,8 @@ fn options() -> Result<Options> {
             "--runs" => options.runs = value()?.parse()?,
             "--query-runs" => options.query_runs = value()?.parse()?,
             "--profile" => options.profile = value()?,
+            // A separator passed through by wrapper scripts.
+            "--" => {}
             other => bail!("unknown argument {other}; use --meetings N --runs N --query-runs N --profile debug|release"),
         }
     }
@@ -76,7 +78,16 @@ async fn main() -> Result<()> {
     );
 
     // Queries, straight through the engine on the same file the app will open.
+    let opening = Instant::now();
     let engine = Engine::open(engine_config(&seeded_dir, &dead_base))?;
+    let opened = opening.elapsed();
+    let status_started = Instant::now();
+    std::hint::black_box(engine.status(Utc::now())?);
+    println!(
+        "Engine::open on the seeded file: {}; first Engine::status (what get_overview calls): {}",
+        ms(opened),
+        ms(status_started.elapsed())
+    );
     println!(
         "\n## Engine queries ({} runs each, after one warm-up)",
         options.query_runs
