@@ -112,6 +112,7 @@ pub async fn client_meetings(
         from: None,
         to: None,
         client_email: Some(email),
+        limit: None,
     };
     let meetings = read(&state, move |engine| {
         engine.meetings(&query.into(), Utc::now())

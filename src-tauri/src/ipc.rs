@@ -26,6 +26,9 @@ pub struct MeetingQuery {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub client_email: Option<String>,
+    /// At most this many meetings; absent or null means all.
+    #[serde(default)]
+    pub limit: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,6 +274,7 @@ mod from_engine {
                 from: query.from,
                 to: query.to,
                 client_email,
+                limit: query.limit,
             }
         }
     }
@@ -503,6 +507,7 @@ mod tests {
             from: None,
             to: None,
             client_email: Some(String::new()),
+            limit: None,
         };
         let engine_query: advicly_engine::MeetingQuery = query.into();
         // Matching "   " would hide every meeting; the UI means "show all".

@@ -51,6 +51,8 @@ export type MeetingQuery = {
   from: string | null;
   to: string | null;
   clientEmail: string | null;
+  /** At most this many meetings, in list order (upcoming first, then past); absent or null means all. */
+  limit?: number | null;
 };
 export type InviteeSummary = { name: string; email: string; status: string };
 export type MeetingSummary = {

@@ -196,6 +196,15 @@ export class FakeShell {
   listMeetings(query: MeetingQuery): MeetingSummary[] {
     const needle = query.search?.trim().toLowerCase() ?? '';
     const now = this.now.getTime();
+    // The core's list order: meetings that have not ended, soonest first, then past ones, latest first.
+    const listOrder = (a: MeetingSummary, b: MeetingSummary) => {
+      const aUpcoming = Date.parse(a.endTime) > now;
+      const bUpcoming = Date.parse(b.endTime) > now;
+      if (aUpcoming !== bUpcoming) return aUpcoming ? -1 : 1;
+      const byStart = Date.parse(a.startTime) - Date.parse(b.startTime);
+      return aUpcoming ? byStart : -byStart;
+    };
+    const limit = query.limit ?? Number.POSITIVE_INFINITY;
     return this.meetings.filter((item) => {
       switch (query.status) {
         case 'upcoming':
@@ -220,7 +229,7 @@ export class FakeShell {
         ...item.invitees.flatMap((person) => [person.name, person.email, ...person.questionsAndAnswers.map((qa) => qa.answer)]),
       ].join('\n').toLowerCase();
       return haystack.includes(needle);
-    }).map(summaryOf);
+    }).map(summaryOf).sort(listOrder).slice(0, limit);
   }
 
   syncNow(): null {

@@ -3,6 +3,7 @@
 import { fireEvent, waitFor } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
 import { $, $$, renderApp, until } from './helpers';
+import { MEETINGS_PAGE_SIZE } from '../src/components/MeetingsView';
 import { HOSTILE_EVENT_NAME, HOSTILE_NAME } from '../test-support/fixtures';
 
 const uriOf = (id: string) => `https://api.calendly.com/scheduled_events/${id}`;
@@ -92,13 +93,23 @@ describe('meetings list', () => {
     expect((last.args!.query as { status: string }).status, 'the filter is sent as MeetingQuery.status').toBe('canceled');
   });
 
-  it('renders only the rows in view for 10,000 meetings', async () => {
-    await renderApp('many');
+  it('loads 10,000 meetings a page at a time and renders only the rows in view', async () => {
+    const { shell } = await renderApp('many');
     const list = await until(() => $('#meeting-list'), 'list');
-    expect(list.dataset.totalRows, 'all meetings are in the list model').toBe('10000');
+    expect(list.dataset.totalRows, 'one page is asked for, never all 10,000 meetings at once')
+      .toBe(String(MEETINGS_PAGE_SIZE));
+    expect(shell.callsOf('list_meetings').at(-1)?.args, 'the request carries the page size')
+      .toMatchObject({ query: { limit: MEETINGS_PAGE_SIZE } });
+    expect($('#meeting-count')?.textContent, 'the header still counts every stored meeting')
+      .toContain('10,000 meetings on this computer');
     const rendered = $$('[data-testid=meeting-row]').length;
     expect(rendered, 'only a window of rows is in the DOM').toBeGreaterThan(5);
     expect(rendered, 'only a window of rows is in the DOM').toBeLessThan(60);
+
+    fireEvent.click($('#show-more-meetings')!);
+    await waitFor(() => expect($('#meeting-list')!.dataset.totalRows, 'Show more asks for the next page')
+      .toBe(String(2 * MEETINGS_PAGE_SIZE)));
+    expect($$('[data-testid=meeting-row]').length, 'the DOM stays windowed after loading more').toBeLessThan(60);
   });
 
   it('moves between rows with the arrow keys and opens one with Enter', async () => {

@@ -371,6 +371,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 from,
                 to,
                 client_email: client,
+                limit: None,
             };
             let meetings = engine.meetings(&query, now)?;
             let text = if json {

@@ -54,6 +54,9 @@ pub struct MeetingQuery {
     pub to: Option<DateTime<Utc>>,
     /// Meetings with this client (compared after e-mail normalisation).
     pub client_email: Option<String>,
+    /// At most this many meetings, in list order (upcoming first, then past). Lists cost per row,
+    /// so screens ask for a page and then for more.
+    pub limit: Option<u32>,
 }
 
 /// An invitee as lists show it.
@@ -234,7 +237,7 @@ fn store_filter(query: &MeetingQuery) -> MeetingFilter {
             .filter(|text| !text.is_empty())
             .map(str::to_owned),
         order: MeetingOrder::UpcomingFirst,
-        limit: None,
+        limit: query.limit,
     }
 }
 

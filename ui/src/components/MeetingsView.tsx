@@ -7,6 +7,8 @@ import { MeetingList } from './MeetingList';
 import { MeetingDetailPane } from './MeetingDetail';
 
 export const SEARCH_DEBOUNCE_MS = 250;
+/** Meetings asked for at a time: lists cost per row, so 10,000 meetings are never loaded at once. */
+export const MEETINGS_PAGE_SIZE = 300;
 
 const STATUS_OPTIONS: { value: MeetingStatusFilter; label: string }[] = [
   { value: 'all', label: 'All meetings' },
@@ -17,7 +19,7 @@ const STATUS_OPTIONS: { value: MeetingStatusFilter; label: string }[] = [
 ];
 
 /** Runs `list_meetings` for the current search and filter; stale answers are dropped. */
-function useMeetings(search: string, status: MeetingStatusFilter) {
+function useMeetings(search: string, status: MeetingStatusFilter, limit: number) {
   const { meetingsVersion, overview, reportError } = useApp();
   const [meetings, setMeetings] = useState<MeetingSummary[] | null>(null);
   const [error, setError] = useState<IpcError | null>(null);
@@ -25,7 +27,7 @@ function useMeetings(search: string, status: MeetingStatusFilter) {
   const connectionState = overview.connection.state;
   useEffect(() => {
     const mine = ++requestNumber.current;
-    ipc.listMeetings({ search: search === '' ? null : search, status, from: null, to: null, clientEmail: null })
+    ipc.listMeetings({ search: search === '' ? null : search, status, from: null, to: null, clientEmail: null, limit })
       .then((result) => {
         if (mine !== requestNumber.current) return;
         setMeetings(result);
@@ -37,7 +39,7 @@ function useMeetings(search: string, status: MeetingStatusFilter) {
         setMeetings([]);
         reportError(failure);
       });
-  }, [search, status, meetingsVersion, connectionState, reportError]);
+  }, [search, status, limit, meetingsVersion, connectionState, reportError]);
   return { meetings, error };
 }
 
@@ -54,7 +56,13 @@ export function MeetingsView() {
     return () => clearTimeout(timer);
   }, [text]);
 
-  const { meetings, error } = useMeetings(search, status);
+  // "Show more" pages belong to one search and filter; a new search starts again at one page.
+  const listKey = `${search}|${status}`;
+  const [shown, setShown] = useState({ key: listKey, pages: 1 });
+  const pages = shown.key === listKey ? shown.pages : 1;
+  const limit = pages * MEETINGS_PAGE_SIZE;
+  const { meetings, error } = useMeetings(search, status, limit);
+  const hasMore = meetings !== null && meetings.length >= limit;
   const groups = useMemo(() => (meetings ? groupMeetings(meetings, now, zone) : []), [meetings, now, zone]);
 
   const openMeeting = (uri: string) => {
@@ -72,7 +80,8 @@ export function MeetingsView() {
           <p class="subtle" id="meeting-count">
             {meetings === null ? 'Loading…' : search || status !== 'all'
               ? `${plural(meetings.length, 'meeting')} found`
-              : `${plural(meetings.length, 'meeting')} on this computer`}
+              : `${plural(hasMore ? overview.meetingCount : meetings.length, 'meeting')} on this computer`}
+            {hasMore ? ` · showing the first ${meetings?.length ?? 0}` : ''}
           </p>
         </div>
         <div class="toolbar" role="search">
@@ -99,7 +108,13 @@ export function MeetingsView() {
             : meetings.length === 0 ? <MeetingsEmptyState search={search} status={status} failed={Boolean(error)}
               onClear={() => { setText(''); setSearch(''); setStatus('all'); }} />
               : <MeetingList groups={groups} zone={zone} selectedUri={selectedUri} onOpen={openMeeting}
-                label="Meetings" id="meeting-list" resetKey={`${search}|${status}`} />}
+                label="Meetings" id="meeting-list" resetKey={listKey} />}
+          {hasMore ? (
+            <button type="button" id="show-more-meetings" class="show-more"
+              onClick={() => setShown({ key: listKey, pages: pages + 1 })}>
+              Show more meetings
+            </button>
+          ) : null}
         </div>
         {selectedUri ? (
           <MeetingDetailPane uri={selectedUri} onOpenMeeting={openMeeting}

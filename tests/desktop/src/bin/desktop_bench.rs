@@ -243,6 +243,10 @@ fn engine_config(data_dir: &Path, dead_base: &str) -> EngineConfig {
     config
 }
 
+/// The page size the UI asks for (`MEETINGS_PAGE_SIZE` in ui/src/components/MeetingsView.tsx).
+const UI_PAGE_SIZE: u32 = 300;
+
+/// A query as the meetings screen sends it: one page of the list, upcoming first.
 fn query(status: MeetingStatusFilter, search: Option<&str>) -> MeetingQuery {
     MeetingQuery {
         search: search.map(str::to_owned),
@@ -250,6 +254,7 @@ fn query(status: MeetingStatusFilter, search: Option<&str>) -> MeetingQuery {
         from: None,
         to: None,
         client_email: None,
+        limit: Some(UI_PAGE_SIZE),
     }
 }
 
