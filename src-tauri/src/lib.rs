@@ -21,7 +21,7 @@ use tauri::{AppHandle, Manager, RunEvent, Runtime};
 use url::Url;
 
 /// The Tauri identifier; also the data folder name and the release keychain service.
-pub const APP_IDENTIFIER: &str = "com.advicly.desktop";
+pub use advicly_engine::APP_IDENTIFIER;
 
 /// How long quitting waits for a running sync to stop at a page boundary.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -191,15 +191,7 @@ pub fn engine_config_from_env(default_data_dir: PathBuf) -> Result<EngineConfig,
     Ok(config)
 }
 
-/// Debug builds file their secrets apart from release builds, so development never touches
-/// the advisor's real tokens.
-pub fn default_keychain_service() -> &'static str {
-    if cfg!(debug_assertions) {
-        "com.advicly.desktop.dev"
-    } else {
-        APP_IDENTIFIER
-    }
-}
+pub use advicly_engine::default_keychain_service;
 
 /// Builds the app with every plugin and command.
 pub fn builder<R: Runtime>() -> tauri::Builder<R> {

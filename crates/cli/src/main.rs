@@ -15,14 +15,14 @@ use url::Url;
 
 use advicly_core::Secret;
 use advicly_engine::{
-    Engine, EngineConfig, EngineError, EngineEvent, MeetingQuery, MeetingStatusFilter,
-    RedirectMode, SyncProgress, SyncRequest, SyncWindows,
+    default_keychain_service, Engine, EngineConfig, EngineError, EngineEvent, MeetingQuery,
+    MeetingStatusFilter, RedirectMode, SyncProgress, SyncRequest, SyncWindows,
 };
 
 /// The folder the desktop app (Tauri identifier `com.advicly.desktop`) keeps its data in, so the
 /// CLI and the app share one database. Tauri's `app_data_dir` is the platform data directory
 /// joined with the identifier: `$XDG_DATA_HOME/com.advicly.desktop` on Linux.
-const APP_IDENTIFIER: &str = "com.advicly.desktop";
+use advicly_engine::APP_IDENTIFIER;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,7 +56,7 @@ struct Cli {
         env = "ADVICLY_KEYCHAIN_SERVICE",
         global = true,
         value_name = "NAME",
-        default_value = APP_IDENTIFIER
+        default_value = default_keychain_service()
     )]
     keychain_service: String,
     #[command(subcommand)]

@@ -14,6 +14,20 @@ pub const CALENDLY_API_BASE: &str = "https://api.calendly.com";
 pub const CALENDLY_AUTH_BASE: &str = "https://auth.calendly.com";
 /// The deep link Calendly redirects to after the advisor approves access.
 pub const DEEP_LINK_REDIRECT_URI: &str = "advicly://oauth/callback";
+/// The app's identifier: the name of its data folder and of its keychain service.
+pub const APP_IDENTIFIER: &str = "com.advicly.desktop";
+
+/// The keychain service of this build flavour. Debug builds (of the app and of the CLI alike) file
+/// secrets under `com.advicly.desktop.dev`, so a developer's build never overwrites a real user's
+/// tokens, while an app and a CLI of the same flavour share them.
+pub fn default_keychain_service() -> &'static str {
+    if cfg!(debug_assertions) {
+        "com.advicly.desktop.dev"
+    } else {
+        APP_IDENTIFIER
+    }
+}
+
 /// The name of the SQLite file inside the data directory.
 pub const DATABASE_FILE_NAME: &str = "advicly.sqlite3";
 
@@ -57,7 +71,7 @@ impl EngineConfig {
                 .expect("the Calendly auth base is a valid URL"),
             oauth_client_id,
             redirect: RedirectMode::Direct,
-            keychain_service: "com.advicly.desktop".to_owned(),
+            keychain_service: default_keychain_service().to_owned(),
             webhook_callback_base: None,
             windows: SyncWindows::default(),
             calendly: CalendlyTuning::default(),

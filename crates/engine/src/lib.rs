@@ -18,8 +18,9 @@ mod sync;
 mod views;
 
 pub use config::{
-    CalendlyTuning, EngineConfig, RedirectMode, SyncWindows, CALENDLY_API_BASE, CALENDLY_AUTH_BASE,
-    DATABASE_FILE_NAME, DEEP_LINK_REDIRECT_URI,
+    default_keychain_service, CalendlyTuning, EngineConfig, RedirectMode, SyncWindows,
+    APP_IDENTIFIER, CALENDLY_API_BASE, CALENDLY_AUTH_BASE, DATABASE_FILE_NAME,
+    DEEP_LINK_REDIRECT_URI,
 };
 pub use engine::Engine;
 pub use error::EngineError;
