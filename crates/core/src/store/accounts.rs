@@ -190,6 +190,10 @@ impl Store {
         transaction.execute("DELETE FROM invitees WHERE account_id = ?1", [account.0])?;
         transaction.execute("DELETE FROM clients WHERE account_id = ?1", [account.0])?;
         transaction.execute("DELETE FROM sync_runs WHERE account_id = ?1", [account.0])?;
+        transaction.execute(
+            "DELETE FROM webhook_deliveries WHERE account_id = ?1",
+            [account.0],
+        )?;
         transaction.commit()?;
         Ok(())
     }

@@ -158,6 +158,53 @@ CREATE TRIGGER meetings_drop_search_row AFTER DELETE ON meetings BEGIN
     DELETE FROM meeting_search WHERE rowid = old.meeting_id;
 END;
 "#,
+    // 2: real time: each account's relay channel and Calendly subscription, and every webhook
+    // delivery received through it (never its signature).
+    r#"
+CREATE TABLE realtime_channels (
+    account_id          INTEGER PRIMARY KEY REFERENCES accounts (account_id) ON DELETE CASCADE,
+    relay_base          TEXT NOT NULL,
+    channel_id          TEXT NOT NULL,
+    ingress_url         TEXT NOT NULL,
+    -- Who signs the deliveries: our own per-subscription key, or Calendly's app key (OAuth).
+    signed_by           TEXT NOT NULL DEFAULT 'subscription' CHECK (signed_by IN ('subscription', 'app')),
+    subscription_uri    TEXT,
+    subscription_state  TEXT,
+    subscription_checked_at TEXT,
+    -- Set when real time cannot work for this account (e.g. the Calendly plan has no webhooks).
+    off_reason          TEXT,
+    -- The highest relay delivery id applied, recorded or rejected: where the stream resumes.
+    last_delivery_id    INTEGER NOT NULL DEFAULT 0,
+    -- What the listener holding the stream last reported, for other processes' status.
+    stream_state        TEXT,
+    stream_reason       TEXT,
+    stream_changed_at   TEXT,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+    webhook_delivery_id INTEGER PRIMARY KEY,
+    account_id          INTEGER NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    channel_id          TEXT NOT NULL,
+    -- The relay's id: integers, strictly increasing per channel.
+    delivery_id         INTEGER NOT NULL,
+    event               TEXT,
+    received_at         TEXT NOT NULL,
+    processed_at        TEXT NOT NULL,
+    outcome             TEXT NOT NULL CHECK (outcome IN ('applied', 'duplicate', 'rejected')),
+    reason              TEXT,
+    -- SHA-256 of the raw body: the same Calendly message sent twice is a duplicate.
+    body_digest         TEXT,
+    meeting_uri         TEXT,
+    invitee_uri         TEXT,
+    changed             INTEGER NOT NULL DEFAULT 0 CHECK (changed IN (0, 1)),
+    UNIQUE (account_id, channel_id, delivery_id)
+);
+CREATE INDEX webhook_deliveries_by_digest ON webhook_deliveries (account_id, body_digest)
+    WHERE body_digest IS NOT NULL;
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (account_id, processed_at);
+"#,
 ];
 
 /// The schema version this build writes and understands.

@@ -7,6 +7,7 @@
 mod accounts;
 mod migrations;
 mod queries;
+mod realtime;
 mod search;
 mod settings;
 mod sync_runs;
@@ -16,6 +17,10 @@ pub use accounts::AccountRow;
 pub use queries::{
     ClientRow, InviteeRow, InviteeSummaryRow, MeetingDetail, MeetingFilter, MeetingOrder,
     MeetingRow, MeetingStatusFilter,
+};
+pub use realtime::{
+    DeliveryOutcome, DeliveryRow, IncomingDelivery, NewRealtimeChannel, RealtimeChannelRow,
+    RecordedDelivery, SigningAuthority,
 };
 pub use search::fts_match_expression;
 pub use settings::SettingScope;

@@ -432,59 +432,7 @@ impl Store {
     ) -> Result<ApplyOutcome, StoreError> {
         self.require_account(account)?;
         let transaction = self.connection.transaction()?;
-        let mut outcome = ApplyOutcome::default();
-        let mut search_rows_to_refresh: BTreeSet<MeetingId> = BTreeSet::new();
-        for operation in &plan.operations {
-            match operation {
-                MeetingOperation::Unchanged(uri) => {
-                    touch_last_seen(&transaction, account, uri, now)?;
-                    outcome.counts.unchanged += 1;
-                }
-                MeetingOperation::MarkDeleted(uri) => {
-                    let flagged = transaction
-                        .prepare_cached(
-                            "UPDATE meetings SET deleted_in_calendly = 1, last_change_source = ?3
-                             WHERE account_id = ?1 AND event_uri = ?2 AND deleted_in_calendly = 0",
-                        )?
-                        .execute(params![account.0, uri.as_str(), source.as_str()])?;
-                    if flagged > 0 {
-                        outcome.counts.deleted += 1;
-                    } else {
-                        outcome.counts.unchanged += 1;
-                    }
-                }
-                MeetingOperation::Create(event)
-                | MeetingOperation::Update(event)
-                | MeetingOperation::Cancel(event)
-                | MeetingOperation::Restore(event) => {
-                    let current = stored_state(&transaction, account, &event.uri)?;
-                    let effective = classify_event(current.as_ref(), event);
-                    match effective.event() {
-                        Some(event) => {
-                            let meeting =
-                                upsert_meeting(&transaction, account, event, source, now)?;
-                            search_rows_to_refresh.insert(meeting);
-                        }
-                        None => touch_last_seen(&transaction, account, &event.uri, now)?,
-                    }
-                    outcome.counts.count(&effective);
-                }
-            }
-        }
-        // Sorted so that the order of writes (and thus tie-breaks) does not depend on hashing.
-        let mut invitee_events: Vec<&EventUri> = invitees.keys().collect();
-        invitee_events.sort();
-        for event_uri in invitee_events {
-            for invitee in &invitees[event_uri] {
-                if let Some(meeting) = write_invitee(&transaction, account, invitee)? {
-                    outcome.invitees_written += 1;
-                    search_rows_to_refresh.insert(meeting);
-                }
-            }
-        }
-        for meeting in search_rows_to_refresh {
-            refresh_search_row(&transaction, meeting)?;
-        }
+        let outcome = apply_page_in(&transaction, account, plan, invitees, source, now)?;
         transaction.commit()?;
         Ok(outcome)
     }
@@ -499,11 +447,98 @@ impl Store {
         invitee: &FetchedInvitee,
         now: DateTime<Utc>,
     ) -> Result<ApplyOutcome, StoreError> {
-        let stored = self.stored_states(account, std::slice::from_ref(&event.uri))?;
-        let plan = plan_page(&stored, std::slice::from_ref(event));
-        let invitees = HashMap::from([(invitee.event.clone(), vec![invitee.clone()])]);
-        self.apply_page(account, &plan, &invitees, ChangeSource::Webhook, now)
+        self.require_account(account)?;
+        let transaction = self.connection.transaction()?;
+        let outcome = apply_webhook_change_in(&transaction, account, event, invitee, now)?;
+        transaction.commit()?;
+        Ok(outcome)
     }
+}
+
+/// [`Store::apply_webhook_change`] inside a transaction the caller owns (the real-time path
+/// records the delivery in the same transaction).
+pub(crate) fn apply_webhook_change_in(
+    connection: &Connection,
+    account: AccountId,
+    event: &FetchedEvent,
+    invitee: &FetchedInvitee,
+    now: DateTime<Utc>,
+) -> Result<ApplyOutcome, StoreError> {
+    let stored = StoredSnapshot::from_states(stored_state(connection, account, &event.uri)?);
+    let plan = plan_page(&stored, std::slice::from_ref(event));
+    let invitees = HashMap::from([(invitee.event.clone(), vec![invitee.clone()])]);
+    apply_page_in(
+        connection,
+        account,
+        &plan,
+        &invitees,
+        ChangeSource::Webhook,
+        now,
+    )
+}
+
+/// The body of [`Store::apply_page`], inside a transaction the caller owns and commits.
+fn apply_page_in(
+    transaction: &Connection,
+    account: AccountId,
+    plan: &PagePlan,
+    invitees: &HashMap<EventUri, Vec<FetchedInvitee>>,
+    source: ChangeSource,
+    now: DateTime<Utc>,
+) -> Result<ApplyOutcome, StoreError> {
+    let mut outcome = ApplyOutcome::default();
+    let mut search_rows_to_refresh: BTreeSet<MeetingId> = BTreeSet::new();
+    for operation in &plan.operations {
+        match operation {
+            MeetingOperation::Unchanged(uri) => {
+                touch_last_seen(transaction, account, uri, now)?;
+                outcome.counts.unchanged += 1;
+            }
+            MeetingOperation::MarkDeleted(uri) => {
+                let flagged = transaction
+                    .prepare_cached(
+                        "UPDATE meetings SET deleted_in_calendly = 1, last_change_source = ?3
+                         WHERE account_id = ?1 AND event_uri = ?2 AND deleted_in_calendly = 0",
+                    )?
+                    .execute(params![account.0, uri.as_str(), source.as_str()])?;
+                if flagged > 0 {
+                    outcome.counts.deleted += 1;
+                } else {
+                    outcome.counts.unchanged += 1;
+                }
+            }
+            MeetingOperation::Create(event)
+            | MeetingOperation::Update(event)
+            | MeetingOperation::Cancel(event)
+            | MeetingOperation::Restore(event) => {
+                let current = stored_state(transaction, account, &event.uri)?;
+                let effective = classify_event(current.as_ref(), event);
+                match effective.event() {
+                    Some(event) => {
+                        let meeting = upsert_meeting(transaction, account, event, source, now)?;
+                        search_rows_to_refresh.insert(meeting);
+                    }
+                    None => touch_last_seen(transaction, account, &event.uri, now)?,
+                }
+                outcome.counts.count(&effective);
+            }
+        }
+    }
+    // Sorted so that the order of writes (and thus tie-breaks) does not depend on hashing.
+    let mut invitee_events: Vec<&EventUri> = invitees.keys().collect();
+    invitee_events.sort();
+    for event_uri in invitee_events {
+        for invitee in &invitees[event_uri] {
+            if let Some(meeting) = write_invitee(transaction, account, invitee)? {
+                outcome.invitees_written += 1;
+                search_rows_to_refresh.insert(meeting);
+            }
+        }
+    }
+    for meeting in search_rows_to_refresh {
+        refresh_search_row(transaction, meeting)?;
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

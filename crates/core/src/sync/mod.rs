@@ -13,6 +13,7 @@ mod apply;
 mod fingerprint;
 mod plan;
 
+pub(crate) use apply::apply_webhook_change_in;
 pub use apply::ApplyOutcome;
 pub use fingerprint::{event_fingerprint, invitee_fingerprint};
 pub use plan::{
