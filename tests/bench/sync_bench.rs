@@ -190,7 +190,8 @@ async fn connected_engine(
         oauth_client_id: None,
         redirect: RedirectMode::Direct,
         keychain_service: format!("com.advicly.bench.{}.{label}", std::process::id()),
-        webhook_callback_base: None,
+        relay_base: None,
+        notifications_enabled: true,
         windows: SyncWindows::default(),
         calendly: Default::default(),
     };

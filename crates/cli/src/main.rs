@@ -15,8 +15,9 @@ use url::Url;
 
 use advicly_core::Secret;
 use advicly_engine::{
-    default_keychain_service, Engine, EngineConfig, EngineError, EngineEvent, MeetingQuery,
-    MeetingStatusFilter, RedirectMode, SyncProgress, SyncRequest, SyncWindows,
+    default_keychain_service, spawn_listener, spawn_scheduler, ConnectionState, Engine,
+    EngineConfig, EngineError, EngineEvent, ListenerSettings, MeetingQuery, MeetingStatusFilter,
+    RealtimeState, RedirectMode, SchedulerSettings, SyncProgress, SyncRequest, SyncWindows,
 };
 
 /// The folder the desktop app (Tauri identifier `com.advicly.desktop`) keeps its data in, so the
@@ -43,13 +44,11 @@ struct Cli {
     /// OAuth client id of the registered Calendly app (needed for `connect` without `--token`).
     #[arg(long, env = "ADVICLY_CLIENT_ID", global = true, value_name = "ID")]
     client_id: Option<String>,
-    /// Relay base URL; when given, Calendly redirects to the relay's HTTPS bounce page.
+    /// Relay base URL: Calendly redirects to the relay's HTTPS bounce page, and real-time
+    /// updates arrive through a channel on it (one Calendly webhook subscription per account
+    /// points at the channel; disconnecting removes both).
     #[arg(long, env = "ADVICLY_RELAY_BASE", global = true, value_name = "URL")]
     relay_base: Option<Url>,
-    /// Base URL of the relay's webhook endpoint; when given, connecting keeps exactly one
-    /// Calendly webhook subscription pointing below it, and disconnecting removes it.
-    #[arg(long, env = "ADVICLY_WEBHOOK_BASE", global = true, value_name = "URL")]
-    webhook_base: Option<Url>,
     /// Keychain service name the tokens are filed under.
     #[arg(
         long,
@@ -118,6 +117,12 @@ enum Command {
     /// Show the connection and sync state.
     Status {
         /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hold the real-time stream in the foreground and print one line per delivery until Ctrl-C.
+    Listen {
+        /// Print each delivery as a JSON object on its own line.
         #[arg(long)]
         json: bool,
     },
@@ -290,8 +295,8 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, Failure> {
             relay_base: relay_base.clone(),
         };
     }
+    config.relay_base = cli.relay_base.clone();
     config.keychain_service = cli.keychain_service.clone();
-    config.webhook_callback_base = cli.webhook_base.clone();
     config.windows = SyncWindows::default();
     Ok(config)
 }
@@ -410,6 +415,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .write_all(text.as_bytes())
                 .context("writing to stdout")?;
         }
+        Command::Listen { json } => {
+            drop(stdout);
+            listen(&engine, json).await?;
+        }
         Command::Disconnect { wipe, json } => {
             let report = engine.disconnect(wipe).await?;
             let text = if json {
@@ -423,6 +432,84 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `advicly listen`: the listener (and the scheduler as the safety net) in the foreground.
+/// Deliveries go to stdout, one line each; state changes go to stderr. Ctrl-C stops cleanly.
+async fn listen(engine: &Engine, json: bool) -> Result<(), Failure> {
+    if engine.config().relay_base.is_none() {
+        return Err(EngineError::InvalidInput {
+            message: "Listening needs a relay: pass --relay-base URL or set ADVICLY_RELAY_BASE."
+                .to_owned(),
+        }
+        .into());
+    }
+    engine.load_connection_details().await?;
+    match engine.connection_state()? {
+        ConnectionState::Connected => {}
+        ConnectionState::Disconnected => return Err(EngineError::NotConnected.into()),
+        ConnectionState::NeedsReconnect => {
+            let reason = engine
+                .status(Utc::now())?
+                .reason
+                .unwrap_or_else(|| "Calendly access was lost".to_owned());
+            return Err(EngineError::NeedsReconnect { reason }.into());
+        }
+    }
+    let mut events = engine.subscribe();
+    let scheduler = spawn_scheduler(engine.clone(), SchedulerSettings::default());
+    let listener = spawn_listener(engine.clone(), ListenerSettings::default());
+    let mut states = listener.watch_state();
+    let outcome = loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+            event = events.recv() => match event {
+                Ok(EngineEvent::DeliveryProcessed(report)) => {
+                    let line = if json {
+                        let mut line = serde_json::to_string(&output::DeliveryJson::from(&report))
+                            .context("writing a delivery as JSON")?;
+                        line.push('\n');
+                        line
+                    } else {
+                        output::delivery_line(&report)
+                    };
+                    let mut stdout = std::io::stdout().lock();
+                    stdout.write_all(line.as_bytes()).context("writing to stdout")?;
+                    stdout.flush().context("writing to stdout")?;
+                }
+                Ok(EngineEvent::SyncFinished(report)) => {
+                    eprintln!("{}", output::sync_summary(&report).trim_end());
+                }
+                Ok(EngineEvent::SyncFailed { error }) => eprintln!("Sync failed: {error}"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break Ok(()),
+                _ => {}
+            },
+            changed = states.changed() => {
+                if changed.is_err() {
+                    break Ok(());
+                }
+                let state = states.borrow_and_update().clone();
+                match (&state.state, &state.reason) {
+                    (RealtimeState::Live, _) => eprintln!("Live: waiting for deliveries (Ctrl-C stops)."),
+                    (RealtimeState::Off, reason) => {
+                        let reason = reason.clone().unwrap_or_else(|| "Real-time updates are off".to_owned());
+                        break Err(match engine.connection_state()? {
+                            ConnectionState::NeedsReconnect => {
+                                Failure::from(EngineError::NeedsReconnect { reason })
+                            }
+                            ConnectionState::Disconnected => Failure::from(EngineError::NotConnected),
+                            ConnectionState::Connected => Failure { exit_code: 1, message: reason },
+                        });
+                    }
+                    (other, Some(reason)) => eprintln!("{}: {reason}", capitalize_first(other.as_str())),
+                    (other, None) => eprintln!("{}…", capitalize_first(other.as_str())),
+                }
+            }
+        }
+    };
+    listener.shutdown().await;
+    scheduler.shutdown().await;
+    outcome
 }
 
 /// Runs one sync, printing progress on stderr (rewriting one line on a terminal, a line per page otherwise).

@@ -8,7 +8,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use advicly_engine::{
-    ClientView, DisconnectReport, LastSyncView, MeetingView, StatusView, SyncCounts, SyncReport,
+    ClientView, DeliveryReport, DisconnectReport, LastSyncView, MeetingView, RealtimeView,
+    StatusView, SyncCounts, SyncReport,
 };
 
 fn rfc3339(instant: DateTime<Utc>) -> String {
@@ -162,6 +163,80 @@ pub struct StatusJson {
     pub token_expires_at: Option<String>,
     pub circuit: String,
     pub meeting_count: u64,
+    pub realtime: RealtimeJson,
+}
+
+/// The `realtime` field of `advicly status --json`.
+#[derive(Debug, Serialize)]
+pub struct RealtimeJson {
+    /// `off`, `connecting`, `live` or `degraded`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub last_delivery_at: Option<String>,
+    pub subscription: Option<SubscriptionJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubscriptionJson {
+    pub uri: String,
+    pub state: String,
+}
+
+impl From<&RealtimeView> for RealtimeJson {
+    fn from(realtime: &RealtimeView) -> Self {
+        Self {
+            state: realtime.state.as_str().to_owned(),
+            reason: realtime.reason.clone(),
+            last_delivery_at: rfc3339_opt(realtime.last_delivery_at),
+            subscription: realtime
+                .subscription
+                .as_ref()
+                .map(|subscription| SubscriptionJson {
+                    uri: subscription.uri.clone(),
+                    state: subscription.state.clone(),
+                }),
+        }
+    }
+}
+
+/// One line of `advicly listen --json`.
+#[derive(Debug, Serialize)]
+pub struct DeliveryJson {
+    pub id: i64,
+    pub event: Option<String>,
+    /// `applied`, `duplicate` or `rejected`.
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub meeting_uri: Option<String>,
+}
+
+impl From<&DeliveryReport> for DeliveryJson {
+    fn from(report: &DeliveryReport) -> Self {
+        Self {
+            id: report.id,
+            event: report.event.clone(),
+            outcome: report.outcome.as_str().to_owned(),
+            reason: report.reason.clone(),
+            meeting_uri: report.meeting_uri.clone(),
+        }
+    }
+}
+
+/// One line of `advicly listen` for a person.
+pub fn delivery_line(report: &DeliveryReport) -> String {
+    let event = report.event.as_deref().unwrap_or("(unreadable)");
+    let mut line = format!("#{} {event}: {}", report.id, report.outcome.as_str());
+    if let Some(meeting) = &report.meeting_uri {
+        line.push_str(&format!(" {meeting}"));
+    }
+    if let Some(reason) = &report.reason {
+        line.push_str(&format!(" ({reason})"));
+    }
+    if report.outcome.as_str() == "applied" && !report.changed {
+        line.push_str(" (already up to date)");
+    }
+    line.push('\n');
+    line
 }
 
 impl From<&StatusView> for StatusJson {
@@ -179,6 +254,7 @@ impl From<&StatusView> for StatusJson {
             token_expires_at: rfc3339_opt(status.token_expires_at),
             circuit: status.circuit.as_str().to_owned(),
             meeting_count: status.meeting_count,
+            realtime: RealtimeJson::from(&status.realtime),
         }
     }
 }
@@ -394,6 +470,21 @@ pub fn status_lines(status: &StatusView) -> String {
     ));
     lines.push(format!("Circuit:      {}", status.circuit.as_str()));
     lines.push(format!("Meetings:     {}", status.meeting_count));
+    let realtime = &status.realtime;
+    let mut realtime_line = format!("Real time:    {}", realtime.state.as_str());
+    if let Some(reason) = &realtime.reason {
+        realtime_line.push_str(&format!(" ({reason})"));
+    }
+    lines.push(realtime_line);
+    if let Some(last) = realtime.last_delivery_at {
+        lines.push(format!("Last delivery: {}", local_opt(Some(last))));
+    }
+    if let Some(subscription) = &realtime.subscription {
+        lines.push(format!(
+            "Subscription: {} ({})",
+            subscription.uri, subscription.state
+        ));
+    }
     lines.join("\n") + "\n"
 }
 

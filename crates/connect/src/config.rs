@@ -100,9 +100,12 @@ pub struct ConnectConfig {
     pub redirect: RedirectMode,
     /// Keychain service name (`com.advicly.desktop`, `com.advicly.desktop.dev`, unique per test).
     pub keychain_service: String,
-    /// Base URL of our relay's webhook endpoint. Subscriptions whose callback URL starts with it
-    /// are "ours". `None`: no webhook subscription is managed.
-    pub webhook_callback_base: Option<Url>,
+    /// The relay that carries real time (the same base as the HTTPS bounce): connecting creates
+    /// a channel on it and keeps one Calendly webhook subscription pointing at the channel's
+    /// `ingress_url`. `None`: no channel or subscription is managed; meetings arrive by polling.
+    pub relay_base: Option<Url>,
+    /// Timeout of one relay request (channel create/delete, ack).
+    pub relay_timeout: Duration,
     pub scopes: Vec<String>,
     pub refresh: RefreshPolicy,
     /// A keychain call that takes longer fails with `KeychainUnavailable`.
@@ -126,7 +129,7 @@ impl std::fmt::Debug for ConnectConfig {
             .field("oauth_client_id", &self.oauth_client_id)
             .field("redirect", &self.redirect)
             .field("keychain_service", &self.keychain_service)
-            .field("webhook_callback_base", &self.webhook_callback_base)
+            .field("relay_base", &self.relay_base.as_ref().map(Url::as_str))
             .finish_non_exhaustive()
     }
 }
@@ -151,7 +154,8 @@ impl ConnectConfig {
             oauth_client_id,
             redirect,
             keychain_service: keychain_service.into(),
-            webhook_callback_base: None,
+            relay_base: None,
+            relay_timeout: Duration::from_secs(10),
             scopes: DEFAULT_SCOPES
                 .iter()
                 .map(|scope| scope.to_string())

@@ -18,6 +18,7 @@ mod error;
 pub mod keychain;
 mod oauth;
 mod pending;
+pub mod relay;
 mod tokens;
 mod webhooks;
 
@@ -26,6 +27,7 @@ pub use config::{
     Clock, ConnectConfig, RedirectMode, RefreshPolicy, DATABASE_FILE_NAME, DEEP_LINK_CALLBACK,
     DEFAULT_SCOPES, WEBHOOK_EVENTS,
 };
+pub use connector::RealtimeCredentials;
 pub use connector::{
     BeginOutcome, BrowserPolicy, ConnectedAccount, ConnectionKind, ConnectionStatus, Connector,
     DisconnectReport, LocalData, WebhookStatus,
@@ -33,5 +35,6 @@ pub use connector::{
 pub use error::ConnectError;
 pub use keychain::{AccountKey, Keychain, KeychainItem, TokenSet};
 pub use pending::PENDING_FILE_NAME;
+pub use relay::{RelayClient, StreamRefusal};
 pub use tokens::{TokenManager, PERSONAL_TOKEN_REJECTED};
-pub use webhooks::{callback_url_for, is_ours, EnsuredSubscription};
+pub use webhooks::{ingress_prefix, is_ours, EnsuredSubscription, PLAN_HAS_NO_WEBHOOKS};

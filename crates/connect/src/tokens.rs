@@ -418,12 +418,12 @@ fn token_error(error: ConnectError) -> TokenError {
 }
 
 /// An exclusive lock on a file, held until dropped (closing the file releases it).
-struct FileLock {
+pub(crate) struct FileLock {
     _file: std::fs::File,
 }
 
 impl FileLock {
-    async fn acquire(path: PathBuf) -> Result<Self, ConnectError> {
+    pub(crate) async fn acquire(path: PathBuf) -> Result<Self, ConnectError> {
         tokio::task::spawn_blocking(move || {
             let io_error = |source| ConnectError::DataFolder {
                 path: path.clone(),

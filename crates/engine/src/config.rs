@@ -45,10 +45,14 @@ pub struct EngineConfig {
     pub redirect: RedirectMode,
     /// The keychain service name secrets are filed under; tests use a unique one.
     pub keychain_service: String,
-    /// Base URL of the relay's webhook endpoint. When set, connecting keeps exactly one Calendly
-    /// webhook subscription for the account pointing below it, and disconnecting removes it.
-    /// `None`: no subscription is created (meetings still sync on the schedule).
-    pub webhook_callback_base: Option<Url>,
+    /// The relay that carries real time (the same base as the HTTPS OAuth bounce; `redirect`
+    /// decides separately whether sign-ins bounce through it). When set, connecting creates a
+    /// relay channel and keeps exactly one Calendly webhook subscription pointing at it, the
+    /// listener holds the channel's stream, and disconnecting removes both. `None`: meetings
+    /// arrive by polling only.
+    pub relay_base: Option<Url>,
+    /// Whether new, canceled and rescheduled meetings become desktop notifications.
+    pub notifications_enabled: bool,
     pub windows: SyncWindows,
     /// Retry and pacing of the Calendly client; tests shorten the waits.
     pub calendly: CalendlyTuning,
@@ -72,7 +76,8 @@ impl EngineConfig {
             oauth_client_id,
             redirect: RedirectMode::Direct,
             keychain_service: default_keychain_service().to_owned(),
-            webhook_callback_base: None,
+            relay_base: None,
+            notifications_enabled: true,
             windows: SyncWindows::default(),
             calendly: CalendlyTuning::default(),
         }

@@ -10,6 +10,7 @@ use url::Url;
 use advicly_calendly::TokenProvider;
 use advicly_connect::{
     BeginOutcome, BrowserPolicy, ConnectConfig, ConnectedAccount, Connector, LocalData,
+    RealtimeCredentials, WebhookStatus,
 };
 use advicly_core::domain::{AccountId, ConnectionState};
 use advicly_core::store::{AccountRow, Store};
@@ -43,7 +44,7 @@ impl Connection {
         );
         connect_config.database_path = config.database_path();
         connect_config.calendly = config.client_config();
-        connect_config.webhook_callback_base = config.webhook_callback_base.clone();
+        connect_config.relay_base = config.relay_base.clone();
         let connector = Connector::new(connect_config).map_err(connect_error)?;
         Ok(Self {
             connector,
@@ -169,6 +170,39 @@ impl Connection {
             warnings: report.warnings,
             wiped: report.wiped,
         })
+    }
+
+    /// Checks (and repairs) the account's relay channel and webhook subscription.
+    pub(crate) async fn ensure_realtime(
+        &self,
+        account: AccountId,
+    ) -> Result<WebhookStatus, EngineError> {
+        self.connector
+            .ensure_realtime(account)
+            .await
+            .map_err(connect_error)
+    }
+
+    /// Replaces a channel the relay forgot.
+    pub(crate) async fn replace_realtime_channel(
+        &self,
+        account: AccountId,
+    ) -> Result<WebhookStatus, EngineError> {
+        self.connector
+            .replace_realtime_channel(account)
+            .await
+            .map_err(connect_error)
+    }
+
+    /// What the listener needs to hold the account's stream.
+    pub(crate) async fn realtime_credentials(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<RealtimeCredentials>, EngineError> {
+        self.connector
+            .realtime_credentials(account)
+            .await
+            .map_err(connect_error)
     }
 
     /// When the account's access token expires, if known.

@@ -82,7 +82,8 @@ pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
         oauth_client_id: Some(client_id),
         redirect: RedirectMode::Direct,
         keychain_service: format!("{}.demo", base.keychain_service),
-        webhook_callback_base: None,
+        relay_base: None,
+        notifications_enabled: base.notifications_enabled,
         windows: base.windows,
         calendly: base.calendly.clone(),
     };

@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use advicly_calendly::CalendlyClient;
+use advicly_connect::{RealtimeCredentials, WebhookStatus};
 use advicly_core::domain::{AccountId, ConnectionState, EventUri};
-use advicly_core::store::{SettingScope, Store};
+use advicly_core::store::{AccountRow, SettingScope, Store};
 use advicly_core::Secret;
 
 use crate::config::EngineConfig;
@@ -21,6 +22,9 @@ use crate::connection::Connection;
 use crate::error::EngineError;
 use crate::events::{EngineEvent, SyncProgress, SyncReport, SyncRequest};
 use crate::mapping::store_error;
+use crate::realtime::{
+    ListenerState, RealtimeState, RealtimeView, SubscriptionView, LISTENER_LOCK_FILE_NAME,
+};
 use crate::sync::SyncJob;
 use crate::views::{
     AccountView, CircuitState, ClientView, DisconnectReport, LastSyncView, MeetingDetailView,
@@ -35,6 +39,9 @@ const SYNC_INTERVAL_SETTING: &str = "sync_interval_minutes";
 
 /// The account setting that marks the demo account.
 const DEMO_SETTING: &str = "demo";
+
+/// The global setting that turns desktop notifications off (`off`) or on (anything else).
+const NOTIFICATIONS_SETTING: &str = "notifications";
 
 type SharedSync = Shared<BoxFuture<'static, Result<SyncReport, EngineError>>>;
 
@@ -64,6 +71,8 @@ struct EngineInner {
     scheduled_next_sync: Mutex<Option<Option<DateTime<Utc>>>>,
     /// Plain HTTP for the reachability probe (and the demo's authorize step).
     http: reqwest::Client,
+    /// What the real-time listener of this process last reported, when one runs.
+    listener_state: Mutex<Option<ListenerState>>,
 }
 
 struct RunningSync {
@@ -99,6 +108,7 @@ impl Engine {
                 progress: Arc::new(Mutex::new(None)),
                 scheduled_next_sync: Mutex::new(None),
                 http,
+                listener_state: Mutex::new(None),
             }),
         })
     }
@@ -157,6 +167,10 @@ impl Engine {
         let task_cancel = cancel.clone();
         let task = tokio::spawn(async move {
             let result = engine.run_sync(request, task_cancel).await;
+            if result.is_ok() {
+                // Checked after every sync: a disabled or missing subscription is repaired.
+                engine.check_realtime_after_sync().await;
+            }
             match &result {
                 Ok(report) => engine.emit(EngineEvent::SyncFinished(report.clone())),
                 Err(error) => engine.emit(EngineEvent::SyncFailed {
@@ -369,6 +383,224 @@ impl Engine {
             .is_ok()
     }
 
+    // ---- real time -------------------------------------------------------------------------
+
+    /// The active account's row, if any.
+    pub(crate) fn active_account_row(&self) -> Result<Option<AccountRow>, EngineError> {
+        self.with_store(|store| store.active_account())
+    }
+
+    /// Checks (and repairs) the active account's relay channel and webhook subscription, as
+    /// the listener does at start-up and the engine after every sync. Polling never depends on
+    /// it: every problem comes back as a `WebhookStatus` with a sentence.
+    pub async fn check_realtime(&self) -> Result<WebhookStatus, EngineError> {
+        let account = self
+            .active_account_row()?
+            .ok_or(EngineError::NotConnected)?;
+        self.ensure_realtime(account.account_id).await
+    }
+
+    pub(crate) async fn ensure_realtime(
+        &self,
+        account: AccountId,
+    ) -> Result<WebhookStatus, EngineError> {
+        let before = self.with_store(|store| store.realtime_channel(account))?;
+        let status = self.inner.connection.ensure_realtime(account).await;
+        let after = self.with_store(|store| store.realtime_channel(account))?;
+        let setup_changed = before
+            .as_ref()
+            .map(|row| (&row.channel_id, &row.off_reason))
+            != after.as_ref().map(|row| (&row.channel_id, &row.off_reason));
+        if setup_changed {
+            self.emit(EngineEvent::RealtimeSetupChanged);
+        }
+        if before != after {
+            self.emit(EngineEvent::RealtimeChanged);
+        }
+        status
+    }
+
+    pub(crate) async fn replace_realtime_channel(
+        &self,
+        account: AccountId,
+    ) -> Result<WebhookStatus, EngineError> {
+        let status = self
+            .inner
+            .connection
+            .replace_realtime_channel(account)
+            .await;
+        self.emit(EngineEvent::RealtimeSetupChanged);
+        self.emit(EngineEvent::RealtimeChanged);
+        status
+    }
+
+    pub(crate) async fn realtime_credentials(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<RealtimeCredentials>, EngineError> {
+        self.inner.connection.realtime_credentials(account).await
+    }
+
+    /// Why real time is off for the account, if Calendly refused it.
+    pub(crate) fn realtime_off_reason(&self, account: AccountId) -> Option<String> {
+        self.with_store(|store| store.realtime_channel(account))
+            .ok()
+            .flatten()
+            .and_then(|row| row.off_reason)
+    }
+
+    async fn check_realtime_after_sync(&self) {
+        if self.inner.config.relay_base.is_none() {
+            return;
+        }
+        let Ok(Some(account)) = self.active_account_row() else {
+            return;
+        };
+        match self.ensure_realtime(account.account_id).await {
+            Ok(WebhookStatus::Failed { message }) => {
+                tracing::info!("real-time check after a sync: {message}")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::info!(%error, "real-time check after a sync failed"),
+        }
+    }
+
+    /// Asks the scheduler for an incremental sync soon, because real time may have missed
+    /// something.
+    pub(crate) fn request_resync(&self, reason: &str) {
+        tracing::info!(%reason, "asking for a sync to repair what real time missed");
+        self.emit(EngineEvent::ResyncRequested {
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Called by the listener whenever its state changes.
+    pub(crate) fn set_listener_state(&self, state: Option<ListenerState>) {
+        *self
+            .inner
+            .listener_state
+            .lock()
+            .expect("listener-state mutex") = state;
+    }
+
+    /// Whether new, canceled and rescheduled meetings become desktop notifications: on unless
+    /// the configuration or the advisor turned them off.
+    pub fn notifications_enabled(&self) -> bool {
+        self.inner.config.notifications_enabled
+            && self
+                .with_store(|store| store.setting(SettingScope::Global, NOTIFICATIONS_SETTING))
+                .ok()
+                .flatten()
+                .is_none_or(|value| value != "off")
+    }
+
+    /// Turns desktop notifications on or off (remembered in the store).
+    pub fn set_notifications_enabled(&self, enabled: bool) -> Result<(), EngineError> {
+        self.with_store(|store| {
+            store.set_setting(
+                SettingScope::Global,
+                NOTIFICATIONS_SETTING,
+                if enabled { "on" } else { "off" },
+            )
+        })
+    }
+
+    /// Real time for `account`: the listener of this process when one runs, else what the
+    /// listener of another process recorded (if one holds the stream), else why nobody does.
+    fn realtime_view(
+        &self,
+        account: Option<&AccountRow>,
+        _now: DateTime<Utc>,
+    ) -> Result<RealtimeView, EngineError> {
+        let off = |reason: &str| RealtimeView {
+            state: RealtimeState::Off,
+            reason: Some(reason.to_owned()),
+            last_delivery_at: None,
+            subscription: None,
+        };
+        if self.inner.config.relay_base.is_none() {
+            return Ok(off(crate::realtime::NO_RELAY));
+        }
+        let Some(account) = account else {
+            return Ok(off(crate::realtime::NOT_CONNECTED));
+        };
+        let last_delivery_at =
+            self.with_store(|store| store.last_delivery_at(account.account_id))?;
+        match account.connection_state {
+            ConnectionState::Connected => {}
+            ConnectionState::Disconnected => return Ok(off(crate::realtime::NOT_CONNECTED)),
+            ConnectionState::NeedsReconnect => {
+                return Ok(RealtimeView {
+                    last_delivery_at,
+                    ..off(crate::realtime::NEEDS_RECONNECT)
+                })
+            }
+        }
+        let channel = self.with_store(|store| store.realtime_channel(account.account_id))?;
+        let subscription = channel.as_ref().and_then(|row| {
+            Some(SubscriptionView {
+                uri: row.subscription_uri.clone()?,
+                state: row
+                    .subscription_state
+                    .clone()
+                    .unwrap_or_else(|| "unknown".to_owned()),
+            })
+        });
+        let view = |state: RealtimeState, reason: Option<String>| RealtimeView {
+            state,
+            reason: if state == RealtimeState::Live {
+                None
+            } else {
+                reason
+            },
+            last_delivery_at,
+            subscription: subscription.clone(),
+        };
+        if let Some(reason) = channel.as_ref().and_then(|row| row.off_reason.clone()) {
+            return Ok(view(RealtimeState::Off, Some(reason)));
+        }
+        let listener = self
+            .inner
+            .listener_state
+            .lock()
+            .expect("listener-state mutex")
+            .clone();
+        if let Some(listener) = listener {
+            return Ok(view(listener.state, listener.reason));
+        }
+        let Some(channel) = channel else {
+            return Ok(view(
+                RealtimeState::Degraded,
+                Some(crate::realtime::NOT_SET_UP.to_owned()),
+            ));
+        };
+        if self.another_process_listens() {
+            let state = channel
+                .stream_state
+                .as_deref()
+                .and_then(RealtimeState::parse)
+                .unwrap_or(RealtimeState::Connecting);
+            return Ok(view(state, channel.stream_reason));
+        }
+        Ok(view(
+            RealtimeState::Degraded,
+            Some(crate::realtime::NOBODY_LISTENING.to_owned()),
+        ))
+    }
+
+    /// True while some process holds the listener's presence lock.
+    fn another_process_listens(&self) -> bool {
+        let path = self.inner.config.data_dir.join(LISTENER_LOCK_FILE_NAME);
+        let Ok(file) = std::fs::OpenOptions::new().read(true).open(&path) else {
+            return false;
+        };
+        match file.try_lock() {
+            Ok(()) => false,
+            Err(std::fs::TryLockError::WouldBlock) => true,
+            Err(std::fs::TryLockError::Error(_)) => false,
+        }
+    }
+
     // ---- views -----------------------------------------------------------------------------
 
     /// Connection and sync state.
@@ -386,6 +618,7 @@ impl Engine {
                 sync_running: self.sync_running(),
                 progress: None,
                 meeting_count: 0,
+                realtime: self.realtime_view(None, now)?,
             });
         };
         let last_run = self.with_store(|store| store.last_sync_run(account.account_id))?;
@@ -427,6 +660,7 @@ impl Engine {
             sync_running: self.sync_running(),
             progress: *self.inner.progress.lock().expect("progress mutex"),
             meeting_count,
+            realtime: self.realtime_view(Some(&account), now)?,
         })
     }
 

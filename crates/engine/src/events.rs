@@ -63,4 +63,18 @@ pub enum EngineEvent {
     MeetingsChanged,
     /// An account was connected, disconnected, or now needs reconnecting.
     ConnectionChanged,
+    /// The real-time state changed (`Engine::status().realtime` has the new one).
+    RealtimeChanged,
+    /// The account's relay channel or subscription was replaced, or real time turned on or
+    /// off; the listener re-reads what to listen to.
+    RealtimeSetupChanged,
+    /// The listener processed one delivery (applied, duplicate or rejected).
+    DeliveryProcessed(crate::realtime::DeliveryReport),
+    /// A meeting was booked, canceled or rescheduled in real time and notifications are on.
+    Notification(crate::realtime::Notification),
+    /// Real time may have missed something (a gap, a rejected delivery, a long outage): the
+    /// scheduler runs an incremental sync soon.
+    ResyncRequested {
+        reason: String,
+    },
 }

@@ -2,7 +2,8 @@
 //!
 //! [`Engine`] is the one object a front end holds: it opens the store, connects Calendly
 //! (through `advicly-connect`), runs syncs (one at a time; a second request joins the running
-//! one) and answers the views. [`spawn_scheduler`] starts the single background poller.
+//! one) and answers the views. [`spawn_scheduler`] starts the single background poller, and
+//! [`spawn_listener`] the real-time listener beside it.
 //! With the `demo` feature, [`demo`] runs the same OAuth flow against an in-process fake Calendly.
 
 mod config;
@@ -13,6 +14,7 @@ mod engine;
 mod error;
 mod events;
 mod mapping;
+pub mod realtime;
 mod scheduler;
 mod sync;
 mod views;
@@ -25,6 +27,10 @@ pub use config::{
 pub use engine::Engine;
 pub use error::EngineError;
 pub use events::{EngineEvent, SyncCounts, SyncProgress, SyncReport, SyncRequest};
+pub use realtime::{
+    spawn_listener, DeliveryReport, ListenerHandle, ListenerSettings, ListenerState, MeetingChange,
+    MeetingChangeKind, Notification, RealtimeState, RealtimeView, SubscriptionView,
+};
 pub use scheduler::{
     spawn_scheduler, validate_interval, SchedulerHandle, SchedulerSettings, SchedulerState,
     DEFAULT_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES,
@@ -39,4 +45,5 @@ pub use views::{
 pub use advicly_calendly::{PacingPolicy, RetryPolicy};
 /// Re-exported so front ends need not depend on `advicly-core` for these.
 pub use advicly_core::domain::{ConnectionState, EventUri, Status, SyncKind, SyncWindow};
+pub use advicly_core::store::DeliveryOutcome;
 pub use advicly_core::Secret;

@@ -29,7 +29,8 @@ pub const DEFAULT_INTERVAL_MINUTES: u32 = 15;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchedulerSettings {
     pub interval_minutes: u32,
-    /// Delay before the first sync after start-up (and after a reconnect or the network coming back).
+    /// Delay before the first sync after start-up (and after a reconnect, the network coming
+    /// back, or the real-time listener asking for a sync because it may have missed something).
     pub startup_delay: Duration,
     /// Up to this much random delay is added to each regular deadline so many machines don't align.
     pub jitter: Duration,
@@ -259,6 +260,16 @@ impl Poller {
                     if self.running.is_none() {
                         self.consecutive_failures = 0;
                         self.resume_if_connected(self.settings.startup_delay);
+                    }
+                }
+                Wake::Event(Ok(EngineEvent::ResyncRequested { .. })) => {
+                    // Real time may have missed something: sync soon, unless one runs or is
+                    // due sooner anyway.
+                    if self.running.is_none() {
+                        let soon = Instant::now() + self.settings.startup_delay;
+                        if self.deadline.is_some_and(|deadline| deadline > soon) {
+                            self.deadline = Some(soon);
+                        }
                     }
                 }
                 Wake::Event(Ok(_)) | Wake::Event(Err(broadcast::error::RecvError::Lagged(_))) => {}

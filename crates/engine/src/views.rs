@@ -188,6 +188,8 @@ pub struct StatusView {
     pub sync_running: bool,
     pub progress: Option<SyncProgress>,
     pub meeting_count: u64,
+    /// Real time: the stream's state, why it is not live, the last delivery and the subscription.
+    pub realtime: crate::realtime::RealtimeView,
 }
 
 /// What disconnecting did.

@@ -341,7 +341,7 @@ impl World {
             redirect,
             self.service.clone(),
         );
-        config.webhook_callback_base = Some(self.webhook_base.clone());
+        config.relay_base = self.relay.as_ref().map(|relay| relay.base.clone());
         config.clock = self.clock.clock();
         config.refresh = RefreshPolicy {
             base_delay: Duration::from_millis(10),

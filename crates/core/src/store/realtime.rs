@@ -266,6 +266,14 @@ fn insert_delivery(
 }
 
 impl Store {
+    /// Makes every commit on this connection wait for the disk (`synchronous = FULL`), so a
+    /// delivery acknowledged to the relay survives a power cut, not only a crash. The
+    /// listener's own connection uses it; other connections keep WAL's cheaper default.
+    pub fn use_durable_commits(&self) -> Result<(), StoreError> {
+        self.connection.pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
+    }
+
     /// The account's relay channel, if one is remembered.
     pub fn realtime_channel(
         &self,

@@ -61,7 +61,8 @@ pub fn config_for(fake: &FakeHandle, data_dir: &TempDir) -> EngineConfig {
         oauth_client_id: Some(FakeConfig::default().client_id),
         redirect: RedirectMode::Direct,
         keychain_service: unique_keychain_service(),
-        webhook_callback_base: None,
+        relay_base: None,
+        notifications_enabled: true,
         windows: SyncWindows::default(),
         calendly: fast_tuning(),
     }
