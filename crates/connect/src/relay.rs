@@ -7,28 +7,14 @@
 use std::time::Duration;
 
 use advicly_core::Secret;
-use serde::{Deserialize, Serialize};
+use advicly_relay_protocol::{
+    ack_path, channel_path, events_path, AckRequest, ChannelCreated, CHANNELS_PATH,
+    LAST_EVENT_ID_HEADER,
+};
 use url::Url;
 
 use crate::config::with_trailing_slash;
 use crate::error::ConnectError;
-
-/// The header that resumes a stream after the last delivery the app applied.
-pub const LAST_EVENT_ID_HEADER: &str = "Last-Event-ID";
-
-/// `POST /v1/channels` → 201.
-#[derive(Deserialize)]
-struct CreatedChannelWire {
-    channel_id: String,
-    ingress_url: String,
-    subscriber_token: String,
-}
-
-/// `POST /v1/channels/{id}/ack`.
-#[derive(Serialize)]
-struct AckWire {
-    up_to: i64,
-}
 
 /// A channel the relay just created. The token is shown once.
 #[derive(Debug)]
@@ -85,13 +71,16 @@ impl RelayClient {
         &self.base
     }
 
+    /// A protocol path (`/v1/…`) below the base, which may itself have a path (behind a proxy).
     fn url(&self, path: &str) -> Result<Url, ConnectError> {
-        self.base.join(path).map_err(|error| {
-            ConnectError::Configuration(format!(
-                "the relay URL {} cannot take a path: {error}",
-                self.base
-            ))
-        })
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|error| {
+                ConnectError::Configuration(format!(
+                    "the relay URL {} cannot take a path: {error}",
+                    self.base
+                ))
+            })
     }
 
     fn unreachable(&self, error: reqwest::Error) -> ConnectError {
@@ -121,7 +110,7 @@ impl RelayClient {
     pub async fn create_channel(&self, timeout: Duration) -> Result<CreatedChannel, ConnectError> {
         let response = self
             .http
-            .post(self.url("v1/channels")?)
+            .post(self.url(CHANNELS_PATH)?)
             .timeout(timeout)
             .send()
             .await
@@ -130,7 +119,7 @@ impl RelayClient {
         if !status.is_success() {
             return Err(self.refused(status, "creating a channel"));
         }
-        let created: CreatedChannelWire =
+        let created: ChannelCreated =
             response
                 .json()
                 .await
@@ -168,7 +157,7 @@ impl RelayClient {
     ) -> Result<ChannelDeleted, ConnectError> {
         let response = self
             .http
-            .delete(self.channel_url(channel_id, "")?)
+            .delete(self.url(&channel_path(&segment(channel_id)))?)
             .bearer_auth(token.expose())
             .timeout(timeout)
             .send()
@@ -187,11 +176,11 @@ impl RelayClient {
         &self,
         channel_id: &str,
         token: &Secret,
-        after: i64,
+        after: u64,
         connect_timeout: Duration,
     ) -> Result<reqwest::Response, StreamRefusal> {
         let url = self
-            .channel_url(channel_id, "/events")
+            .url(&events_path(&segment(channel_id)))
             .map_err(|error| StreamRefusal::Unavailable(error.to_string()))?;
         let request = self
             .http
@@ -224,14 +213,14 @@ impl RelayClient {
         &self,
         channel_id: &str,
         token: &Secret,
-        up_to: i64,
+        up_to: u64,
         timeout: Duration,
     ) -> Result<(), ConnectError> {
         let response = self
             .http
-            .post(self.channel_url(channel_id, "/ack")?)
+            .post(self.url(&ack_path(&segment(channel_id)))?)
             .bearer_auth(token.expose())
-            .json(&AckWire { up_to })
+            .json(&AckRequest { up_to })
             .timeout(timeout)
             .send()
             .await
@@ -242,24 +231,12 @@ impl RelayClient {
             Err(self.refused(response.status(), "acknowledging deliveries"))
         }
     }
+}
 
-    fn channel_url(&self, channel_id: &str, suffix: &str) -> Result<Url, ConnectError> {
-        let mut url = self.url("v1/channels/")?;
-        url.path_segments_mut()
-            .map_err(|_| {
-                ConnectError::Configuration(format!(
-                    "the relay URL {} cannot take a path",
-                    self.base
-                ))
-            })?
-            .pop_if_empty()
-            .push(channel_id);
-        if !suffix.is_empty() {
-            let path = format!("{}{suffix}", url.path());
-            url.set_path(&path);
-        }
-        Ok(url)
-    }
+/// A channel id as one URL path segment (the relay's ids are URL-safe; this keeps a
+/// surprising one from changing the path).
+fn segment(channel_id: &str) -> String {
+    url::form_urlencoded::byte_serialize(channel_id.as_bytes()).collect()
 }
 
 /// A reqwest error's text without the URL it carries (an events URL is harmless, but a habit
@@ -285,11 +262,11 @@ mod tests {
         .unwrap();
         // The relay may live below a path behind its proxy; the id is one path segment.
         assert_eq!(
-            client.channel_url("ab/c", "/events").unwrap().as_str(),
+            client.url(&events_path(&segment("ab/c"))).unwrap().as_str(),
             "https://relay.example/base/v1/channels/ab%2Fc/events"
         );
         assert_eq!(
-            client.channel_url("abc", "").unwrap().as_str(),
+            client.url(&channel_path(&segment("abc"))).unwrap().as_str(),
             "https://relay.example/base/v1/channels/abc"
         );
     }

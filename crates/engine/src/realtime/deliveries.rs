@@ -232,7 +232,7 @@ mod tests {
     #[case::real(br#"{"event":"invitee.created","payload":{}}"#.as_slice(), Some("invitee.created"))]
     #[case::garbage(b"\x00\xff not json".as_slice(), None)]
     #[case::markup(br#"{"event":"<script>alert(1)</script>"}"#.as_slice(), None)]
-    #[case::long(format!(r#"{{"event":"{}"}}"#, "a".repeat(65)).as_bytes(), None)]
+    #[case::long(br#"{"event":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#.as_slice(), None)]
     fn only_a_short_plain_event_name_is_kept_from_an_untrusted_body(
         #[case] body: &[u8],
         #[case] expected: Option<&str>,

@@ -27,11 +27,11 @@ use advicly_core::store::Store;
 
 use super::deliveries::{process_delivery, DeliveryFrame, SigningKeys};
 use super::notify::notification_for;
-use super::wire::{DeliveryData, GapData};
 use super::{RealtimeState, LISTENER_LOCK_FILE_NAME};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::events::EngineEvent;
+use advicly_relay_protocol::{Delivery, Gap, EVENT_DELIVERY, EVENT_GAP};
 
 /// How the listener paces itself. `Default` is what the desktop app uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -369,7 +369,7 @@ impl Listener {
             .open_events(
                 &channel_id,
                 &ready.credentials.subscriber_token,
-                cursor,
+                u64::try_from(cursor).unwrap_or(0),
                 self.settings.connect_timeout,
             )
             .await;
@@ -467,7 +467,7 @@ impl Listener {
                         return Interrupt::Broken(format!("The real-time stream broke ({error})"))
                     }
                     Some(Ok(event)) => match event.event.as_str() {
-                        "delivery" => {
+                        EVENT_DELIVERY => {
                             if let Err(error) = self
                                 .handle_delivery(ready, store, &event.id, &event.data, acks)
                                 .await
@@ -475,8 +475,8 @@ impl Listener {
                                 return Interrupt::Broken(error);
                             }
                         }
-                        "gap" => {
-                            let described = serde_json::from_str::<GapData>(&event.data)
+                        EVENT_GAP => {
+                            let described = serde_json::from_str::<Gap>(&event.data)
                                 .map(|gap| format!("the relay dropped deliveries {}–{} (over its limits)", gap.after + 1, gap.before.saturating_sub(1).max(gap.after + 1)))
                                 .unwrap_or_else(|_| "the relay dropped deliveries".to_owned());
                             tracing::info!(%described, "gap in the real-time stream");
@@ -717,24 +717,18 @@ fn store_state(
 /// Reads a `delivery` event's data: `{"id", "received_at", "signature", "body" | "body_base64",
 /// "relay_verified"?}`.
 fn frame_from(data: &str) -> Result<DeliveryFrame, String> {
-    let data: DeliveryData = serde_json::from_str(data)
+    let delivery: Delivery = serde_json::from_str(data)
         .map_err(|error| format!("unreadable delivery event: {error}"))?;
-    let body = match (data.body, data.body_base64) {
-        (Some(text), _) => text.into_bytes(),
-        (None, Some(encoded)) => {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD
-                .decode(encoded.as_bytes())
-                .map_err(|error| format!("a delivery body is not valid base64: {error}"))?
-        }
-        (None, None) => Vec::new(),
-    };
+    let body = delivery
+        .body
+        .to_bytes()
+        .map_err(|error| format!("a delivery body is not valid base64: {error}"))?;
     Ok(DeliveryFrame {
-        id: data.id,
-        received_at: data.received_at,
-        signature: data.signature,
+        id: i64::try_from(delivery.id).map_err(|_| "a delivery id out of range".to_owned())?,
+        received_at: delivery.received_at,
+        signature: delivery.signature,
         body,
-        relay_verified: data.relay_verified,
+        relay_verified: delivery.relay_verified,
     })
 }
 
@@ -754,7 +748,7 @@ async fn acknowledge(
                 .ack(
                     &channel_id,
                     &credentials.subscriber_token,
-                    up_to,
+                    u64::try_from(up_to).unwrap_or(0),
                     Duration::from_secs(10),
                 )
                 .await
@@ -776,7 +770,7 @@ async fn acknowledge(
                     .ack(
                         &channel_id,
                         &credentials.subscriber_token,
-                        up_to,
+                        u64::try_from(up_to).unwrap_or(0),
                         Duration::from_secs(5),
                     )
                     .await;

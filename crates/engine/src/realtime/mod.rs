@@ -5,7 +5,6 @@
 mod deliveries;
 mod listener;
 mod notify;
-mod wire;
 
 pub use deliveries::{DeliveryReport, MeetingChange, MeetingChangeKind};
 pub use listener::{spawn_listener, ListenerHandle, ListenerSettings, ListenerState};
