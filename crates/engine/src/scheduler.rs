@@ -29,9 +29,11 @@ pub const DEFAULT_INTERVAL_MINUTES: u32 = 15;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchedulerSettings {
     pub interval_minutes: u32,
-    /// Delay before the first sync after start-up (and after a reconnect, the network coming
-    /// back, or the real-time listener asking for a sync because it may have missed something).
+    /// Delay before the first sync after start-up (and after a reconnect or the network coming back).
     pub startup_delay: Duration,
+    /// Delay before the sync the real-time listener asks for when it may have missed something
+    /// (a gap, a rejected delivery, a long outage).
+    pub resync_delay: Duration,
     /// Up to this much random delay is added to each regular deadline so many machines don't align.
     pub jitter: Duration,
     /// The first retry delay after a failed sync; it doubles per consecutive failure.
@@ -45,6 +47,7 @@ impl Default for SchedulerSettings {
         Self {
             interval_minutes: DEFAULT_INTERVAL_MINUTES,
             startup_delay: Duration::from_secs(3),
+            resync_delay: Duration::from_secs(2),
             jitter: Duration::from_secs(20),
             backoff_base: Duration::from_secs(30),
             backoff_max: Duration::from_secs(15 * 60),
@@ -266,7 +269,7 @@ impl Poller {
                     // Real time may have missed something: sync soon, unless one runs or is
                     // due sooner anyway.
                     if self.running.is_none() {
-                        let soon = Instant::now() + self.settings.startup_delay;
+                        let soon = Instant::now() + self.settings.resync_delay;
                         if self.deadline.is_some_and(|deadline| deadline > soon) {
                             self.deadline = Some(soon);
                         }

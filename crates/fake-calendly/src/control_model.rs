@@ -235,6 +235,9 @@ pub enum FaultKind {
     Latency { millis: u64 },
     /// Close the connection without answering.
     DropConnection,
+    /// Answer 403 `Permission Denied` with this message, e.g. Calendly's plan gating of
+    /// webhooks: `Please upgrade to a paid Calendly account.`
+    Forbidden { message: String },
 }
 
 /// Injects a fault for the next `count` requests whose path starts with `path_prefix`

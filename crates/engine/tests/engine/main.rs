@@ -4,6 +4,7 @@
 
 mod harness;
 mod oauth;
+mod realtime;
 mod scheduler;
 mod sync;
 mod views;

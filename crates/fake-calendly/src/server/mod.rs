@@ -353,6 +353,9 @@ async fn faults_and_latency(
             }
             response
         }
+        Some(FaultKind::Forbidden { message }) => {
+            ApiError::permission_denied(&message).into_response()
+        }
         Some(FaultKind::DropConnection) => {
             if let Some(killer) = request.extensions().get::<ConnectionKiller>() {
                 killer.0.notify_one();

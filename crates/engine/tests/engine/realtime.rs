@@ -1,0 +1,516 @@
+//! Real time end to end over loopback: the fake Calendly delivers signed webhooks to a real
+//! relay (SQLite store in a temporary folder), whose stream the engine's listener holds; every
+//! delivery is verified, applied and recorded in the app's real SQLite file.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono::Utc;
+use tempfile::TempDir;
+
+use advicly_engine::{
+    spawn_listener, spawn_scheduler, DeliveryOutcome, DeliveryReport, Engine, EngineConfig,
+    EngineEvent, ListenerHandle, ListenerSettings, MeetingChangeKind, RealtimeState,
+    SchedulerSettings, Status,
+};
+use advicly_relay::{ChannelCaps, Database, RelayConfig, RelayOptions, RunningRelay, SigningKey};
+use fake_calendly::{
+    AddInviteeRequest, CancelRequest, Canceler, ControlClient, DeliveryOrder, FakeCalendly,
+    FakeConfig, FakeHandle, FaultKind, FaultRequest, MintTokenRequest, RescheduleRequest,
+};
+
+use crate::harness::{at, config_for, invitee};
+
+/// How a test's relay is set up.
+#[derive(Clone, Copy, Default)]
+struct RelaySetup {
+    /// Give the relay the fake's app signing key (deliveries then carry `relay_verified`).
+    with_app_key: bool,
+    /// Per-channel cap on unacknowledged deliveries (beyond it the relay drops the oldest).
+    max_pending: Option<u64>,
+}
+
+/// The fake Calendly, a relay on a fixed loopback port (so it can be restarted), and an engine
+/// configured with that relay.
+struct RealtimeWorld {
+    fake: FakeHandle,
+    control: ControlClient,
+    relay: Option<RunningRelay>,
+    relay_address: SocketAddr,
+    relay_dir: TempDir,
+    setup: RelaySetup,
+    engine: Engine,
+    config: EngineConfig,
+    _data_dir: TempDir,
+}
+
+fn quick_listener() -> ListenerSettings {
+    ListenerSettings {
+        keepalive_timeout: Duration::from_secs(45),
+        connect_timeout: Duration::from_secs(5),
+        backoff_base: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(400),
+        resync_after_downtime: Duration::from_secs(180),
+        ..ListenerSettings::default()
+    }
+}
+
+async fn start_relay(
+    address: SocketAddr,
+    directory: &std::path::Path,
+    setup: RelaySetup,
+) -> RunningRelay {
+    let mut config = RelayConfig::default();
+    if setup.with_app_key {
+        config.signing_key =
+            SigningKey::from_file_text(&FakeConfig::default().app_webhook_signing_key);
+    }
+    if let Some(max_pending) = setup.max_pending {
+        config.caps = ChannelCaps {
+            max_pending_deliveries: max_pending,
+            ..ChannelCaps::default()
+        };
+    }
+    advicly_relay::start(
+        RelayOptions {
+            listen: address,
+            database: Database::Sqlite {
+                data_dir: directory.to_path_buf(),
+            },
+            config,
+        },
+        std::future::pending(),
+    )
+    .await
+    .expect("the relay starts on loopback")
+}
+
+impl RealtimeWorld {
+    async fn start(setup: RelaySetup) -> Self {
+        let fake = FakeCalendly::start(FakeConfig::for_tests())
+            .await
+            .expect("the fake Calendly starts on loopback");
+        let relay_dir = tempfile::tempdir().expect("a folder for the relay");
+        let relay = start_relay(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            relay_dir.path(),
+            setup,
+        )
+        .await;
+        let relay_address = relay.local_addr();
+        let data_dir = tempfile::tempdir().expect("a temporary data folder");
+        let mut config = config_for(&fake, &data_dir);
+        config.relay_base = Some(relay.base_url().clone());
+        let engine = Engine::open(config.clone()).expect("the engine opens a fresh store");
+        Self {
+            control: fake.control(),
+            fake,
+            relay: Some(relay),
+            relay_address,
+            relay_dir,
+            setup,
+            engine,
+            config,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Connected with a personal access token: the subscription is signed with our own key.
+    async fn connected(setup: RelaySetup) -> Self {
+        let world = Self::start(setup).await;
+        let token = world
+            .control
+            .mint_personal_access_token(&MintTokenRequest::default())
+            .await
+            .expect("the fake mints a token")
+            .token;
+        world
+            .engine
+            .connect_token(advicly_engine::Secret::new(token))
+            .await
+            .expect("the engine connects");
+        world
+    }
+
+    async fn listening(setup: RelaySetup) -> (Self, ListenerHandle) {
+        let world = Self::connected(setup).await;
+        let listener = world.listen().await;
+        (world, listener)
+    }
+
+    async fn listen(&self) -> ListenerHandle {
+        let listener = spawn_listener(self.engine.clone(), quick_listener());
+        wait_for_live(&listener).await;
+        listener
+    }
+
+    async fn stop_relay(&mut self) {
+        if let Some(relay) = self.relay.take() {
+            relay.shutdown().await.expect("the relay stops cleanly");
+        }
+    }
+
+    async fn restart_relay(&mut self) {
+        self.stop_relay().await;
+        self.relay = Some(start_relay(self.relay_address, self.relay_dir.path(), self.setup).await);
+    }
+
+    /// Our subscriptions at the fake (callback under the relay's ingress path).
+    async fn our_subscriptions(&self) -> Vec<fake_calendly::SubscriptionInfo> {
+        let prefix = format!("http://{}/hooks/", self.relay_address);
+        self.control
+            .subscriptions()
+            .await
+            .expect("the fake lists subscriptions")
+            .into_iter()
+            .filter(|subscription| subscription.callback_url.starts_with(&prefix))
+            .collect()
+    }
+
+    async fn book_one(&self, email: &str) -> (String, String) {
+        let booked = self
+            .control
+            .book(&fake_calendly::BookingRequest {
+                host_user_uri: None,
+                event_type_uri: None,
+                event_name: Some("Financial review".to_owned()),
+                start_time: at(3, 0),
+                duration_minutes: Some(30),
+                invitees: vec![invitee(email)],
+                location: None,
+                invitee_limit: None,
+            })
+            .await
+            .expect("the fake books the meeting");
+        (booked.event_uri, booked.invitee_uris[0].clone())
+    }
+
+    fn meeting(&self, uri: &str) -> Option<advicly_engine::MeetingDetailView> {
+        self.engine
+            .meeting(&advicly_engine::EventUri::new(uri))
+            .ok()
+    }
+
+    fn delivery_rows(&self) -> Vec<(i64, String, Option<String>)> {
+        let store =
+            advicly_core::Store::open(&self.config.database_path()).expect("open the store");
+        let account = store.active_account().unwrap().unwrap().account_id;
+        store
+            .deliveries(account, 1000)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|row| (row.delivery_id, row.outcome.as_str().to_owned(), row.reason))
+            .collect()
+    }
+}
+
+async fn wait_for_live(listener: &ListenerHandle) {
+    let mut states = listener.watch_state();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if states.borrow_and_update().state == RealtimeState::Live {
+                return;
+            }
+            states.changed().await.expect("the listener runs");
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the listener did not go live: {:?}", listener.state()));
+}
+
+/// Waits (bounded) for `count` processed deliveries and returns their reports.
+async fn deliveries(
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    count: usize,
+) -> Vec<DeliveryReport> {
+    let mut reports = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while reports.len() < count {
+            if let Ok(EngineEvent::DeliveryProcessed(report)) = events.recv().await {
+                reports.push(report);
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "only {} of {count} deliveries arrived: {reports:?}",
+            reports.len()
+        )
+    });
+    reports
+}
+
+/// Waits (bounded) until `condition` holds, polling.
+async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// ---- every event kind ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_booking_at_calendly_is_applied_through_the_relay_with_a_notification() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let mut events = world.engine.subscribe();
+    let started = std::time::Instant::now();
+    let (event_uri, _) = world.book_one("ann@example.com").await;
+    let report = deliveries(&mut events, 1).await.remove(0);
+    // Within a second, with no sync: the relay path alone brought it.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(report.outcome, DeliveryOutcome::Applied, "{report:?}");
+    assert_eq!(report.event.as_deref(), Some("invitee.created"));
+    assert_eq!(report.meeting_uri.as_deref(), Some(event_uri.as_str()));
+    let detail = world
+        .meeting(&event_uri)
+        .expect("the meeting is in the store");
+    assert_eq!(detail.meeting.invitees[0].email, "ann@example.com");
+    assert_eq!(
+        world.engine.clients(Utc::now()).unwrap()[0].email,
+        "ann@example.com",
+        "the client is extracted in the same transaction"
+    );
+    let change = report.change.expect("a booking is announced");
+    assert_eq!(change.kind, MeetingChangeKind::Booked);
+    // The status shows live real time and when the last delivery came.
+    let status = world.engine.status(Utc::now()).unwrap();
+    assert_eq!(
+        status.realtime.state,
+        RealtimeState::Live,
+        "{:?}",
+        status.realtime
+    );
+    assert!(status.realtime.last_delivery_at.is_some());
+    let subscription = status
+        .realtime
+        .subscription
+        .expect("the subscription is shown");
+    assert_eq!(subscription.state, "active");
+    // No list call was needed: real time is not a disguised poll.
+    let stats = world.control.stats().await.unwrap();
+    assert_eq!(
+        stats
+            .api_calls
+            .get("GET /scheduled_events")
+            .copied()
+            .unwrap_or(0),
+        0,
+        "{stats:?}"
+    );
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_notification_and_the_list_refresh_are_announced_as_engine_events() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let mut events = world.engine.subscribe();
+    world.book_one("bo@example.com").await;
+    let mut saw_meetings_changed = false;
+    let mut notification = None;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while notification.is_none() || !saw_meetings_changed {
+            match events.recv().await {
+                Ok(EngineEvent::MeetingsChanged) => saw_meetings_changed = true,
+                Ok(EngineEvent::Notification(shown)) => notification = Some(shown),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("both events arrive");
+    let notification = notification.unwrap();
+    assert_eq!(notification.title, "New meeting booked");
+    assert!(
+        notification.body.contains("Financial review"),
+        "{notification:?}"
+    );
+
+    // Turned off, the same kind of change makes no notification.
+    world.engine.set_notifications_enabled(false).unwrap();
+    world.book_one("cy@example.com").await;
+    let mut notified = false;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match events.recv().await {
+                Ok(EngineEvent::Notification(_)) => notified = true,
+                Ok(EngineEvent::DeliveryProcessed(_)) => return,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the second delivery arrives");
+    assert!(!notified, "notifications are off");
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancellation_keeps_the_reason_and_who_canceled() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let mut events = world.engine.subscribe();
+    let (event_uri, _) = world.book_one("dee@example.com").await;
+    deliveries(&mut events, 1).await;
+    world
+        .control
+        .cancel(&CancelRequest {
+            event_uri: Some(event_uri.clone()),
+            invitee_uri: None,
+            canceled_by: Canceler::Invitee,
+            reason: Some("Moving abroad".to_owned()),
+        })
+        .await
+        .unwrap();
+    let report = deliveries(&mut events, 1).await.remove(0);
+    assert_eq!(report.event.as_deref(), Some("invitee.canceled"));
+    assert_eq!(
+        report.change.map(|change| change.kind),
+        Some(MeetingChangeKind::Canceled)
+    );
+    let meeting = world.meeting(&event_uri).unwrap().meeting;
+    assert_eq!(meeting.status, Status::Canceled);
+    assert_eq!(meeting.canceled_reason.as_deref(), Some("Moving abroad"));
+    assert!(
+        meeting.canceled_by.is_some(),
+        "who canceled is kept: {meeting:?}"
+    );
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_group_event_stays_active_when_one_of_its_invitees_cancels() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let mut events = world.engine.subscribe();
+    let booked = world
+        .control
+        .book(&fake_calendly::BookingRequest {
+            host_user_uri: None,
+            event_type_uri: None,
+            event_name: Some("Pension workshop".to_owned()),
+            start_time: at(5, 0),
+            duration_minutes: Some(60),
+            invitees: vec![invitee("eve@example.com")],
+            location: None,
+            invitee_limit: Some(5),
+        })
+        .await
+        .unwrap();
+    let second = world
+        .control
+        .add_invitee(&AddInviteeRequest {
+            event_uri: booked.event_uri.clone(),
+            invitee: invitee("fay@example.com"),
+        })
+        .await
+        .unwrap();
+    deliveries(&mut events, 2).await;
+    assert_eq!(
+        world
+            .meeting(&booked.event_uri)
+            .unwrap()
+            .meeting
+            .invitees
+            .len(),
+        2
+    );
+    world
+        .control
+        .cancel(&CancelRequest {
+            event_uri: None,
+            invitee_uri: Some(second),
+            canceled_by: Canceler::Invitee,
+            reason: None,
+        })
+        .await
+        .unwrap();
+    deliveries(&mut events, 1).await;
+    let meeting = world.meeting(&booked.event_uri).unwrap().meeting;
+    // One attendee leaving does not cancel the workshop for the others.
+    assert_eq!(meeting.status, Status::Active);
+    let statuses: Vec<_> = meeting
+        .invitees
+        .iter()
+        .map(|invitee| invitee.status.clone())
+        .collect();
+    assert!(
+        statuses.contains(&Status::Canceled) && statuses.contains(&Status::Active),
+        "{statuses:?}"
+    );
+    listener.shutdown().await;
+}
+
+#[rstest::rstest]
+#[case::canceled_first(DeliveryOrder::CanceledFirst)]
+#[case::created_first(DeliveryOrder::CreatedFirst)]
+#[tokio::test]
+async fn a_reschedule_is_stitched_whichever_half_arrives_first(#[case] order: DeliveryOrder) {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let mut events = world.engine.subscribe();
+    let (_, invitee_uri) = world.book_one("gus@example.com").await;
+    deliveries(&mut events, 1).await;
+    let moved = world
+        .control
+        .reschedule(&RescheduleRequest {
+            invitee_uri,
+            new_start_time: at(6, 2),
+            duration_minutes: None,
+            order,
+        })
+        .await
+        .unwrap();
+    let reports = deliveries(&mut events, 2).await;
+    let announced: Vec<_> = reports
+        .iter()
+        .filter_map(|report| report.change.as_ref())
+        .collect();
+    // One notification for the move, from the new half, whatever the order.
+    assert_eq!(announced.len(), 1, "{reports:?}");
+    assert_eq!(announced[0].kind, MeetingChangeKind::Rescheduled);
+    assert_eq!(announced[0].meeting_uri, moved.new_event_uri);
+    let old = world.meeting(&moved.old_event_uri).unwrap().meeting;
+    let new = world.meeting(&moved.new_event_uri).unwrap().meeting;
+    assert_eq!(old.status, Status::Canceled);
+    assert_eq!(
+        old.rescheduled_to.as_ref().map(|uri| uri.as_str()),
+        Some(moved.new_event_uri.as_str())
+    );
+    assert_eq!(
+        new.rescheduled_from.as_ref().map(|uri| uri.as_str()),
+        Some(moved.old_event_uri.as_str())
+    );
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_no_show_is_set_and_cleared() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let mut events = world.engine.subscribe();
+    let (event_uri, invitee_uri) = world.book_one("hal@example.com").await;
+    deliveries(&mut events, 1).await;
+    world.control.mark_no_show(&invitee_uri).await.unwrap();
+    let marked = deliveries(&mut events, 1).await.remove(0);
+    assert_eq!(marked.event.as_deref(), Some("invitee_no_show.created"));
+    assert!(
+        world.meeting(&event_uri).unwrap().invitees[0].no_show,
+        "the flag is set"
+    );
+    world.control.unmark_no_show(&invitee_uri).await.unwrap();
+    let cleared = deliveries(&mut events, 1).await.remove(0);
+    assert_eq!(cleared.event.as_deref(), Some("invitee_no_show.deleted"));
+    assert_eq!(cleared.outcome, DeliveryOutcome::Applied);
+    assert!(
+        !world.meeting(&event_uri).unwrap().invitees[0].no_show,
+        "the flag is cleared"
+    );
+    listener.shutdown().await;
+}
