@@ -87,9 +87,14 @@ async fn start_relay(
 
 impl RealtimeWorld {
     async fn start(setup: RelaySetup) -> Self {
-        let fake = FakeCalendly::start(FakeConfig::for_tests())
-            .await
-            .expect("the fake Calendly starts on loopback");
+        // Calendly keeps retrying for a day; here for a minute of the fake's clock (tests that
+        // need a subscription disabled shift that clock).
+        let fake = FakeCalendly::start(FakeConfig {
+            retry_window: Duration::from_secs(60),
+            ..FakeConfig::for_tests()
+        })
+        .await
+        .expect("the fake Calendly starts on loopback");
         let relay_dir = tempfile::tempdir().expect("a folder for the relay");
         let relay = start_relay(
             SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -512,5 +517,227 @@ async fn a_no_show_is_set_and_cleared() {
         !world.meeting(&event_uri).unwrap().invitees[0].no_show,
         "the flag is cleared"
     );
+    listener.shutdown().await;
+}
+
+// ---- duplicates and rejections ---------------------------------------------------------------
+
+/// Posts a delivery to our channel's ingress URL as Calendly (or an impostor) would.
+async fn post_to_ingress(world: &RealtimeWorld, body: Vec<u8>, signature: Option<String>) {
+    let ingress = world.our_subscriptions().await.remove(0).callback_url;
+    let mut request = reqwest::Client::new()
+        .post(ingress)
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(signature) = signature {
+        request = request.header("Calendly-Webhook-Signature", signature);
+    }
+    let response = request.send().await.expect("the relay answers");
+    assert!(response.status().is_success(), "the relay stores it: {}", response.status());
+}
+
+/// The subscription's signing key and one real delivery body the fake sent to it.
+async fn key_and_real_body(world: &RealtimeWorld) -> (advicly_engine::Secret, String) {
+    let subscription = world.our_subscriptions().await.remove(0);
+    let key = world
+        .control
+        .signing_key(&subscription.uri)
+        .await
+        .unwrap()
+        .expect("our subscription has a signing key");
+    let body = world
+        .control
+        .deliveries()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|delivery| delivery.event == "invitee.created")
+        .expect("a booking was delivered")
+        .body;
+    (advicly_engine::Secret::new(key), body)
+}
+
+fn sign(key: &advicly_engine::Secret, at: i64, body: &[u8]) -> String {
+    advicly_calendly::webhook::signature_header(key, at, body)
+}
+
+/// Everything the advisor can see, to compare before and after.
+fn visible_state(world: &RealtimeWorld) -> String {
+    format!(
+        "{:?}\n{:?}",
+        world
+            .engine
+            .meetings(&advicly_engine::MeetingQuery::default(), Utc::now())
+            .unwrap(),
+        world.engine.clients(Utc::now()).unwrap()
+    )
+}
+
+#[tokio::test]
+async fn calendly_sending_the_same_message_again_is_a_duplicate_that_changes_nothing() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let mut events = world.engine.subscribe();
+    world.book_one("ida@example.com").await;
+    deliveries(&mut events, 1).await;
+    let before = visible_state(&world);
+    let (key, body) = key_and_real_body(&world).await;
+    // A retry of the same message: same body, freshly signed, a new relay id.
+    post_to_ingress(&world, body.clone().into_bytes(), Some(sign(&key, Utc::now().timestamp(), body.as_bytes()))).await;
+    let report = deliveries(&mut events, 1).await.remove(0);
+    assert_eq!(report.outcome, DeliveryOutcome::Duplicate, "{report:?}");
+    assert!(!report.changed && report.change.is_none(), "no change, no notification");
+    assert_eq!(visible_state(&world), before, "a replay changes nothing");
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn forged_stale_broken_and_unknown_deliveries_are_rejected_and_recorded_with_their_reason() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let mut events = world.engine.subscribe();
+    world.book_one("jo@example.com").await;
+    deliveries(&mut events, 1).await;
+    let (key, real) = key_and_real_body(&world).await;
+    let now = Utc::now().timestamp();
+    let other_key = advicly_engine::Secret::new("someone-elses-key");
+    let not_an_envelope = br#"{"hello":"world"}"#.to_vec();
+    let unknown_event = real.replace("\"event\":\"invitee.created\"", "\"event\":\"invitee.rescheduled\"");
+    let garbage: Vec<u8> = vec![0xff, 0xfe, 0x00, 0x13, 0x37, 0x80];
+    let truncated = real.as_bytes()[..real.len() / 2].to_vec();
+    let cases: Vec<(&str, Vec<u8>, Option<String>, &str)> = vec![
+        ("bad signature", real.clone().into_bytes(), Some(format!("t={now},v1={}", "0".repeat(64))), "does not match"),
+        ("another key", real.clone().into_bytes(), Some(sign(&other_key, now, real.as_bytes())), "does not match"),
+        ("missing header", real.clone().into_bytes(), None, "no Calendly-Webhook-Signature"),
+        ("stale t", real.clone().into_bytes(), Some(sign(&key, now - 600, real.as_bytes())), "older than"),
+        ("truncated body", truncated, Some(sign(&key, now, real.as_bytes())), "does not match"),
+        ("garbage", garbage.clone(), Some(sign(&key, now, &garbage)), "not a Calendly delivery"),
+        ("not an envelope", not_an_envelope.clone(), Some(sign(&key, now, &not_an_envelope)), "not a Calendly delivery"),
+        ("unknown event", unknown_event.clone().into_bytes(), Some(sign(&key, now, unknown_event.as_bytes())), "unknown event type"),
+    ];
+    let before = visible_state(&world);
+    for (what, body, signature, expected_reason) in &cases {
+        post_to_ingress(&world, body.clone(), signature.clone()).await;
+        let report = deliveries(&mut events, 1).await.remove(0);
+        assert_eq!(report.outcome, DeliveryOutcome::Rejected, "{what}: {report:?}");
+        let reason = report.reason.clone().unwrap_or_default();
+        assert!(reason.contains(expected_reason), "{what}: reason {reason:?}");
+    }
+    assert_eq!(visible_state(&world), before, "no rejected delivery changed a meeting or client");
+    let rows = world.delivery_rows();
+    let rejected: Vec<_> = rows.iter().filter(|(_, outcome, _)| outcome == "rejected").collect();
+    // Each is a row with its reason (and the table has no place for a signature).
+    assert_eq!(rejected.len(), cases.len(), "{rows:?}");
+    assert!(rejected.iter().all(|(_, _, reason)| reason.is_some()));
+    listener.shutdown().await;
+}
+
+// ---- away, gaps, outages -------------------------------------------------------------------
+
+#[tokio::test]
+async fn bookings_made_while_the_app_was_away_are_applied_in_order_on_start_before_any_poll() {
+    let world = RealtimeWorld::connected(RelaySetup::default()).await;
+    // The app is away: no listener runs while three clients book (the relay keeps them).
+    let mut booked = Vec::new();
+    for email in ["kim@example.com", "lee@example.com", "max@example.com"] {
+        booked.push(world.book_one(email).await.0);
+    }
+    world
+        .control
+        .wait_for_deliveries("three accepted deliveries", Duration::from_secs(20), |all| {
+            all.iter().filter(|delivery| delivery.succeeded).count() >= 3
+        })
+        .await
+        .unwrap();
+    let mut events = world.engine.subscribe();
+    let listener = world.listen().await;
+    let reports = deliveries(&mut events, 3).await;
+    let ids: Vec<i64> = reports.iter().map(|report| report.id).collect();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "in order: {ids:?}");
+    let uris: Vec<_> = reports.iter().map(|report| report.meeting_uri.clone().unwrap()).collect();
+    assert_eq!(uris, booked, "in the order they happened");
+    assert!(reports.iter().all(|report| report.outcome == DeliveryOutcome::Applied));
+    let stats = world.control.stats().await.unwrap();
+    assert_eq!(
+        stats.api_calls.get("GET /scheduled_events").copied().unwrap_or(0),
+        0,
+        "no poll was needed: {stats:?}"
+    );
+    listener.shutdown().await;
+
+    // Started again, nothing is applied twice: the stream resumes after the last delivery.
+    let mut events = world.engine.subscribe();
+    let listener = world.listen().await;
+    world.book_one("ned@example.com").await;
+    let next = deliveries(&mut events, 1).await.remove(0);
+    assert_eq!(next.id, ids[2] + 1, "resumed exactly after the last applied delivery");
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_gap_at_the_relay_triggers_a_sync_that_restores_calendlys_state() {
+    let world = RealtimeWorld::connected(RelaySetup {
+        max_pending: Some(2),
+        ..RelaySetup::default()
+    })
+    .await;
+    // While the app is away, five bookings arrive but the relay keeps only two.
+    let mut booked = Vec::new();
+    for index in 0..5 {
+        booked.push(world.book_one(&format!("p{index}@example.com")).await.0);
+    }
+    world
+        .control
+        .wait_for_deliveries("five accepted deliveries", Duration::from_secs(20), |all| {
+            all.iter().filter(|delivery| delivery.succeeded).count() >= 5
+        })
+        .await
+        .unwrap();
+    let mut events = world.engine.subscribe();
+    // No timed sync is due for an hour; only the listener's request can start one soon.
+    let scheduler = spawn_scheduler(
+        world.engine.clone(),
+        SchedulerSettings {
+            startup_delay: Duration::from_secs(3600),
+            resync_delay: Duration::from_millis(50),
+            ..SchedulerSettings::default()
+        },
+    );
+    let listener = world.listen().await;
+    crate::harness::wait_for_event(&mut events, "a resync request", |event| {
+        matches!(event, EngineEvent::ResyncRequested { .. })
+    })
+    .await;
+    crate::harness::wait_for_event(&mut events, "the repairing sync", |event| {
+        matches!(event, EngineEvent::SyncFinished(_))
+    })
+    .await;
+    for uri in &booked {
+        assert!(world.meeting(uri).is_some(), "{uri} is back after the sync");
+    }
+    listener.shutdown().await;
+    scheduler.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_listener_reconnects_by_itself_after_the_relay_restarts_and_loses_nothing() {
+    let (mut world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let mut events = world.engine.subscribe();
+    world.book_one("ola@example.com").await;
+    let first = deliveries(&mut events, 1).await.remove(0);
+    world.stop_relay().await;
+    // A booking while the relay is down: Calendly (the fake) retries until it is back.
+    let (during_outage, _) = world.book_one("pia@example.com").await;
+    let mut states = listener.watch_state();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while states.borrow_and_update().state == RealtimeState::Live {
+            states.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the listener notices the relay is gone");
+    world.restart_relay().await;
+    let report = deliveries(&mut events, 1).await.remove(0);
+    assert_eq!(report.meeting_uri.as_deref(), Some(during_outage.as_str()));
+    assert_eq!(report.id, first.id + 1, "nothing lost, nothing applied twice");
+    assert_eq!(listener.state().state, RealtimeState::Live);
     listener.shutdown().await;
 }
