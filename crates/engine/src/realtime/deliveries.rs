@@ -66,6 +66,32 @@ pub struct DeliveryReport {
     pub change: Option<MeetingChange>,
 }
 
+/// True when the delivery's signature checks out with `keys`. The listener asks before
+/// processing: a mismatch may only mean that the subscription was just recreated with a new
+/// key, which it then re-reads from the keychain.
+pub(crate) fn signature_accepted(
+    keys: &SigningKeys,
+    frame: &DeliveryFrame,
+    tolerance: Duration,
+) -> bool {
+    let authority = match keys.signed_by {
+        SigningAuthority::Subscription => match &keys.subscription_key {
+            Some(key) => SignatureAuthority::SubscriptionKey(key),
+            None => return false,
+        },
+        SigningAuthority::App => SignatureAuthority::Relay {
+            fallback: keys.subscription_key.as_ref(),
+        },
+    };
+    let relayed = RelayedDelivery {
+        raw_body: &frame.body,
+        signature: frame.signature.as_deref(),
+        received_at: frame.received_at,
+        relay_verified: frame.relay_verified,
+    };
+    verify_relayed(&relayed, authority, tolerance).is_ok()
+}
+
 /// Verifies, reads and applies one delivery for `account` (whose Calendly user is `user`).
 pub(crate) fn process_delivery(
     store: &mut Store,

@@ -25,7 +25,7 @@ use advicly_connect::{RealtimeCredentials, StreamRefusal, WebhookStatus};
 use advicly_core::domain::{AccountId, ConnectionState, UserUri};
 use advicly_core::store::Store;
 
-use super::deliveries::{process_delivery, DeliveryFrame, SigningKeys};
+use super::deliveries::{process_delivery, signature_accepted, DeliveryFrame, SigningKeys};
 use super::notify::notification_for;
 use super::{RealtimeState, LISTENER_LOCK_FILE_NAME};
 use crate::engine::Engine;
@@ -152,6 +152,7 @@ pub fn spawn_listener(engine: Engine, settings: ListenerSettings) -> ListenerHan
         failures: 0,
         down_since: None,
         checked: Vec::new(),
+        keys: None,
     };
     let task = tokio::spawn(listener.run());
     ListenerHandle {
@@ -176,6 +177,9 @@ struct Listener {
     down_since: Option<Instant>,
     /// Accounts whose set-up was checked since start.
     checked: Vec<AccountId>,
+    /// The keys deliveries of the current stream are checked with (re-read from the keychain
+    /// when a subscription was recreated with a new key).
+    keys: Option<SigningKeys>,
 }
 
 /// What to listen to, or why nothing.
@@ -400,6 +404,10 @@ impl Listener {
                 .request_resync("the real-time stream was down for several minutes");
         }
 
+        self.keys = Some(SigningKeys {
+            signed_by: ready.credentials.signed_by,
+            subscription_key: ready.credentials.signing_key.clone(),
+        });
         let (ack_sender, ack_receiver) = watch::channel(cursor);
         let acker = tokio::spawn(acknowledge(
             ready.credentials.clone(),
@@ -546,10 +554,22 @@ impl Listener {
         let channel_id = ready.credentials.channel_id.clone();
         let tolerance = self.settings.signature_tolerance;
         let store = store.clone();
-        let keys = SigningKeys {
+        let mut keys = self.keys.clone().unwrap_or_else(|| SigningKeys {
             signed_by: ready.credentials.signed_by,
             subscription_key: ready.credentials.signing_key.clone(),
-        };
+        });
+        if !signature_accepted(&keys, &frame, tolerance) {
+            // Perhaps the subscription was just recreated with a new key: read it again.
+            if let Ok(Some(fresh)) = self.engine.realtime_credentials(account).await {
+                if fresh.signing_key != keys.subscription_key || fresh.signed_by != keys.signed_by {
+                    keys = SigningKeys {
+                        signed_by: fresh.signed_by,
+                        subscription_key: fresh.signing_key,
+                    };
+                    self.keys = Some(keys.clone());
+                }
+            }
+        }
         let report = tokio::task::spawn_blocking(move || {
             let mut store = store
                 .lock()

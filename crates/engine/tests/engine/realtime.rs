@@ -533,7 +533,11 @@ async fn post_to_ingress(world: &RealtimeWorld, body: Vec<u8>, signature: Option
         request = request.header("Calendly-Webhook-Signature", signature);
     }
     let response = request.send().await.expect("the relay answers");
-    assert!(response.status().is_success(), "the relay stores it: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "the relay stores it: {}",
+        response.status()
+    );
 }
 
 /// The subscription's signing key and one real delivery body the fake sent to it.
@@ -582,10 +586,18 @@ async fn calendly_sending_the_same_message_again_is_a_duplicate_that_changes_not
     let before = visible_state(&world);
     let (key, body) = key_and_real_body(&world).await;
     // A retry of the same message: same body, freshly signed, a new relay id.
-    post_to_ingress(&world, body.clone().into_bytes(), Some(sign(&key, Utc::now().timestamp(), body.as_bytes()))).await;
+    post_to_ingress(
+        &world,
+        body.clone().into_bytes(),
+        Some(sign(&key, Utc::now().timestamp(), body.as_bytes())),
+    )
+    .await;
     let report = deliveries(&mut events, 1).await.remove(0);
     assert_eq!(report.outcome, DeliveryOutcome::Duplicate, "{report:?}");
-    assert!(!report.changed && report.change.is_none(), "no change, no notification");
+    assert!(
+        !report.changed && report.change.is_none(),
+        "no change, no notification"
+    );
     assert_eq!(visible_state(&world), before, "a replay changes nothing");
     listener.shutdown().await;
 }
@@ -600,30 +612,87 @@ async fn forged_stale_broken_and_unknown_deliveries_are_rejected_and_recorded_wi
     let now = Utc::now().timestamp();
     let other_key = advicly_engine::Secret::new("someone-elses-key");
     let not_an_envelope = br#"{"hello":"world"}"#.to_vec();
-    let unknown_event = real.replace("\"event\":\"invitee.created\"", "\"event\":\"invitee.rescheduled\"");
+    let unknown_event = real.replace(
+        "\"event\":\"invitee.created\"",
+        "\"event\":\"invitee.rescheduled\"",
+    );
     let garbage: Vec<u8> = vec![0xff, 0xfe, 0x00, 0x13, 0x37, 0x80];
     let truncated = real.as_bytes()[..real.len() / 2].to_vec();
     let cases: Vec<(&str, Vec<u8>, Option<String>, &str)> = vec![
-        ("bad signature", real.clone().into_bytes(), Some(format!("t={now},v1={}", "0".repeat(64))), "does not match"),
-        ("another key", real.clone().into_bytes(), Some(sign(&other_key, now, real.as_bytes())), "does not match"),
-        ("missing header", real.clone().into_bytes(), None, "no Calendly-Webhook-Signature"),
-        ("stale t", real.clone().into_bytes(), Some(sign(&key, now - 600, real.as_bytes())), "older than"),
-        ("truncated body", truncated, Some(sign(&key, now, real.as_bytes())), "does not match"),
-        ("garbage", garbage.clone(), Some(sign(&key, now, &garbage)), "not a Calendly delivery"),
-        ("not an envelope", not_an_envelope.clone(), Some(sign(&key, now, &not_an_envelope)), "not a Calendly delivery"),
-        ("unknown event", unknown_event.clone().into_bytes(), Some(sign(&key, now, unknown_event.as_bytes())), "unknown event type"),
+        (
+            "bad signature",
+            real.clone().into_bytes(),
+            Some(format!("t={now},v1={}", "0".repeat(64))),
+            "does not match",
+        ),
+        (
+            "another key",
+            real.clone().into_bytes(),
+            Some(sign(&other_key, now, real.as_bytes())),
+            "does not match",
+        ),
+        (
+            "missing header",
+            real.clone().into_bytes(),
+            None,
+            "no Calendly-Webhook-Signature",
+        ),
+        (
+            "stale t",
+            real.clone().into_bytes(),
+            Some(sign(&key, now - 600, real.as_bytes())),
+            "older than",
+        ),
+        (
+            "truncated body",
+            truncated,
+            Some(sign(&key, now, real.as_bytes())),
+            "does not match",
+        ),
+        (
+            "garbage",
+            garbage.clone(),
+            Some(sign(&key, now, &garbage)),
+            "not a Calendly delivery",
+        ),
+        (
+            "not an envelope",
+            not_an_envelope.clone(),
+            Some(sign(&key, now, &not_an_envelope)),
+            "not a Calendly delivery",
+        ),
+        (
+            "unknown event",
+            unknown_event.clone().into_bytes(),
+            Some(sign(&key, now, unknown_event.as_bytes())),
+            "unknown event type",
+        ),
     ];
     let before = visible_state(&world);
     for (what, body, signature, expected_reason) in &cases {
         post_to_ingress(&world, body.clone(), signature.clone()).await;
         let report = deliveries(&mut events, 1).await.remove(0);
-        assert_eq!(report.outcome, DeliveryOutcome::Rejected, "{what}: {report:?}");
+        assert_eq!(
+            report.outcome,
+            DeliveryOutcome::Rejected,
+            "{what}: {report:?}"
+        );
         let reason = report.reason.clone().unwrap_or_default();
-        assert!(reason.contains(expected_reason), "{what}: reason {reason:?}");
+        assert!(
+            reason.contains(expected_reason),
+            "{what}: reason {reason:?}"
+        );
     }
-    assert_eq!(visible_state(&world), before, "no rejected delivery changed a meeting or client");
+    assert_eq!(
+        visible_state(&world),
+        before,
+        "no rejected delivery changed a meeting or client"
+    );
     let rows = world.delivery_rows();
-    let rejected: Vec<_> = rows.iter().filter(|(_, outcome, _)| outcome == "rejected").collect();
+    let rejected: Vec<_> = rows
+        .iter()
+        .filter(|(_, outcome, _)| outcome == "rejected")
+        .collect();
     // Each is a row with its reason (and the table has no place for a signature).
     assert_eq!(rejected.len(), cases.len(), "{rows:?}");
     assert!(rejected.iter().all(|(_, _, reason)| reason.is_some()));
@@ -642,22 +711,36 @@ async fn bookings_made_while_the_app_was_away_are_applied_in_order_on_start_befo
     }
     world
         .control
-        .wait_for_deliveries("three accepted deliveries", Duration::from_secs(20), |all| {
-            all.iter().filter(|delivery| delivery.succeeded).count() >= 3
-        })
+        .wait_for_deliveries(
+            "three accepted deliveries",
+            Duration::from_secs(20),
+            |all| all.iter().filter(|delivery| delivery.succeeded).count() >= 3,
+        )
         .await
         .unwrap();
     let mut events = world.engine.subscribe();
     let listener = world.listen().await;
     let reports = deliveries(&mut events, 3).await;
     let ids: Vec<i64> = reports.iter().map(|report| report.id).collect();
-    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "in order: {ids:?}");
-    let uris: Vec<_> = reports.iter().map(|report| report.meeting_uri.clone().unwrap()).collect();
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "in order: {ids:?}"
+    );
+    let uris: Vec<_> = reports
+        .iter()
+        .map(|report| report.meeting_uri.clone().unwrap())
+        .collect();
     assert_eq!(uris, booked, "in the order they happened");
-    assert!(reports.iter().all(|report| report.outcome == DeliveryOutcome::Applied));
+    assert!(reports
+        .iter()
+        .all(|report| report.outcome == DeliveryOutcome::Applied));
     let stats = world.control.stats().await.unwrap();
     assert_eq!(
-        stats.api_calls.get("GET /scheduled_events").copied().unwrap_or(0),
+        stats
+            .api_calls
+            .get("GET /scheduled_events")
+            .copied()
+            .unwrap_or(0),
         0,
         "no poll was needed: {stats:?}"
     );
@@ -668,7 +751,11 @@ async fn bookings_made_while_the_app_was_away_are_applied_in_order_on_start_befo
     let listener = world.listen().await;
     world.book_one("ned@example.com").await;
     let next = deliveries(&mut events, 1).await.remove(0);
-    assert_eq!(next.id, ids[2] + 1, "resumed exactly after the last applied delivery");
+    assert_eq!(
+        next.id,
+        ids[2] + 1,
+        "resumed exactly after the last applied delivery"
+    );
     listener.shutdown().await;
 }
 
@@ -737,7 +824,365 @@ async fn the_listener_reconnects_by_itself_after_the_relay_restarts_and_loses_no
     world.restart_relay().await;
     let report = deliveries(&mut events, 1).await.remove(0);
     assert_eq!(report.meeting_uri.as_deref(), Some(during_outage.as_str()));
-    assert_eq!(report.id, first.id + 1, "nothing lost, nothing applied twice");
+    assert_eq!(
+        report.id,
+        first.id + 1,
+        "nothing lost, nothing applied twice"
+    );
     assert_eq!(listener.state().state, RealtimeState::Live);
+    listener.shutdown().await;
+}
+
+// ---- the subscription: exactly one, repaired -------------------------------------------------
+
+/// Deletes a subscription at the fake behind the app's back, with a token of its own.
+async fn delete_at_calendly(world: &RealtimeWorld, subscription_uri: &str) {
+    let token = world
+        .control
+        .mint_personal_access_token(&MintTokenRequest::default())
+        .await
+        .unwrap()
+        .token;
+    let response = reqwest::Client::new()
+        .delete(subscription_uri)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204, "deleted at the fake");
+}
+
+#[tokio::test]
+async fn a_disabled_subscription_is_recreated_after_the_next_sync_and_deliveries_flow_again() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let original = world.our_subscriptions().await.remove(0);
+    // Every delivery fails for longer than Calendly's retry window: it disables ours.
+    world.control.fail_deliveries(1000).await.unwrap();
+    world.book_one("quin@example.com").await;
+    world.control.shift_clock(120).await.unwrap();
+    world
+        .control
+        .wait_for_subscriptions("ours to be disabled", Duration::from_secs(20), |all| {
+            all.iter().any(|subscription| {
+                subscription.uri == original.uri && subscription.state == "disabled"
+            })
+        })
+        .await
+        .expect("Calendly disables a subscription that keeps failing");
+    world.control.clear_faults().await.unwrap();
+    // Back to real time, so the fake's signatures are not from the future.
+    world.control.shift_clock(-120).await.unwrap();
+    world
+        .engine
+        .sync(advicly_engine::SyncRequest::default())
+        .await
+        .expect("the sync works");
+    let ours = world.our_subscriptions().await;
+    assert_eq!(ours.len(), 1, "exactly one of ours: {ours:?}");
+    assert_ne!(
+        ours[0].uri, original.uri,
+        "there is no re-enable: it is a new one"
+    );
+    assert_eq!(ours[0].state, "active");
+    assert_eq!(
+        ours[0].callback_url, original.callback_url,
+        "still our channel"
+    );
+    let mut events = world.engine.subscribe();
+    let (event_uri, _) = world.book_one("rae@example.com").await;
+    let report = deliveries(&mut events, 1).await.remove(0);
+    assert_eq!(report.meeting_uri.as_deref(), Some(event_uri.as_str()));
+    assert_eq!(
+        report.outcome,
+        DeliveryOutcome::Applied,
+        "signed with the new key: {report:?}"
+    );
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_subscription_deleted_behind_our_back_is_recreated_by_the_next_check() {
+    let world = RealtimeWorld::connected(RelaySetup::default()).await;
+    let original = world.our_subscriptions().await.remove(0);
+    delete_at_calendly(&world, &original.uri).await;
+    assert!(world.our_subscriptions().await.is_empty());
+    let status = world.engine.check_realtime().await.unwrap();
+    assert!(
+        matches!(status, advicly_connect::WebhookStatus::Active(_)),
+        "{status:?}"
+    );
+    let ours = world.our_subscriptions().await;
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].callback_url, original.callback_url);
+}
+
+#[tokio::test]
+async fn a_conflict_when_creating_is_resolved_by_listing_and_creating_once_more() {
+    let world = RealtimeWorld::connected(RelaySetup::default()).await;
+    let original = world.our_subscriptions().await.remove(0);
+    delete_at_calendly(&world, &original.uri).await;
+    world
+        .control
+        .inject_fault(&FaultRequest {
+            path_prefix: "/webhook_subscriptions".to_owned(),
+            method: Some("POST".to_owned()),
+            fault: FaultKind::Status { status: 409 },
+            count: 1,
+        })
+        .await
+        .unwrap();
+    let status = world.engine.check_realtime().await.unwrap();
+    assert!(
+        matches!(status, advicly_connect::WebhookStatus::Active(_)),
+        "{status:?}"
+    );
+    assert_eq!(
+        world.our_subscriptions().await.len(),
+        1,
+        "exactly one after the 409"
+    );
+}
+
+#[tokio::test]
+async fn reconnecting_keeps_the_channel_and_the_subscription() {
+    let world = RealtimeWorld::connected(RelaySetup::default()).await;
+    let before = world.our_subscriptions().await;
+    let token = world
+        .control
+        .mint_personal_access_token(&MintTokenRequest::default())
+        .await
+        .unwrap()
+        .token;
+    world
+        .engine
+        .connect_token(advicly_engine::Secret::new(token))
+        .await
+        .unwrap();
+    let after = world.our_subscriptions().await;
+    assert_eq!(after.len(), 1, "still exactly one");
+    assert_eq!(after[0].uri, before[0].uri, "the same subscription");
+    assert_eq!(
+        after[0].callback_url, before[0].callback_url,
+        "on the same channel"
+    );
+}
+
+#[tokio::test]
+async fn switching_accounts_moves_real_time_to_the_new_account() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let first_user = world.control.default_user().await.unwrap();
+    let old_channel_url = world.our_subscriptions().await.remove(0).callback_url;
+    let second = world
+        .control
+        .add_user(&fake_calendly::NewUser {
+            name: "Second Advisor".into(),
+            email: "second@example.com".into(),
+            ..fake_calendly::NewUser::default()
+        })
+        .await
+        .unwrap();
+    let token = world
+        .control
+        .mint_personal_access_token(&MintTokenRequest {
+            user_uri: Some(second.user_uri.clone()),
+            scopes: None,
+        })
+        .await
+        .unwrap()
+        .token;
+    world
+        .engine
+        .connect_token(advicly_engine::Secret::new(token))
+        .await
+        .unwrap();
+    let ours = world.our_subscriptions().await;
+    assert_eq!(ours.len(), 1, "exactly one: {ours:?}");
+    assert_eq!(
+        ours[0].user.as_deref(),
+        Some(second.user_uri.as_str()),
+        "it is the new account's"
+    );
+    assert_ne!(
+        ours[0].callback_url, old_channel_url,
+        "on a channel of its own"
+    );
+    assert!(
+        !ours
+            .iter()
+            .any(|subscription| subscription.user.as_deref() == Some(first_user.user_uri.as_str())),
+        "the previous account's subscription is gone"
+    );
+    // The listener follows the active account to its new channel.
+    wait_for_live(&listener).await;
+    let mut events = world.engine.subscribe();
+    let booked = world
+        .control
+        .book(&fake_calendly::BookingRequest {
+            host_user_uri: Some(second.user_uri.clone()),
+            event_type_uri: None,
+            event_name: Some("Intro call".to_owned()),
+            start_time: at(2, 0),
+            duration_minutes: Some(30),
+            invitees: vec![invitee("sam@example.com")],
+            location: None,
+            invitee_limit: None,
+        })
+        .await
+        .unwrap();
+    let report = deliveries(&mut events, 1).await.remove(0);
+    assert_eq!(
+        report.meeting_uri.as_deref(),
+        Some(booked.event_uri.as_str())
+    );
+    assert_eq!(report.outcome, DeliveryOutcome::Applied);
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_plan_without_webhooks_turns_real_time_off_with_a_sentence_while_polling_goes_on() {
+    let world = RealtimeWorld::start(RelaySetup::default()).await;
+    world
+        .control
+        .inject_fault(&FaultRequest {
+            path_prefix: "/webhook_subscriptions".to_owned(),
+            method: Some("POST".to_owned()),
+            fault: FaultKind::Forbidden {
+                message: "Please upgrade to a paid Calendly account.".to_owned(),
+            },
+            count: 1000,
+        })
+        .await
+        .unwrap();
+    let token = world
+        .control
+        .mint_personal_access_token(&MintTokenRequest::default())
+        .await
+        .unwrap()
+        .token;
+    world
+        .engine
+        .connect_token(advicly_engine::Secret::new(token))
+        .await
+        .expect("connecting still works");
+    let status = world.engine.status(Utc::now()).unwrap();
+    assert_eq!(
+        status.realtime.state,
+        RealtimeState::Off,
+        "{:?}",
+        status.realtime
+    );
+    assert_eq!(
+        status.realtime.reason.as_deref(),
+        Some(advicly_connect::PLAN_HAS_NO_WEBHOOKS)
+    );
+    // The listener agrees and stays off.
+    let listener = spawn_listener(world.engine.clone(), quick_listener());
+    let mut states = listener.watch_state();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while states.borrow_and_update().state != RealtimeState::Off {
+            states.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the listener turns off");
+    // Polling goes on.
+    let (event_uri, _) = world.book_one("tia@example.com").await;
+    world
+        .engine
+        .sync(advicly_engine::SyncRequest::default())
+        .await
+        .expect("the sync works without webhooks");
+    assert!(world.meeting(&event_uri).is_some());
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn disconnecting_deletes_the_subscription_and_the_relay_channel() {
+    let world = RealtimeWorld::connected(RelaySetup::default()).await;
+    let ingress = world.our_subscriptions().await.remove(0).callback_url;
+    let report = world.engine.disconnect(false).await.unwrap();
+    assert_eq!(report.subscriptions_deleted, 1, "{report:?}");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .all(|warning| !warning.contains("relay")),
+        "{report:?}"
+    );
+    assert!(world.our_subscriptions().await.is_empty());
+    // The relay forgot the channel: its ingress URL is unknown now.
+    let response = reqwest::Client::new()
+        .post(&ingress)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404, "the channel is gone");
+}
+
+#[tokio::test]
+async fn disconnecting_with_the_relay_unreachable_says_so_plainly() {
+    let mut world = RealtimeWorld::connected(RelaySetup::default()).await;
+    world.stop_relay().await;
+    let report = world.engine.disconnect(false).await.unwrap();
+    assert_eq!(
+        report.subscriptions_deleted, 1,
+        "Calendly was reachable: {report:?}"
+    );
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|warning| warning.contains("relay channel could not be deleted")),
+        "{report:?}"
+    );
+}
+
+// ---- subscriptions signed with the app's key (OAuth) ------------------------------------------
+
+async fn connect_through_browser(world: &RealtimeWorld) {
+    let authorize_url = world.engine.begin_oauth().await.unwrap();
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(authorize_url)
+        .send()
+        .await
+        .unwrap();
+    let callback = response.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    world.engine.handle_callback_url(&callback).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_oauth_subscription_is_trusted_only_through_the_relays_verdict() {
+    let world = RealtimeWorld::start(RelaySetup {
+        with_app_key: true,
+        ..RelaySetup::default()
+    })
+    .await;
+    connect_through_browser(&world).await;
+    let listener = world.listen().await;
+    let mut events = world.engine.subscribe();
+    world.book_one("uma@example.com").await;
+    let report = deliveries(&mut events, 1).await.remove(0);
+    // Calendly signed it with the app's key, which only the relay holds.
+    assert_eq!(report.outcome, DeliveryOutcome::Applied, "{report:?}");
+    listener.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_oauth_subscription_without_a_verifying_relay_is_rejected() {
+    let world = RealtimeWorld::start(RelaySetup::default()).await;
+    connect_through_browser(&world).await;
+    let listener = world.listen().await;
+    let mut events = world.engine.subscribe();
+    world.book_one("vic@example.com").await;
+    let report = deliveries(&mut events, 1).await.remove(0);
+    assert_eq!(report.outcome, DeliveryOutcome::Rejected, "{report:?}");
+    assert!(report.reason.unwrap().contains("only the relay can check"));
     listener.shutdown().await;
 }
