@@ -33,7 +33,8 @@ struct RelaySetup {
 /// The fake Calendly, a relay on a fixed loopback port (so it can be restarted), and an engine
 /// configured with that relay.
 struct RealtimeWorld {
-    fake: FakeHandle,
+    /// Kept running for the test's duration.
+    _fake: FakeHandle,
     control: ControlClient,
     relay: Option<RunningRelay>,
     relay_address: SocketAddr,
@@ -109,7 +110,7 @@ impl RealtimeWorld {
         let engine = Engine::open(config.clone()).expect("the engine opens a fresh store");
         Self {
             control: fake.control(),
-            fake,
+            _fake: fake,
             relay: Some(relay),
             relay_address,
             relay_dir,
@@ -245,18 +246,6 @@ async fn deliveries(
         )
     });
     reports
-}
-
-/// Waits (bounded) until `condition` holds, polling.
-async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !condition() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 // ---- every event kind ------------------------------------------------------------------------
