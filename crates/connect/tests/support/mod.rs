@@ -287,7 +287,10 @@ pub struct World {
     pub service: String,
     pub fake: FakeHandle,
     pub relay: Option<RunningRelay>,
+    /// The relay that carries real time (channels and their ingress URLs).
+    pub realtime_relay: RunningRelay,
     pub clock: TestClock,
+    /// Every channel's ingress URL starts with this: our subscriptions' callback URLs.
     pub webhook_base: Url,
 }
 
@@ -316,13 +319,16 @@ impl World {
             std::process::id(),
             rand::random::<u64>()
         );
+        let realtime_relay = RunningRelay::start().await;
+        let webhook_base = realtime_relay.base.join("hooks/").unwrap();
         Self {
             data_dir: tempfile::tempdir().unwrap(),
             service,
             fake,
             relay,
+            realtime_relay,
             clock: TestClock::default(),
-            webhook_base: Url::parse("http://127.0.0.1:9/webhooks/").unwrap(),
+            webhook_base,
         }
     }
 
@@ -341,7 +347,7 @@ impl World {
             redirect,
             self.service.clone(),
         );
-        config.relay_base = self.relay.as_ref().map(|relay| relay.base.clone());
+        config.relay_base = Some(self.realtime_relay.base.clone());
         config.clock = self.clock.clock();
         config.refresh = RefreshPolicy {
             base_delay: Duration::from_millis(10),
