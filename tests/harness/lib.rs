@@ -17,7 +17,19 @@ pub fn advicly_binary() -> PathBuf {
     BINARY.get_or_init(build_advicly_binary).clone()
 }
 
+/// The `advicly-relay` binary of this build, brought up to date once per test process.
+pub fn relay_binary() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY
+        .get_or_init(|| build_binary("advicly-relay", "advicly-relay"))
+        .clone()
+}
+
 fn build_advicly_binary() -> PathBuf {
+    build_binary("advicly-cli", "advicly")
+}
+
+fn build_binary(package: &str, binary: &str) -> PathBuf {
     let test_executable = std::env::current_exe().expect("the test binary knows its own path");
     let profile_dir = test_executable
         .parent()
@@ -25,11 +37,11 @@ fn build_advicly_binary() -> PathBuf {
         .expect("test binaries live in target/<profile>/deps");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = std::process::Command::new(cargo)
-        .args(["build", "-q", "-p", "advicly-cli", "--bin", "advicly"])
+        .args(["build", "-q", "-p", package, "--bin", binary])
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "building the advicly binary failed");
-    profile_dir.join("advicly")
+    assert!(status.success(), "building the {binary} binary failed");
+    profile_dir.join(binary)
 }
 
 /// The fake Calendly configured the way the end-to-end tests need it: consent auto-approved and
@@ -59,6 +71,73 @@ pub async fn start_relay() -> Url {
         std::future::pending(),
     ));
     Url::parse(&format!("http://{address}")).expect("a loopback URL")
+}
+
+/// The `advicly-relay` binary running as a child process on a fixed loopback address, so a test
+/// can kill it with SIGKILL and start it again on the same address and data folder.
+pub struct RelayProcess {
+    pub base: Url,
+    pub address: std::net::SocketAddr,
+    pub data_dir: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl RelayProcess {
+    /// Starts the relay on a free loopback port with its SQLite store in `data_dir`.
+    pub fn start(data_dir: &Path) -> Self {
+        let address = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free loopback port");
+        let mut relay = Self {
+            base: Url::parse(&format!("http://{address}/")).expect("a loopback URL"),
+            address,
+            data_dir: data_dir.to_path_buf(),
+            child: None,
+        };
+        relay.spawn();
+        relay
+    }
+
+    /// `kill -9`: no shutdown, no flush, the process is simply gone.
+    pub fn kill_9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL the relay");
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same address and data folder.
+    pub fn restart(&mut self) {
+        self.kill_9();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(relay_binary())
+            .args(["--listen", &self.address.to_string(), "--data-dir"])
+            .arg(&self.data_dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the relay binary starts");
+        // The first line of stdout is printed once the relay accepts connections.
+        let mut first_line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut first_line)
+            .expect("the relay prints its base URL");
+        assert!(
+            first_line.starts_with("http://"),
+            "relay said {first_line:?}"
+        );
+        self.child = Some(child);
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
 }
 
 /// One advisor's `advicly` command line: its own data folder and keychain namespace. Every
@@ -123,6 +202,20 @@ impl Cli {
         transcript.extend_from_slice(&output.stdout);
         transcript.extend_from_slice(&output.stderr);
         output
+    }
+
+    /// Starts `advicly <global flags> <args>` in the background with piped stdout (for
+    /// `advicly listen`).
+    pub fn spawn(&self, args: &[&str]) -> tokio::process::Child {
+        tokio::process::Command::new(advicly_binary())
+            .args(&self.arguments)
+            .args(args)
+            .env_remove("ADVICLY_DATA_DIR")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the advicly binary starts")
     }
 
     /// Runs a command that must succeed and returns its standard output.
