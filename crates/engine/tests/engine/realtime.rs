@@ -1175,3 +1175,31 @@ async fn an_oauth_subscription_without_a_verifying_relay_is_rejected() {
     assert!(report.reason.unwrap().contains("only the relay can check"));
     listener.shutdown().await;
 }
+
+// ---- the demo ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_demo_runs_its_own_relay_and_a_simulated_booking_arrives_verified_like_a_real_one() {
+    let base = crate::harness::unconnected_world().await;
+    let demo = advicly_engine::demo::start_demo(&base.config)
+        .await
+        .expect("the demo starts");
+    assert!(
+        demo.engine.config().relay_base.is_some(),
+        "the demo has a relay"
+    );
+    let listener = spawn_listener(demo.engine.clone(), quick_listener());
+    wait_for_live(&listener).await;
+    let mut events = demo.engine.subscribe();
+    let event_uri = demo.simulate_booking().await.expect("the demo books");
+    let report = deliveries(&mut events, 1).await.remove(0);
+    // Signed with the fake's app key, vouched for by the in-process relay, applied.
+    assert_eq!(report.outcome, DeliveryOutcome::Applied, "{report:?}");
+    assert_eq!(report.meeting_uri.as_deref(), Some(event_uri.as_str()));
+    assert_eq!(
+        report.change.map(|change| change.kind),
+        Some(MeetingChangeKind::Booked)
+    );
+    listener.shutdown().await;
+    demo.stop().await;
+}
