@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "disconnect",
     "set_sync_interval",
     "open_join_link",
+    "simulate_booking",
+    "set_notifications",
 ];
 
 fn main() {

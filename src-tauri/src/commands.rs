@@ -8,7 +8,7 @@ use tauri_plugin_opener::OpenerExt;
 use crate::error::IpcError;
 use crate::ipc::{
     ClientSummary, Connection, DisconnectReport, MeetingDetail, MeetingQuery, MeetingStatusFilter,
-    MeetingSummary, Overview, SyncStatus,
+    MeetingSummary, Overview, Realtime, SyncStatus,
 };
 use crate::AppState;
 
@@ -27,6 +27,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         disconnect,
         set_sync_interval,
         open_join_link,
+        simulate_booking,
+        set_notifications,
     ]
 }
 
@@ -57,6 +59,8 @@ pub fn overview_from_status(state: &AppState, status: &StatusView) -> Overview {
         online: state.is_online(),
         demo_available: state.demo_available,
         meeting_count: status.meeting_count,
+        realtime: Realtime::from(&status.realtime),
+        notifications_enabled: state.engine().notifications_enabled(),
     }
 }
 
@@ -204,6 +208,33 @@ pub async fn set_sync_interval(
     // The scheduler applies the change asynchronously; report what was asked for.
     sync.interval_minutes = minutes;
     Ok(sync)
+}
+
+/// Demo mode only: the demo's Calendly books a meeting now; it arrives through the relay like a
+/// real booking (with its notification).
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub async fn simulate_booking(state: State<'_, AppState>) -> Result<(), IpcError> {
+    let demo = state.demo.lock().await;
+    let demo = demo
+        .as_ref()
+        .ok_or_else(|| IpcError::invalid_input("Simulating a booking only works in the demo."))?;
+    demo.simulate_booking().await?;
+    Ok(())
+}
+
+/// Turns desktop notifications for new, canceled and rescheduled meetings on or off.
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub async fn set_notifications(
+    state: State<'_, AppState>,
+    enabled: bool,
+) -> Result<bool, IpcError> {
+    read(&state, move |engine| {
+        engine.set_notifications_enabled(enabled)?;
+        Ok(engine.notifications_enabled())
+    })
+    .await
 }
 
 /// Opens the join link of a stored meeting. The UI passes the meeting, never a URL, so the

@@ -202,6 +202,38 @@ pub struct Overview {
     pub online: bool,
     pub demo_available: bool,
     pub meeting_count: u64,
+    pub realtime: Realtime,
+    /// Whether new, canceled and rescheduled meetings become desktop notifications.
+    pub notifications_enabled: bool,
+}
+
+/// `off`, `connecting`, `live` or `degraded`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RealtimeState {
+    Off,
+    Connecting,
+    Live,
+    Degraded,
+}
+
+/// Real-time updates: the state, why they are not live, the newest delivery, the subscription.
+/// Also the payload of the `realtime-changed` event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Realtime {
+    pub state: RealtimeState,
+    pub reason: Option<String>,
+    pub last_delivery_at: Option<DateTime<Utc>>,
+    pub subscription: Option<RealtimeSubscription>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RealtimeSubscription {
+    pub uri: String,
+    /// `active`, `disabled`, …
+    pub state: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -451,6 +483,27 @@ mod from_engine {
         }
     }
 
+    impl From<&engine::RealtimeView> for Realtime {
+        fn from(realtime: &engine::RealtimeView) -> Self {
+            Self {
+                state: match realtime.state {
+                    engine::RealtimeState::Off => RealtimeState::Off,
+                    engine::RealtimeState::Connecting => RealtimeState::Connecting,
+                    engine::RealtimeState::Live => RealtimeState::Live,
+                    engine::RealtimeState::Degraded => RealtimeState::Degraded,
+                },
+                reason: realtime.reason.clone(),
+                last_delivery_at: realtime.last_delivery_at,
+                subscription: realtime.subscription.as_ref().map(|subscription| {
+                    RealtimeSubscription {
+                        uri: subscription.uri.clone(),
+                        state: subscription.state.clone(),
+                    }
+                }),
+            }
+        }
+    }
+
     impl SyncStatus {
         /// The sync part of an engine status; the scheduler knows the interval and the next run.
         pub fn from_status(
@@ -535,8 +588,22 @@ mod tests {
             online: true,
             demo_available: false,
             meeting_count: 3,
+            realtime: Realtime {
+                state: RealtimeState::Degraded,
+                reason: Some("The relay cannot be reached".into()),
+                last_delivery_at: None,
+                subscription: Some(RealtimeSubscription {
+                    uri: "https://api.calendly.com/webhook_subscriptions/S".into(),
+                    state: "active".into(),
+                }),
+            },
+            notifications_enabled: true,
         };
         let value = serde_json::to_value(&overview).expect("serializes");
+        assert_eq!(value["realtime"]["state"], json!("degraded"));
+        assert_eq!(value["realtime"]["lastDeliveryAt"], json!(null));
+        assert_eq!(value["realtime"]["subscription"]["state"], json!("active"));
+        assert_eq!(value["notificationsEnabled"], json!(true));
         // Field names are the contract's, not Rust's.
         assert_eq!(value["demoAvailable"], json!(false));
         assert_eq!(value["meetingCount"], json!(3));

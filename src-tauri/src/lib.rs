@@ -15,7 +15,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use advicly_engine::{
-    spawn_scheduler, Engine, EngineConfig, RedirectMode, SchedulerHandle, SchedulerSettings,
+    spawn_listener, spawn_scheduler, Engine, EngineConfig, ListenerHandle, ListenerSettings,
+    RedirectMode, SchedulerHandle, SchedulerSettings,
 };
 use tauri::{AppHandle, Manager, RunEvent, Runtime};
 use url::Url;
@@ -26,11 +27,13 @@ pub use advicly_engine::APP_IDENTIFIER;
 /// How long quitting waits for a running sync to stop at a page boundary.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The engine the UI talks to right now and the scheduler polling for it. The demo swaps in an
-/// engine of its own (own database and keychain service) and swaps back on disconnect.
+/// The engine the UI talks to right now, the scheduler polling for it and the listener holding
+/// its real-time stream. The demo swaps in an engine of its own (own database, keychain service
+/// and relay) and swaps back on disconnect.
 struct ActiveEngine {
     engine: Engine,
     scheduler: Arc<SchedulerHandle>,
+    listener: Arc<ListenerHandle>,
 }
 
 /// What every command and background task shares.
@@ -50,15 +53,20 @@ pub struct AppState {
     shutting_down: AtomicBool,
 }
 
+/// The two background tasks of an engine: the poller and the real-time listener.
+fn spawn_background(engine: &Engine, settings: SchedulerSettings) -> ActiveEngine {
+    ActiveEngine {
+        engine: engine.clone(),
+        scheduler: Arc::new(spawn_scheduler(engine.clone(), settings)),
+        listener: Arc::new(spawn_listener(engine.clone(), ListenerSettings::default())),
+    }
+}
+
 impl AppState {
     /// Must be called inside the Tokio runtime (the scheduler is spawned onto it).
     pub fn new(engine: Engine, settings: SchedulerSettings, demo_available: bool) -> Self {
-        let scheduler = Arc::new(spawn_scheduler(engine.clone(), settings));
         Self {
-            active: RwLock::new(ActiveEngine {
-                engine: engine.clone(),
-                scheduler,
-            }),
+            active: RwLock::new(spawn_background(&engine, settings)),
             generation: AtomicU64::new(0),
             base_engine: engine,
             demo: tokio::sync::Mutex::new(None),
@@ -85,6 +93,14 @@ impl AppState {
             .clone()
     }
 
+    pub fn listener(&self) -> Arc<ListenerHandle> {
+        self.active
+            .read()
+            .expect("the active-engine lock is never poisoned")
+            .listener
+            .clone()
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
@@ -98,37 +114,41 @@ impl AppState {
     }
 }
 
-/// Makes `engine` the one the UI talks to: a fresh scheduler polls for it, its events are
-/// forwarded, and the previous scheduler is stopped. The UI is told to re-read everything.
+/// Makes `engine` the one the UI talks to: a fresh scheduler polls for it and a fresh listener
+/// holds its stream, its events are forwarded, and the previous tasks are stopped. The UI is
+/// told to re-read everything.
 pub async fn activate_engine<R: Runtime>(app: &AppHandle<R>, engine: Engine) {
     let state = app.state::<AppState>();
-    let scheduler = Arc::new(spawn_scheduler(
-        engine.clone(),
-        SchedulerSettings::default(),
-    ));
+    let background = spawn_background(&engine, SchedulerSettings::default());
     let previous = {
         let mut active = state
             .active
             .write()
             .expect("the active-engine lock is never poisoned");
-        std::mem::replace(
-            &mut *active,
-            ActiveEngine {
-                engine: engine.clone(),
-                scheduler,
-            },
-        )
+        std::mem::replace(&mut *active, background)
     };
     let generation = state.generation.fetch_add(1, Ordering::SeqCst) + 1;
     events::spawn_engine_forwarder(app, &engine, generation);
-    if tokio::time::timeout(SHUTDOWN_TIMEOUT, previous.scheduler.shutdown())
+    stop_background(&previous).await;
+    events::emit_connection(app, None);
+    events::emit_meetings_changed(app);
+}
+
+/// Stops an engine's poller (a running sync ends at a page boundary) and its listener (the
+/// delivery being applied is committed and acknowledged first).
+async fn stop_background(background: &ActiveEngine) {
+    let stopped = async {
+        tokio::join!(
+            background.scheduler.shutdown(),
+            background.listener.shutdown()
+        );
+    };
+    if tokio::time::timeout(SHUTDOWN_TIMEOUT, stopped)
         .await
         .is_err()
     {
-        tracing::warn!("the previous background sync did not stop within {SHUTDOWN_TIMEOUT:?}");
+        tracing::warn!("the background tasks did not stop within {SHUTDOWN_TIMEOUT:?}");
     }
-    events::emit_connection(app, None);
-    events::emit_meetings_changed(app);
 }
 
 /// Starts the in-process demo Calendly, connects a demo engine to it through the OAuth flow and
@@ -184,7 +204,14 @@ pub fn engine_config_from_env(default_data_dir: PathBuf) -> Result<EngineConfig,
         config.auth_base = auth_base;
     }
     if let Some(relay_base) = url("ADVICLY_RELAY_BASE")? {
-        config.redirect = RedirectMode::RelayBounce { relay_base };
+        // One setting for both: the HTTPS bounce and the real-time channel.
+        config.redirect = RedirectMode::RelayBounce {
+            relay_base: relay_base.clone(),
+        };
+        config.relay_base = Some(relay_base);
+    }
+    if variable("ADVICLY_NOTIFICATIONS").is_some_and(|value| value == "off") {
+        config.notifications_enabled = false;
     }
     config.keychain_service = variable("ADVICLY_KEYCHAIN_SERVICE")
         .unwrap_or_else(|| default_keychain_service().to_owned());
@@ -203,6 +230,7 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(commands::handler())
 }
 
@@ -298,8 +326,9 @@ fn exit_on_terminate_signal<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// Quitting stops the scheduler first (a running sync ends at a page boundary) and the demo's
-/// fake Calendly, then exits, so no task writes to the store while the process goes away and
+/// Quitting stops the scheduler (a running sync ends at a page boundary), the listener (the
+/// delivery in hand is committed and acknowledged) and the demo's fake Calendly and relay, then
+/// exits, so no task writes to the store while the process goes away and
 /// nothing is left running.
 fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
     if let RunEvent::ExitRequested { api, code, .. } = event {
@@ -314,12 +343,16 @@ fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
             let state = app.state::<AppState>();
-            if tokio::time::timeout(SHUTDOWN_TIMEOUT, state.scheduler().shutdown())
+            let (scheduler, listener) = (state.scheduler(), state.listener());
+            let stopped = async {
+                tokio::join!(scheduler.shutdown(), listener.shutdown());
+            };
+            if tokio::time::timeout(SHUTDOWN_TIMEOUT, stopped)
                 .await
                 .is_err()
             {
                 tracing::warn!(
-                    "the background sync did not stop within {SHUTDOWN_TIMEOUT:?}; exiting anyway"
+                    "the background tasks did not stop within {SHUTDOWN_TIMEOUT:?}; exiting anyway"
                 );
             }
             if let Some(demo) = state.demo.lock().await.take() {
