@@ -135,12 +135,22 @@ export type SyncStatus = {
   nextSyncAt: string | null;
   intervalMinutes: number;
 };
+export type RealtimeState = 'off' | 'connecting' | 'live' | 'degraded';
+export type Realtime = {
+  state: RealtimeState;
+  /** A sentence for the advisor when the state is not `live`. */
+  reason: string | null;
+  lastDeliveryAt: string | null;
+  subscription: { uri: string; state: string } | null;
+};
 export type Overview = {
   connection: Connection;
   sync: SyncStatus;
   online: boolean;
   demoAvailable: boolean;
   meetingCount: number;
+  realtime: Realtime;
+  notificationsEnabled: boolean;
 };
 export type DisconnectReport = {
   subscriptionsDeleted: number;
@@ -173,6 +183,8 @@ export const ipc = {
   disconnect: (wipe: boolean) => call<DisconnectReport>('disconnect', { wipe }),
   setSyncInterval: (minutes: number) => call<SyncStatus>('set_sync_interval', { minutes }),
   openJoinLink: (uri: string) => call<null>('open_join_link', { uri }),
+  simulateBooking: () => call<null>('simulate_booking'),
+  setNotifications: (enabled: boolean) => call<boolean>('set_notifications', { enabled }),
 };
 export type Ipc = typeof ipc;
 
@@ -187,6 +199,7 @@ export type EventPayloads = {
   'sync-failed': SyncFailedPayload;
   'connection-changed': Connection;
   'network-changed': { online: boolean };
+  'realtime-changed': Realtime;
 };
 export type EventName = keyof EventPayloads;
 export type EventHandlers = { [Name in EventName]: (payload: EventPayloads[Name]) => void };

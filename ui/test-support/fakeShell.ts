@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import type {
   Connection, DisconnectReport, ErrorCode, EventName, EventPayloads, IpcError, MeetingDetail, MeetingQuery,
-  MeetingSummary, Overview, SyncCounts, SyncKind, SyncProgress, SyncStatus,
+  MeetingSummary, Realtime, Overview, SyncCounts, SyncKind, SyncProgress, SyncStatus,
 } from '../src/ipc';
 import { ADVISOR, DEMO_ADVISOR, advisorMeetings, clientsOf, manyMeetings, summaryOf } from './fixtures';
 
@@ -36,6 +36,8 @@ export class FakeShell {
   sync: SyncStatus;
   online: boolean;
   demoAvailable = true;
+  realtime: Realtime = { state: 'live', reason: null, lastDeliveryAt: null, subscription: { uri: 'https://api.calendly.com/webhook_subscriptions/SUB', state: 'active' } };
+  notificationsEnabled = true;
   meetings: MeetingDetail[];
   calls: FakeCall[] = [];
   /** The next call of a command rejects with this error (one shot). */
@@ -132,7 +134,7 @@ export class FakeShell {
   overview(): Overview {
     return {
       connection: this.connection, sync: this.sync, online: this.online, demoAvailable: this.demoAvailable,
-      meetingCount: this.meetings.length,
+      meetingCount: this.meetings.length, realtime: this.realtime, notificationsEnabled: this.notificationsEnabled,
     };
   }
 
@@ -188,6 +190,12 @@ export class FakeShell {
         if (!found.joinUrl) fail('invalid_input', 'This meeting has no join link.');
         return null;
       }
+      case 'simulate_booking':
+        if (!this.connection.demo) fail('invalid_input', 'Simulating a booking only works in the demo.');
+        return null;
+      case 'set_notifications':
+        this.notificationsEnabled = Boolean(args?.enabled);
+        return this.notificationsEnabled;
       default:
         return fail('internal', `The fake shell does not know the command ${command}.`);
     }
@@ -294,6 +302,11 @@ export class FakeShell {
   async loseAccess(reason = RECONNECT_REASON): Promise<void> {
     this.connection = { ...this.connection, state: 'needs_reconnect', reason };
     await this.emit('connection-changed', this.connection);
+  }
+
+  async setRealtime(realtime: Realtime): Promise<void> {
+    this.realtime = realtime;
+    await this.emit('realtime-changed', realtime);
   }
 
   async addMeeting(detail: MeetingDetail): Promise<void> {

@@ -123,6 +123,7 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
         void refreshOverview();
       },
       'network-changed': ({ online }) => setOverview((previous) => ({ ...previous, online })),
+      'realtime-changed': (realtime) => setOverview((previous) => ({ ...previous, realtime })),
     }).then((unlisten) => {
       if (cancelled) unlisten();
       else stop = unlisten;

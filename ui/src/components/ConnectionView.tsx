@@ -45,6 +45,7 @@ export function ConnectionView() {
           : connection.state === 'needs_reconnect' ? <Reconnect onDisconnected={setReport} />
             : <ConnectOptions />}
       {connection.state === 'connected' || connection.state === 'needs_reconnect' ? <IntervalSetting /> : null}
+      {connection.state === 'connected' || connection.state === 'needs_reconnect' ? <RealtimeSetting /> : null}
     </div>
   );
 }
@@ -328,6 +329,33 @@ function IntervalSetting() {
       </form>
       {error ? <p class="field-error" id="sync-interval-error" role="alert">{error}</p> : null}
       <p class="hint">Between {MIN_INTERVAL} and {MAX_INTERVAL} minutes. Sync also runs when you press Sync now.</p>
+    </section>
+  );
+}
+
+/** Real time in words, and whether its changes become desktop notifications. */
+function RealtimeSetting() {
+  const { overview, setOverview, reportError } = useApp();
+  const { realtime } = overview;
+  const toggle = (enabled: boolean) => {
+    ipc.setNotifications(enabled).then(
+      (now) => setOverview((previous) => ({ ...previous, notificationsEnabled: now })),
+      (failure: IpcError) => reportError(failure),
+    );
+  };
+  return (
+    <section class="card" aria-labelledby="realtime-heading">
+      <h2 id="realtime-heading">Real-time updates</h2>
+      <p id="realtime-detail" data-state={realtime.state}>
+        {realtime.state === 'live'
+          ? 'Live: bookings, cancellations and reschedules appear here as they happen.'
+          : realtime.state === 'connecting' ? 'Connecting…' : realtime.reason ?? 'Real-time updates are off.'}
+      </p>
+      <label class="checkbox">
+        <input type="checkbox" id="notifications-enabled" checked={overview.notificationsEnabled}
+          onChange={(event) => toggle((event.currentTarget as HTMLInputElement).checked)} />
+        Show a desktop notification for new, canceled and rescheduled meetings
+      </label>
     </section>
   );
 }
