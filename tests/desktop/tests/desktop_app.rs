@@ -403,3 +403,81 @@ async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()>
         .with_context(|| format!("last page: {text}"))?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_at_calendly_appears_in_the_open_window_with_no_click_and_is_announced(
+) -> Result<()> {
+    let notifications = advicly_desktop_e2e::notifications::NotificationService::start().await?;
+    let app = app_binary("debug")?;
+    let world = tempfile::tempdir()?;
+    let keychain_service = format!("com.advicly.desktop.e2e-live-{}", std::process::id());
+    let fake = FakeCalendly::start(FakeConfig {
+        client_id: CLIENT_ID.to_owned(),
+        seed_events: 3,
+        ..FakeConfig::for_tests()
+    })
+    .await?;
+    let relay = advicly_relay::start_embedded(world.path().join("relay")).await?;
+    let control = fake.control();
+    let token = control
+        .mint_personal_access_token(&fake_calendly::MintTokenRequest::default())
+        .await?
+        .token;
+    let mut environment = app_environment(&fake, world.path(), &keychain_service, &app);
+    environment.push(("ADVICLY_RELAY_BASE".into(), relay.base_url().to_string()));
+    let driver = TauriDriver::start(&environment).await?;
+    let client = driver.launch(&app, &[]).await?;
+
+    // Connect with a personal access token; connecting sets up the relay channel and the
+    // subscription, and the listener goes live.
+    click(&client, "#connection-tab").await?;
+    let field = wait_for_element(&client, "#token-input", SCREEN_TIMEOUT).await?;
+    field.send_keys(&token).await?;
+    click(&client, "#connect-token").await?;
+    wait_for_element(&client, ".app[data-connection=connected]", SCREEN_TIMEOUT).await?;
+    click(&client, "#meetings-tab").await?;
+    wait_for_element(&client, "#realtime-status[data-state=live]", SYNC_TIMEOUT)
+        .await
+        .context("the sync panel must say Live")?;
+
+    // A client books at Calendly; nobody touches the app.
+    let booked = control
+        .book(&booking(
+            "Live booking review",
+            hours_from_now(30),
+            invitee("Radia Perlman", "radia.perlman@example.com"),
+        ))
+        .await?;
+    wait_for_text(
+        &client,
+        &row_selector(&booked.event_uri),
+        "Radia Perlman",
+        SCREEN_TIMEOUT,
+    )
+    .await
+    .context("the booking must appear in the open window by itself")?;
+    save_screenshot(&client, &screenshot_path("realtime")).await?;
+
+    // …and the desktop was told, on the test's own notification service.
+    let shown = wait_for("the booking's notification", SCREEN_TIMEOUT, || async {
+        Ok(notifications
+            .shown()
+            .into_iter()
+            .find(|shown| shown.body.contains("Radia Perlman")))
+    })
+    .await?;
+    ensure!(
+        shown.summary == "New meeting booked",
+        "notification: {shown:?}"
+    );
+    ensure!(
+        shown.body.contains("Live booking review"),
+        "notification: {shown:?}"
+    );
+
+    disconnect_and_check_keychain(&client, &keychain_service).await?;
+    quit(client, &app).await?;
+    relay.shutdown().await?;
+    fake.shutdown().await;
+    Ok(())
+}
