@@ -1203,3 +1203,29 @@ async fn the_demo_runs_its_own_relay_and_a_simulated_booking_arrives_verified_li
     listener.shutdown().await;
     demo.stop().await;
 }
+
+#[tokio::test]
+async fn a_stream_that_was_down_longer_than_allowed_asks_for_a_sync_when_it_is_back() {
+    let mut world = RealtimeWorld::connected(RelaySetup::default()).await;
+    // Any outage counts as long here, so the test need not wait minutes.
+    let listener = spawn_listener(
+        world.engine.clone(),
+        ListenerSettings {
+            resync_after_downtime: Duration::ZERO,
+            ..quick_listener()
+        },
+    );
+    wait_for_live(&listener).await;
+    let mut events = world.engine.subscribe();
+    world.restart_relay().await;
+    let request = crate::harness::wait_for_event(&mut events, "a resync request", |event| {
+        matches!(event, EngineEvent::ResyncRequested { .. })
+    })
+    .await;
+    let EngineEvent::ResyncRequested { reason } = request else {
+        unreachable!("the predicate matched a resync request");
+    };
+    assert!(reason.contains("down"), "{reason}");
+    wait_for_live(&listener).await;
+    listener.shutdown().await;
+}
