@@ -149,7 +149,9 @@ async fn main() -> anyhow::Result<()> {
     let ingress = subscription.callback_url.clone();
     let http = reqwest::Client::new();
 
-    println!("Real-time benchmark: webhook POST at the relay -> row committed in the app's database");
+    println!(
+        "Real-time benchmark: webhook POST at the relay -> row committed in the app's database"
+    );
     println!("(relay: SQLite WAL synchronous=FULL; app: WAL, durable commits on the listener's connection)");
     println!();
     println!("| rate | deliveries | p50 | p95 | p99 | max | all applied |");
@@ -226,7 +228,11 @@ async fn main() -> anyhow::Result<()> {
             milliseconds(percentile(&latencies, 0.95)),
             milliseconds(percentile(&latencies, 0.99)),
             milliseconds(latencies.last().copied().unwrap_or_default()),
-            if applied && latencies.len() == count { "yes" } else { "no" },
+            if applied && latencies.len() == count {
+                "yes"
+            } else {
+                "no"
+            },
         );
     }
     println!();
