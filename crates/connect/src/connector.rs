@@ -532,6 +532,25 @@ impl Connector {
         }))
     }
 
+    /// Deletes the account's subscriptions of ours and its relay channel (warnings for what could
+    /// not be reached), then forgets the channel.
+    async fn tear_down_realtime(
+        &self,
+        client: Option<&CalendlyClient>,
+        row: &AccountRow,
+    ) -> Result<webhooks::TornDown, ConnectError> {
+        webhooks::tear_down(
+            client,
+            &self.inner.keychain,
+            &self.inner.accounts,
+            row.account_id,
+            &AccountKey::for_user(&row.user.uri),
+            &row.user,
+            self.inner.config.relay_timeout,
+        )
+        .await
+    }
+
     /// Ensures (relay configured) or removes (no relay) the account's real-time set-up, one
     /// check at a time across tasks and processes.
     async fn check_realtime(
@@ -555,16 +574,7 @@ impl Connector {
         )?;
         let Some(relay) = &self.inner.relay else {
             // A relay used before is no longer configured: leave nothing behind at Calendly.
-            let torn_down = webhooks::tear_down(
-                Some(&client),
-                &self.inner.keychain,
-                &self.inner.accounts,
-                row.account_id,
-                &key,
-                &row.user,
-                config.relay_timeout,
-            )
-            .await?;
+            let torn_down = self.tear_down_realtime(Some(&client), row).await?;
             for warning in torn_down.warnings {
                 tracing::info!("while removing the previous real-time set-up: {warning}");
             }
@@ -733,16 +743,7 @@ impl Connector {
             )?),
             None => None,
         };
-        let torn_down = webhooks::tear_down(
-            client.as_ref(),
-            &self.inner.keychain,
-            &self.inner.accounts,
-            row.account_id,
-            &key,
-            &row.user,
-            config.relay_timeout,
-        )
-        .await?;
+        let torn_down = self.tear_down_realtime(client.as_ref(), &row).await?;
         report.subscriptions_deleted = torn_down.subscriptions_deleted;
         report.warnings.extend(torn_down.warnings);
 

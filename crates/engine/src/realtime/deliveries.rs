@@ -74,22 +74,30 @@ pub(crate) fn signature_accepted(
     frame: &DeliveryFrame,
     tolerance: Duration,
 ) -> bool {
-    let authority = match keys.signed_by {
-        SigningAuthority::Subscription => match &keys.subscription_key {
-            Some(key) => SignatureAuthority::SubscriptionKey(key),
-            None => return false,
-        },
-        SigningAuthority::App => SignatureAuthority::Relay {
+    authority(keys)
+        .is_some_and(|authority| verify_relayed(&relayed(frame), authority, tolerance).is_ok())
+}
+
+/// Who vouches for the signature; `None` when our own key is needed but not stored.
+fn authority(keys: &SigningKeys) -> Option<SignatureAuthority<'_>> {
+    match keys.signed_by {
+        SigningAuthority::Subscription => keys
+            .subscription_key
+            .as_ref()
+            .map(SignatureAuthority::SubscriptionKey),
+        SigningAuthority::App => Some(SignatureAuthority::Relay {
             fallback: keys.subscription_key.as_ref(),
-        },
-    };
-    let relayed = RelayedDelivery {
+        }),
+    }
+}
+
+fn relayed(frame: &DeliveryFrame) -> RelayedDelivery<'_> {
+    RelayedDelivery {
         raw_body: &frame.body,
         signature: frame.signature.as_deref(),
         received_at: frame.received_at,
         relay_verified: frame.relay_verified,
-    };
-    verify_relayed(&relayed, authority, tolerance).is_ok()
+    }
 }
 
 /// Verifies, reads and applies one delivery for `account` (whose Calendly user is `user`).
@@ -112,30 +120,16 @@ pub(crate) fn process_delivery(
         meeting_uri: None,
         invitee_uri: None,
     };
-    let authority = match keys.signed_by {
-        SigningAuthority::Subscription => match &keys.subscription_key {
-            Some(key) => SignatureAuthority::SubscriptionKey(key),
-            None => {
-                return reject(
-                    store,
-                    account,
-                    &incoming,
-                    "the signing key of our subscription is not in the keychain, so nothing can be verified",
-                    now,
-                )
-            }
-        },
-        SigningAuthority::App => SignatureAuthority::Relay {
-            fallback: keys.subscription_key.as_ref(),
-        },
+    let Some(authority) = authority(keys) else {
+        return reject(
+            store,
+            account,
+            &incoming,
+            "the signing key of our subscription is not in the keychain, so nothing can be verified",
+            now,
+        );
     };
-    let relayed = RelayedDelivery {
-        raw_body: &frame.body,
-        signature: frame.signature.as_deref(),
-        received_at: frame.received_at,
-        relay_verified: frame.relay_verified,
-    };
-    if let Err(refusal) = verify_relayed(&relayed, authority, tolerance) {
+    if let Err(refusal) = verify_relayed(&relayed(frame), authority, tolerance) {
         return reject(store, account, &incoming, &refusal.to_string(), now);
     }
     let delivery = match parse_delivery(&frame.body) {
