@@ -83,10 +83,17 @@ async fn click(client: &Client, css: &str) -> Result<()> {
 /// Types into the meetings search box, replacing what was there.
 async fn search_meetings(client: &Client, text: &str) -> Result<()> {
     let search = wait_for_element(client, "#search", SCREEN_TIMEOUT).await?;
-    search.clear().await?;
-    // Clearing fires no `input` event, so type a character and delete it to announce "empty".
-    let typed = if text.is_empty() { " \u{E003}" } else { text };
-    search.send_keys(typed).await?;
+    // Select what is there (Ctrl+A) and type over it, so every change is an `input` event: a
+    // WebDriver clear fires none, and a re-render in between (the clock tick, a real-time
+    // update) would put the old text back into the controlled field.
+    let typed = if text.is_empty() {
+        " \u{E003}".to_owned()
+    } else {
+        text.to_owned()
+    };
+    search
+        .send_keys(&format!("\u{E009}a\u{E000}{typed}"))
+        .await?;
     Ok(())
 }
 
