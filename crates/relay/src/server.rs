@@ -281,11 +281,8 @@ async fn open_store(
                 .map_err(|_| crate::store::StoreError::Closed)??;
             Arc::new(store)
         }
-        Database::Postgres { .. } => {
-            return Err(crate::store::StoreError::Postgres(
-                "this build of the relay has no PostgreSQL backend yet".into(),
-            )
-            .into())
+        Database::Postgres { url } => {
+            Arc::new(crate::store::postgres::PostgresStore::connect(url, config.caps).await?)
         }
         Database::Memory => Arc::new(MemoryStore::new(config.caps)),
     })
@@ -297,6 +294,7 @@ async fn sweep_retention(state: RelayState) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         interval.tick().await;
+        state.forget_quiet_clients();
         let retention =
             chrono::Duration::from_std(state.config().retention).unwrap_or(chrono::Duration::MAX);
         let cutoff = chrono::Utc::now()

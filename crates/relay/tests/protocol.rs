@@ -13,6 +13,7 @@ use support::{bodies, Backend, RelayClient, StreamEvent, TestRelay};
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn a_new_channel_has_an_ingress_url_on_the_relay_and_a_token(#[case] backend: Backend) {
     let relay = TestRelay::start(backend).await;
@@ -46,6 +47,7 @@ async fn a_new_channel_has_an_ingress_url_on_the_relay_and_a_token(#[case] backe
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn deliveries_reach_the_subscriber_byte_for_byte_with_their_signature(
     #[case] backend: Backend,
@@ -96,6 +98,7 @@ async fn deliveries_reach_the_subscriber_byte_for_byte_with_their_signature(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn a_reconnect_with_last_event_id_gets_exactly_the_missing_deliveries_in_order(
     #[case] backend: Backend,
@@ -145,6 +148,7 @@ async fn a_reconnect_with_last_event_id_gets_exactly_the_missing_deliveries_in_o
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn after_an_ack_a_stream_from_zero_holds_only_unacknowledged_deliveries(
     #[case] backend: Backend,
@@ -176,6 +180,7 @@ async fn after_an_ack_a_stream_from_zero_holds_only_unacknowledged_deliveries(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn ids_keep_increasing_across_acks_and_restarts_and_are_never_reused(
     #[case] backend: Backend,
@@ -205,6 +210,7 @@ async fn ids_keep_increasing_across_acks_and_restarts_and_are_never_reused(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn wrong_missing_and_other_channel_tokens_and_unknown_channels_all_get_the_same_401(
     #[case] backend: Backend,
@@ -270,6 +276,7 @@ async fn wrong_missing_and_other_channel_tokens_and_unknown_channels_all_get_the
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn deleting_a_channel_ends_its_stream_and_forgets_it(#[case] backend: Backend) {
     let relay = TestRelay::start(backend).await;
@@ -295,6 +302,7 @@ async fn deleting_a_channel_ends_its_stream_and_forgets_it(#[case] backend: Back
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn ingress_refuses_unknown_channels_oversized_bodies_and_other_methods(
     #[case] backend: Backend,
@@ -357,6 +365,7 @@ async fn ingress_refuses_unknown_channels_oversized_bodies_and_other_methods(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn a_truncated_body_is_not_stored_and_the_relay_carries_on(#[case] backend: Backend) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -391,6 +400,7 @@ async fn a_truncated_body_is_not_stored_and_the_relay_carries_on(#[case] backend
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn beyond_the_caps_the_oldest_are_dropped_and_the_stream_reports_a_gap(
     #[case] backend: Backend,
@@ -465,6 +475,7 @@ async fn beyond_the_caps_the_oldest_are_dropped_and_the_stream_reports_a_gap(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn a_cursor_older_than_retention_gets_a_gap_and_then_the_newer_deliveries(
     #[case] backend: Backend,
@@ -514,6 +525,7 @@ async fn a_cursor_older_than_retention_gets_a_gap_and_then_the_newer_deliveries(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn with_a_signing_key_each_delivery_says_whether_the_relay_verified_it(
     #[case] backend: Backend,
@@ -552,6 +564,7 @@ async fn with_a_signing_key_each_delivery_says_whether_the_relay_verified_it(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn an_idle_stream_carries_keep_alive_comments(#[case] backend: Backend) {
     use futures::StreamExt;
@@ -589,6 +602,7 @@ async fn an_idle_stream_carries_keep_alive_comments(#[case] backend: Backend) {
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn a_cursor_that_is_not_a_number_is_a_400(#[case] backend: Backend) {
     let relay = TestRelay::start(backend).await;
@@ -610,6 +624,7 @@ async fn a_cursor_that_is_not_a_number_is_a_400(#[case] backend: Backend) {
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn healthz_answers_when_the_store_does_and_metrics_count_deliveries(
     #[case] backend: Backend,

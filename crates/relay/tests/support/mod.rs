@@ -28,13 +28,14 @@ pub struct TestRelay {
     pub data_dir: tempfile::TempDir,
     pub backend: Backend,
     pub database: Database,
-    _postgres: Option<std::sync::Arc<postgres_harness::PostgresServer>>,
 }
 
-pub mod postgres_harness {
-    //! Placeholder until the PostgreSQL harness lands.
-    #[derive(Debug)]
-    pub struct PostgresServer;
+/// A fresh database on this test binary's private PostgreSQL server.
+pub fn postgres_database() -> Database {
+    let url = advicly_relay_testkit::PostgresServer::shared()
+        .create_database()
+        .expect("a fresh PostgreSQL database");
+    Database::Postgres { url }
 }
 
 impl TestRelay {
@@ -48,7 +49,7 @@ impl TestRelay {
             Backend::Sqlite => Database::Sqlite {
                 data_dir: data_dir.path().to_owned(),
             },
-            Backend::Postgres => panic!("PostgreSQL tests need the harness"),
+            Backend::Postgres => postgres_database(),
         };
         let relay = advicly_relay::start(
             RelayOptions {
@@ -67,7 +68,6 @@ impl TestRelay {
             data_dir,
             backend,
             database,
-            _postgres: None,
         }
     }
 
