@@ -683,3 +683,60 @@ async fn the_relay_started_in_process_serves_on_loopback_and_shuts_down_cleanly(
         "the store is a file in the given folder"
     );
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_flood_of_channel_creations_from_one_address_gets_429(#[case] backend: Backend) {
+    let config = RelayConfig {
+        creation_rate_limit: advicly_relay::CreationRateLimit {
+            replenish_every: Duration::from_secs(3600),
+            burst: 3,
+        },
+        ..RelayConfig::default()
+    };
+    let relay = TestRelay::start_with(backend, config).await;
+    let client = relay.client();
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..10 {
+        let response = client.http.post(client.url("/v1/channels")).send().await.unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            retry_after = response.headers().get("retry-after").cloned();
+            let error: advicly_relay_protocol::ErrorBody = response.json().await.unwrap();
+            assert_eq!(error.error, "rate_limited");
+        }
+    }
+    assert_eq!(statuses[..3], [201, 201, 201], "the burst is allowed");
+    assert!(statuses[3..].iter().all(|status| *status == 429), "then 429: {statuses:?}");
+    assert!(retry_after.is_some(), "a 429 says when to come back");
+    // Only creation is limited: the existing channels keep working.
+    let health = client.http.get(client.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = RelayConfig {
+        header_read_timeout: Duration::from_millis(300),
+        ..RelayConfig::default()
+    };
+    let relay = TestRelay::start_with(Backend::Sqlite, config).await;
+    let mut socket = tokio::net::TcpStream::connect(relay.relay.as_ref().unwrap().local_addr())
+        .await
+        .unwrap();
+    socket.write_all(b"POST /v1/channels HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    // The relay closes the connection by itself; the deadline only bounds a failing test.
+    tokio::time::timeout(support::DEADLINE, socket.read_to_end(&mut answer))
+        .await
+        .expect("the relay hangs up on a slow client")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.contains("201"), "no channel for a half request: {answer}");
+    relay.stop().await;
+}
