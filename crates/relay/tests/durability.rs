@@ -35,7 +35,13 @@ async fn post_until_gone(
 ) {
     for n in 0..POSTS_EACH {
         let body = format!(r#"{{"event":"invitee.created","poster":{poster},"n":{n}}}"#);
-        let Ok(response) = client.http.post(&channel.ingress_url).body(body.clone()).send().await else {
+        let Ok(response) = client
+            .http
+            .post(&channel.ingress_url)
+            .body(body.clone())
+            .send()
+            .await
+        else {
             return;
         };
         if !response.status().is_success() {
@@ -88,7 +94,10 @@ async fn every_acknowledged_delivery_survives_the_relay_stopping_mid_flood(
     // Bounded poll until enough deliveries were acknowledged, then stop the relay mid-flood.
     let deadline = tokio::time::Instant::now() + DEADLINE * 3;
     while acknowledged.load(Ordering::SeqCst) < STOP_AFTER {
-        assert!(tokio::time::Instant::now() < deadline, "the posters are too slow");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the posters are too slow"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     match stop {
@@ -111,7 +120,9 @@ async fn every_acknowledged_delivery_survives_the_relay_stopping_mid_flood(
     let restarted = RelayProcess::spawn(&arguments, "info", log("second.log")).await;
     let client = restarted.client();
     let channel = ChannelCreated {
-        ingress_url: client.url(&format!("/hooks/{}", channel.channel_id)).to_string(),
+        ingress_url: client
+            .url(&format!("/hooks/{}", channel.channel_id))
+            .to_string(),
         ..channel
     };
     let (status, sentinel) = client.post(&channel, "sentinel", None).await;
@@ -122,19 +133,33 @@ async fn every_acknowledged_delivery_survives_the_relay_stopping_mid_flood(
     let mut last_id = 0;
     loop {
         let delivery = stream.next_delivery().await;
-        assert!(delivery.id > last_id, "ids strictly increase: {} after {last_id}", delivery.id);
+        assert!(
+            delivery.id > last_id,
+            "ids strictly increase: {} after {last_id}",
+            delivery.id
+        );
         last_id = delivery.id;
         let body = String::from_utf8(delivery.body.to_bytes().unwrap()).unwrap();
         if body == "sentinel" {
             break;
         }
-        assert!(seen.insert(body.clone(), delivery.id).is_none(), "{body} is stored once");
+        assert!(
+            seen.insert(body.clone(), delivery.id).is_none(),
+            "{body} is stored once"
+        );
     }
     assert_eq!(last_id, sentinel, "the sentinel's id is the newest");
     for (body, id) in &committed {
-        assert_eq!(seen.get(body), Some(id), "{body} got a 2xx with id {id}, so it must be there");
+        assert_eq!(
+            seen.get(body),
+            Some(id),
+            "{body} got a 2xx with id {id}, so it must be there"
+        );
     }
     // In-flight posts that never got their 2xx may or may not be there; nothing else may be.
     assert!(seen.len() >= committed.len());
-    assert!(seen.len() <= committed.len() + POSTERS, "at most one unanswered post per poster");
+    assert!(
+        seen.len() <= committed.len() + POSTERS,
+        "at most one unanswered post per poster"
+    );
 }

@@ -701,7 +701,12 @@ async fn a_flood_of_channel_creations_from_one_address_gets_429(#[case] backend:
     let mut statuses = Vec::new();
     let mut retry_after = None;
     for _ in 0..10 {
-        let response = client.http.post(client.url("/v1/channels")).send().await.unwrap();
+        let response = client
+            .http
+            .post(client.url("/v1/channels"))
+            .send()
+            .await
+            .unwrap();
         statuses.push(response.status().as_u16());
         if response.status() == 429 {
             retry_after = response.headers().get("retry-after").cloned();
@@ -710,10 +715,18 @@ async fn a_flood_of_channel_creations_from_one_address_gets_429(#[case] backend:
         }
     }
     assert_eq!(statuses[..3], [201, 201, 201], "the burst is allowed");
-    assert!(statuses[3..].iter().all(|status| *status == 429), "then 429: {statuses:?}");
+    assert!(
+        statuses[3..].iter().all(|status| *status == 429),
+        "then 429: {statuses:?}"
+    );
     assert!(retry_after.is_some(), "a 429 says when to come back");
     // Only creation is limited: the existing channels keep working.
-    let health = client.http.get(client.url("/healthz")).send().await.unwrap();
+    let health = client
+        .http
+        .get(client.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     relay.stop().await;
 }
@@ -729,7 +742,10 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let mut socket = tokio::net::TcpStream::connect(relay.relay.as_ref().unwrap().local_addr())
         .await
         .unwrap();
-    socket.write_all(b"POST /v1/channels HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    socket
+        .write_all(b"POST /v1/channels HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     let mut answer = Vec::new();
     // The relay closes the connection by itself; the deadline only bounds a failing test.
     tokio::time::timeout(support::DEADLINE, socket.read_to_end(&mut answer))
@@ -737,6 +753,9 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
         .expect("the relay hangs up on a slow client")
         .unwrap();
     let answer = String::from_utf8_lossy(&answer);
-    assert!(!answer.contains("201"), "no channel for a half request: {answer}");
+    assert!(
+        !answer.contains("201"),
+        "no channel for a half request: {answer}"
+    );
     relay.stop().await;
 }

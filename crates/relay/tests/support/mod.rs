@@ -346,7 +346,10 @@ impl RelayProcess {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(tokio::time::Instant::now() < deadline, "the relay did not stop on SIGTERM");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the relay did not stop on SIGTERM"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
