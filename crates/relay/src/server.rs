@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -103,10 +103,6 @@ async fn serve_connections(
     }
     Ok(())
 }
-
-// The executor type is named so that a future HTTP/2 switch is a one-line change.
-#[allow(dead_code)]
-type Executor = TokioExecutor;
 
 /// Everything [`start`] needs: where to listen, where to store, how to behave.
 #[derive(Clone, Debug)]

@@ -30,7 +30,7 @@ use crate::wake::Wakeups;
 pub const NOTIFY_CHANNEL: &str = "advicly_relay_deliveries";
 
 /// Taken while migrating, so instances starting together migrate once.
-const MIGRATION_LOCK: i64 = 0x6164_7669_636c_79;
+const MIGRATION_LOCK: i64 = 0x0061_6476_6963_6c79;
 
 /// Append-only: each entry moves `relay_schema_version` one forward. Never edit one.
 const MIGRATIONS: &[&str] = &[
@@ -393,7 +393,7 @@ async fn ingest_group(
             }
         }
     }
-    for (channel_id, newest_id, count, bytes) in &newest {
+    for (channel_id, _, count, bytes) in &newest {
         if *count as u64 > caps.max_pending_deliveries || *bytes as u64 > caps.max_pending_bytes {
             let dropped =
                 drop_oldest(&transaction, channel_id, *count as u64, *bytes as u64, caps).await?;
@@ -409,7 +409,6 @@ async fn ingest_group(
                 *slot = dropped;
             }
         }
-        let _ = newest_id;
     }
     futures::future::try_join_all(newest.iter().map(|(channel_id, newest_id, _, _)| {
         let payload = format!("{channel_id}:{newest_id}");
