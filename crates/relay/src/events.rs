@@ -125,6 +125,13 @@ struct Cursor {
     _guard: SubscriberGuard,
 }
 
+fn delivery_event(id: u64, data: &str) -> Event {
+    Event::default()
+        .event(EVENT_DELIVERY)
+        .id(id.to_string())
+        .data(data)
+}
+
 fn events(cursor: Cursor) -> impl Stream<Item = Result<Event, Infallible>> + Send {
     futures::stream::unfold(cursor, |mut cursor| async move {
         let event = cursor.next_event().await?;
@@ -144,6 +151,16 @@ impl Cursor {
             }
             // Seen before the read: a commit after this point wakes the wait below.
             self.subscription.mark_seen();
+            let recent = self.subscription.recent_after(self.after, READ_BATCH);
+            if !recent.is_empty() {
+                for delivery in &recent {
+                    self.queue
+                        .push_back(delivery_event(delivery.id, &delivery.data));
+                    self.after = delivery.id;
+                }
+                metrics::counter!(relay_metrics::DELIVERIES_OUT).increment(recent.len() as u64);
+                continue;
+            }
             let batch = match self
                 .state
                 .store()

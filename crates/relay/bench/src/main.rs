@@ -47,25 +47,39 @@ async fn main() -> anyhow::Result<()> {
         quick: arguments.iter().any(|argument| argument == "--quick"),
         skip_memory: arguments.iter().any(|argument| argument == "--skip-memory"),
     };
-    println!("advicly-relay benchmark ({} run)", if settings.quick { "quick" } else { "full" });
-    println!("machine: {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "advicly-relay benchmark ({} run)",
+        if settings.quick { "quick" } else { "full" }
+    );
+    println!(
+        "machine: {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     let postgres = advicly_relay_testkit::PostgresServer::start()
         .context("the benchmark starts a private PostgreSQL server")?;
 
     println!("\n== durable ingest throughput (2 KiB bodies, deliveries/s) ==");
-    println!("{:>8} {:>12} {:>12} {:>12} {:>14} {:>14}", "posters", "memory", "sqlite", "postgres", "sqlite/memory", "postgres/memory");
+    println!(
+        "{:>8} {:>12} {:>12} {:>12} {:>14} {:>14}",
+        "posters", "memory", "sqlite", "postgres", "sqlite/memory", "postgres/memory"
+    );
     let mut sqlite_at_64 = (0.0, 0.0);
     for posters in [1usize, 16, 64] {
         let memory = ingest_throughput(Database::Memory, posters, &settings).await?;
         let folder = tempfile::tempdir()?;
         let sqlite = ingest_throughput(
-            Database::Sqlite { data_dir: folder.path().to_owned() },
+            Database::Sqlite {
+                data_dir: folder.path().to_owned(),
+            },
             posters,
             &settings,
         )
         .await?;
         let url = postgres.create_database()?;
-        let postgres_rate = ingest_throughput(Database::Postgres { url }, posters, &settings).await?;
+        let postgres_rate =
+            ingest_throughput(Database::Postgres { url }, posters, &settings).await?;
         println!(
             "{posters:>8} {memory:>12.0} {sqlite:>12.0} {postgres_rate:>12.0} {:>14.2} {:>14.2}",
             sqlite / memory,
@@ -84,20 +98,28 @@ async fn main() -> anyhow::Result<()> {
     );
 
     println!("\n== ingress POST → SSE event received (SQLite, ms) ==");
-    println!("{:>8} {:>12} {:>9} {:>8} {:>8} {:>8} {:>8}", "rate/s", "subscribers", "samples", "p50", "p95", "p99", "max");
+    println!(
+        "{:>8} {:>12} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "rate/s", "subscribers", "samples", "p50", "p95", "p99", "max"
+    );
     let mut target_latency = (f64::MAX, f64::MAX);
     for subscribers in [1usize, 100] {
         for rate in [10u64, 100, 1_000] {
             let folder = tempfile::tempdir()?;
             let latencies = end_to_end_latency(
-                Database::Sqlite { data_dir: folder.path().to_owned() },
+                Database::Sqlite {
+                    data_dir: folder.path().to_owned(),
+                },
                 rate,
                 subscribers,
                 &settings,
             )
             .await?;
             let (p50, p95, p99, max) = percentiles(latencies.clone());
-            println!("{rate:>8} {subscribers:>12} {:>9} {p50:>8.2} {p95:>8.2} {p99:>8.2} {max:>8.2}", latencies.len());
+            println!(
+                "{rate:>8} {subscribers:>12} {:>9} {p50:>8.2} {p95:>8.2} {p99:>8.2} {max:>8.2}",
+                latencies.len()
+            );
             if rate == 100 && subscribers == 100 {
                 target_latency = (p50, p99);
             }
@@ -162,7 +184,10 @@ fn http_client() -> reqwest::Client {
         .expect("an HTTP client")
 }
 
-async fn create_channel(client: &reqwest::Client, base: &url::Url) -> anyhow::Result<ChannelCreated> {
+async fn create_channel(
+    client: &reqwest::Client,
+    base: &url::Url,
+) -> anyhow::Result<ChannelCreated> {
     let response = client.post(base.join("v1/channels")?).send().await?;
     if response.status() != 201 {
         bail!("channel creation answered {}", response.status());
@@ -171,14 +196,22 @@ async fn create_channel(client: &reqwest::Client, base: &url::Url) -> anyhow::Re
 }
 
 /// Deliveries per second committed by `posters` concurrent posters (16 channels).
-async fn ingest_throughput(database: Database, posters: usize, settings: &Settings) -> anyhow::Result<f64> {
+async fn ingest_throughput(
+    database: Database,
+    posters: usize,
+    settings: &Settings,
+) -> anyhow::Result<f64> {
     let relay = start(database).await?;
     let client = http_client();
     let mut channels = Vec::new();
     for _ in 0..16 {
         channels.push(create_channel(&client, relay.base_url()).await?);
     }
-    let duration = if settings.quick { Duration::from_millis(700) } else { Duration::from_secs(3) };
+    let duration = if settings.quick {
+        Duration::from_millis(700)
+    } else {
+        Duration::from_secs(3)
+    };
     let warm_up = Duration::from_millis(if settings.quick { 100 } else { 300 });
     let committed = Arc::new(AtomicU64::new(0));
     let counting = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -234,9 +267,11 @@ async fn end_to_end_latency(
     let mut readers = Vec::new();
     let (ready, mut ready_count) = tokio::sync::mpsc::channel::<()>(subscribers);
     for _ in 0..subscribers {
-        let url = relay
-            .base_url()
-            .join(&advicly_relay_protocol::events_path(&channel.channel_id).trim_start_matches('/').to_owned())?;
+        let url = relay.base_url().join(
+            &advicly_relay_protocol::events_path(&channel.channel_id)
+                .trim_start_matches('/')
+                .to_owned(),
+        )?;
         let token = channel.subscriber_token.clone();
         let sent_at = sent_at.clone();
         let latencies = latencies.clone();
@@ -250,13 +285,17 @@ async fn end_to_end_latency(
             let mut received = 0;
             let _ = ready.send(()).await;
             while received < deliveries {
-                let Some(chunk) = bytes.next().await else { break };
+                let Some(chunk) = bytes.next().await else {
+                    break;
+                };
                 let arrived = Instant::now();
                 buffer.extend_from_slice(&chunk?);
                 // Events end with a blank line; the signature carries the sequence number.
                 while let Some(end) = find(&buffer, b"\n\n") {
                     let event: Vec<u8> = buffer.drain(..end + 2).collect();
-                    let Some(start) = find(&event, b"\"signature\":\"t=") else { continue };
+                    let Some(start) = find(&event, b"\"signature\":\"t=") else {
+                        continue;
+                    };
                     let digits: String = event[start + 15..]
                         .iter()
                         .take_while(|byte| byte.is_ascii_digit())
@@ -265,7 +304,10 @@ async fn end_to_end_latency(
                     let sequence: u64 = digits.parse()?;
                     let sent = sent_at.lock().unwrap().get(&sequence).copied();
                     if let Some(sent) = sent {
-                        latencies.lock().unwrap().push(arrived.duration_since(sent).as_secs_f64() * 1000.0);
+                        latencies
+                            .lock()
+                            .unwrap()
+                            .push(arrived.duration_since(sent).as_secs_f64() * 1000.0);
                     }
                     received += 1;
                 }
@@ -291,7 +333,10 @@ async fn end_to_end_latency(
             sent_at.lock().unwrap().insert(sequence, Instant::now());
             client
                 .post(url)
-                .header(advicly_relay_protocol::SIGNATURE_HEADER, format!("t={sequence},v1=bench"))
+                .header(
+                    advicly_relay_protocol::SIGNATURE_HEADER,
+                    format!("t={sequence},v1=bench"),
+                )
                 .body(calendly_body(sequence))
                 .send()
                 .await
@@ -309,7 +354,9 @@ async fn end_to_end_latency(
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 fn percentiles(mut samples: Vec<f64>) -> (f64, f64, f64, f64) {
@@ -328,7 +375,11 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .lines()
         .find(|line| line.starts_with("VmRSS:"))
         .context("VmRSS in /proc/PID/status")?;
-    Ok(line.split_whitespace().nth(1).context("a VmRSS value")?.parse()?)
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("a VmRSS value")?
+        .parse()?)
 }
 
 /// An idle SSE subscriber on a raw socket (the benchmark's side must stay small too).
@@ -348,21 +399,36 @@ async fn open_subscriber(
     while find(&seen, b": connected").is_none() {
         let read = socket.read(&mut buffer).await?;
         if read == 0 {
-            bail!("the relay closed a subscriber: {}", String::from_utf8_lossy(&seen));
+            bail!(
+                "the relay closed a subscriber: {}",
+                String::from_utf8_lossy(&seen)
+            );
         }
         seen.extend_from_slice(&buffer[..read]);
     }
     if !seen.starts_with(b"HTTP/1.1 200") {
-        bail!("the stream did not open: {}", String::from_utf8_lossy(&seen));
+        bail!(
+            "the stream did not open: {}",
+            String::from_utf8_lossy(&seen)
+        );
     }
     Ok(socket)
 }
 
 /// Waits (bounded) until the relay reports `expected` connected subscribers in /metrics.
-async fn wait_for_subscribers(client: &reqwest::Client, base: &url::Url, expected: usize) -> anyhow::Result<()> {
+async fn wait_for_subscribers(
+    client: &reqwest::Client,
+    base: &url::Url,
+    expected: usize,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let text = client.get(base.join("metrics")?).send().await?.text().await?;
+        let text = client
+            .get(base.join("metrics")?)
+            .send()
+            .await?
+            .text()
+            .await?;
         let connected = text
             .lines()
             .find(|line| line.starts_with("relay_subscribers_connected "))
@@ -391,7 +457,12 @@ async fn memory_per_subscriber(settings: &Settings) -> anyhow::Result<()> {
     let mut child = std::process::Command::new(&binary)
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(folder.path())
-        .args(["--max-subscribers", "50000", "--channel-creation-burst", "100000"])
+        .args([
+            "--max-subscribers",
+            "50000",
+            "--channel-creation-burst",
+            "100000",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
@@ -429,7 +500,11 @@ async fn memory_per_subscriber(settings: &Settings) -> anyhow::Result<()> {
     let baseline = rss_kib(pid)?;
     println!("baseline RSS: {baseline} KiB");
     let mut sockets = Vec::new();
-    let steps: &[usize] = if settings.quick { &[1_000] } else { &[1_000, 10_000] };
+    let steps: &[usize] = if settings.quick {
+        &[1_000]
+    } else {
+        &[1_000, 10_000]
+    };
     for &target in steps {
         while sockets.len() < target {
             let batch: Vec<_> = (sockets.len()..target.min(sockets.len() + 200))
@@ -456,7 +531,10 @@ async fn memory_per_subscriber(settings: &Settings) -> anyhow::Result<()> {
         let batch: Vec<_> = (0..100)
             .map(|n| open_subscriber(address, &channels[(done + n) % channels.len()]))
             .collect();
-        let opened: Vec<_> = futures::future::join_all(batch).await.into_iter().collect::<Result<_, _>>()?;
+        let opened: Vec<_> = futures::future::join_all(batch)
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
         drop(opened);
         done += 100;
         if done % (cycles / 5) == 0 {
@@ -464,8 +542,14 @@ async fn memory_per_subscriber(settings: &Settings) -> anyhow::Result<()> {
             marks.push((done, rss_kib(pid)?));
         }
     }
-    let marks_text: Vec<String> = marks.iter().map(|(n, rss)| format!("{n}: {rss} KiB")).collect();
-    println!("RSS across {cycles} connect/leave cycles: {}", marks_text.join(", "));
+    let marks_text: Vec<String> = marks
+        .iter()
+        .map(|(n, rss)| format!("{n}: {rss} KiB"))
+        .collect();
+    println!(
+        "RSS across {cycles} connect/leave cycles: {}",
+        marks_text.join(", ")
+    );
     let first = marks.first().map(|mark| mark.1).unwrap_or(0);
     let last = marks.last().map(|mark| mark.1).unwrap_or(0);
     println!(
@@ -473,7 +557,9 @@ async fn memory_per_subscriber(settings: &Settings) -> anyhow::Result<()> {
         last as i64 - first as i64,
         verdict(last <= first + first / 50)
     );
-    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
     let _ = child.wait();
     Ok(())
 }
