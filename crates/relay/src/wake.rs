@@ -136,13 +136,11 @@ impl Wakeups {
             return Vec::new();
         };
         let mut run = Vec::new();
-        let mut next = after + 1;
-        for (id, delivery) in watched.recent.range(next..) {
-            if *id != next || run.len() == limit {
+        for (expected, (id, delivery)) in (after + 1..).zip(watched.recent.range(after + 1..)) {
+            if *id != expected || run.len() == limit {
                 break;
             }
             run.push(delivery.clone());
-            next += 1;
         }
         run
     }
