@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod events;
 mod mapping;
+mod read_pool;
 mod scheduler;
 mod sync;
 mod views;
