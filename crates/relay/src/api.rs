@@ -215,10 +215,10 @@ pub(crate) async fn ingest(
                     body: kept.body,
                     relay_verified: kept.relay_verified,
                 };
-                let data = serde_json::to_string(&stored.to_wire()).expect("a delivery serializes");
+                let frame = crate::events::delivery_frame(&stored);
                 state
                     .wakeups()
-                    .publish(&channel_id, PreparedDelivery { id, data });
+                    .publish(&channel_id, PreparedDelivery { id, frame });
             } else {
                 state.wakeups().wake(&channel_id, id);
             }

@@ -29,11 +29,11 @@ pub struct Wakeups {
 /// How many recent deliveries per watched channel are kept in memory.
 const RECENT_PER_CHANNEL: usize = 32;
 
-/// A delivery as its SSE `data` line, ready to send.
+/// A delivery as its complete SSE event, ready to send: every subscriber sends the same bytes.
 #[derive(Debug)]
 pub struct PreparedDelivery {
     pub id: u64,
-    pub data: String,
+    pub frame: bytes::Bytes,
 }
 
 #[derive(Debug)]
@@ -233,7 +233,7 @@ mod tests {
                 &channel,
                 PreparedDelivery {
                     id,
-                    data: id.to_string(),
+                    frame: bytes::Bytes::new(),
                 },
             );
         }
