@@ -656,6 +656,7 @@ async fn healthz_answers_when_the_store_does_and_metrics_count_deliveries(
         "relay_subscribers_connected",
         "relay_oldest_unacknowledged_delivery_age_seconds",
         "relay_ingest_duration_seconds_bucket",
+        "relay_commit_group_size_bucket",
     ] {
         assert!(text.contains(name), "{name} is exported:\n{text}");
     }
@@ -756,6 +757,47 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     assert!(
         !answer.contains("201"),
         "no channel for a half request: {answer}"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn streams_beyond_the_maximum_get_503_until_one_leaves() {
+    let config = RelayConfig {
+        max_subscribers: 1,
+        ..RelayConfig::default()
+    };
+    let relay = TestRelay::start_with(Backend::Sqlite, config).await;
+    let client = relay.client();
+    let channel = client.create_channel().await;
+    let first = client.subscribe(&channel, None).await;
+    let refused = client
+        .http
+        .get(client.url(&advicly_relay_protocol::events_path(&channel.channel_id)))
+        .bearer_auth(&channel.subscriber_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503, "one stream is the maximum");
+    assert!(refused.headers().contains_key("retry-after"));
+    let error: advicly_relay_protocol::ErrorBody = refused.json().await.unwrap();
+    assert_eq!(error.error, "too_many_subscribers");
+    drop(first);
+    // Bounded poll: the relay notices the closed connection on its own schedule.
+    let state = relay.relay.as_ref().unwrap().state().clone();
+    let deadline = tokio::time::Instant::now() + support::DEADLINE;
+    while state.connected_subscribers() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first stream never left"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut second = client.subscribe(&channel, None).await;
+    client.post(&channel, "after the first left", None).await;
+    assert_eq!(
+        bodies(&[second.next_delivery().await]),
+        ["after the first left"]
     );
     relay.stop().await;
 }

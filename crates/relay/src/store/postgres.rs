@@ -320,6 +320,7 @@ async fn commit_ingests(
     if ingests.is_empty() {
         return;
     }
+    metrics::histogram!(crate::metrics::COMMIT_GROUP_SIZE).record(ingests.len() as f64);
     // Channel order for the row locks (stable, so one channel's deliveries keep their order).
     ingests.sort_by(|left, right| left.0.channel_id.cmp(&right.0.channel_id));
     let deliveries: Vec<&NewDelivery> = ingests.iter().map(|(delivery, _)| delivery).collect();

@@ -210,6 +210,7 @@ fn write_loop(mut connection: Connection, mut requests: mpsc::Receiver<Write>, c
                 Err(_) => break,
             }
         }
+        metrics::histogram!(crate::metrics::COMMIT_GROUP_SIZE).record(group.len() as f64);
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
         let outcome = (|| -> Result<(), rusqlite::Error> {
             let transaction =
