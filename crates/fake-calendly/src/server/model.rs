@@ -220,6 +220,49 @@ pub(crate) struct ActiveFault {
     pub method: Option<String>,
     pub fault: FaultKind,
     pub remaining: u32,
+    /// Matching requests still to let through before the fault starts.
+    pub skip: u32,
+}
+
+impl ActiveFault {
+    /// Faults the list handler applies to its answer rather than the middleware to the request.
+    pub(crate) fn shapes_listing(&self) -> bool {
+        matches!(
+            self.fault,
+            FaultKind::OmitFirstListed | FaultKind::RepeatPageToken
+        )
+    }
+
+    fn matches(&self, path: &str, method: &str) -> bool {
+        self.remaining > 0
+            && path.starts_with(&self.path_prefix)
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
+    }
+}
+
+/// Takes the fault (if any) that applies to this request: the first matching fault of the wanted
+/// family counts the request, either as one it lets through (`skip`) or as one it hits.
+pub(crate) fn take_fault(
+    faults: &mut Vec<ActiveFault>,
+    path: &str,
+    method: &str,
+    listing: bool,
+) -> Option<FaultKind> {
+    let fault = faults
+        .iter_mut()
+        .find(|fault| fault.shapes_listing() == listing && fault.matches(path, method))?;
+    let hit = if fault.skip > 0 {
+        fault.skip -= 1;
+        None
+    } else {
+        fault.remaining -= 1;
+        Some(fault.fault.clone())
+    };
+    faults.retain(|fault| fault.remaining > 0);
+    hit
 }
 
 /// A fixed one-minute counting window per key.
