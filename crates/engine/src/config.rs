@@ -204,6 +204,16 @@ mod tests {
     }
 
     #[test]
+    fn a_last_full_sync_dated_in_the_future_counts_as_stale() {
+        // A clock that was ahead when the run finished must not make every later sync incremental.
+        let finished_in_the_future = Some(at(10) + Duration::days(30));
+        assert_eq!(
+            SyncWindows::default().kind_for(false, finished_in_the_future, at(10)),
+            SyncKind::Full
+        );
+    }
+
+    #[test]
     fn passes_put_the_coming_two_weeks_first_and_cover_the_window_exactly() {
         let windows = SyncWindows::default();
         let now = at(10);

@@ -10,9 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::http::{paginate, ApiError, CalendlyJson, QueryParams, SortKey};
-use super::model::{
-    take_fault, Model, ScheduledEvent, Subscription, SubscriptionScope, TokenKind,
-};
+use super::model::{take_fault, Model, ScheduledEvent, Subscription, SubscriptionScope, TokenKind};
 use super::operations::new_uuid;
 use super::{render, AppState, Caller};
 use crate::control_model::{Canceler, FaultKind};

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use fake_calendly::{
-    Canceler, CancelRequest, FakeConfig, FaultKind, FaultRequest, MintTokenRequest,
+    CancelRequest, Canceler, FakeConfig, FaultKind, FaultRequest, MintTokenRequest,
     RescheduleRequest,
 };
 
@@ -128,7 +128,12 @@ async fn listing_faults_skip_an_item_or_repeat_the_page_token() {
         .as_str()
         .expect("a next page")
         .to_owned();
-    let second = api_get(&fake, &token, &listing_path(&fake, &format!("&page_token={next}"))).await;
+    let second = api_get(
+        &fake,
+        &token,
+        &listing_path(&fake, &format!("&page_token={next}")),
+    )
+    .await;
     assert_eq!(listed_uris(&second.body), vec![booked[2].clone()]);
 
     control
@@ -140,14 +145,22 @@ async fn listing_faults_skip_an_item_or_repeat_the_page_token() {
         })
         .await
         .expect("inject");
-    let repeated = api_get(&fake, &token, &listing_path(&fake, &format!("&page_token={next}"))).await;
+    let repeated = api_get(
+        &fake,
+        &token,
+        &listing_path(&fake, &format!("&page_token={next}")),
+    )
+    .await;
     // The answer names the very token it was asked with.
     assert_eq!(
         repeated.body["pagination"]["next_page_token"].as_str(),
         Some(next.as_str())
     );
     // Listing faults never touch other endpoints.
-    assert_eq!(api_get(&fake, &token, "/users/me").await.status, StatusCode::OK);
+    assert_eq!(
+        api_get(&fake, &token, "/users/me").await.status,
+        StatusCode::OK
+    );
     fake.shutdown().await;
 }
 
@@ -242,6 +255,9 @@ async fn the_truth_dump_holds_every_event_and_invitee_with_their_links() {
             .and_then(|record| record.reason.as_deref()),
         Some("Sick")
     );
-    assert_eq!(new.location["type"], "zoom", "locations are rendered as the API shows them");
+    assert_eq!(
+        new.location["type"], "zoom",
+        "locations are rendered as the API shows them"
+    );
     fake.shutdown().await;
 }

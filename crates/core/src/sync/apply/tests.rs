@@ -801,3 +801,55 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_older_payload_never_restores_a_meeting_flagged_deleted() {
+    let (mut temp, account) = store_with_account();
+    let older = FetchedEvent {
+        name: Some("First name".to_owned()),
+        updated_at: minutes(-100),
+        ..event("GONE", days(3))
+    };
+    let newer = FetchedEvent {
+        name: Some("Second name".to_owned()),
+        updated_at: minutes(-10),
+        ..older.clone()
+    };
+    let newer_invitee = FetchedInvitee {
+        updated_at: minutes(-10),
+        ..invitee(&newer, "G1", "ann@example.com", "Ann Smith")
+    };
+    temp.store
+        .apply_webhook_change(account, &newer, &newer_invitee, minutes(-9))
+        .unwrap();
+    let flag = PagePlan {
+        operations: vec![MeetingOperation::MarkDeleted(newer.uri.clone())],
+        invitees_needed: Vec::new(),
+    };
+    temp.store
+        .apply_page(
+            account,
+            &flag,
+            &HashMap::new(),
+            ChangeSource::Poll,
+            minutes(-5),
+        )
+        .unwrap();
+
+    // A delivery delayed from before the newer version arrives after the meeting was flagged.
+    let late = temp
+        .store
+        .apply_webhook_change(
+            account,
+            &older,
+            &invitee(&older, "G1", "ann@example.com", "Ann Smith"),
+            minutes(0),
+        )
+        .unwrap();
+
+    let stored = stored_meeting(&temp.store, account, "GONE");
+    // The deleted branch obeys the same guard: the older copy neither restores nor rewrites it.
+    assert!(!late.changed_anything(), "outcome: {late:?}");
+    assert!(stored.meeting.deleted_in_calendly, "still flagged deleted");
+    assert_eq!(stored.meeting.name.as_deref(), Some("Second name"));
+}
