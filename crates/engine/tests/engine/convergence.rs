@@ -111,6 +111,21 @@ async fn one_unreadable_event_is_stored_with_its_error_and_the_rest_of_the_sync_
         Some("Unreadable")
     );
     assert!(world.meeting(&unreadable).invitees.is_empty());
+    assert_eq!(report.unreadable, 1, "report: {report:?}");
+    // The meeting carries its own error, and the status line says what happened, in words.
+    let error = world
+        .meeting(&unreadable)
+        .read_error
+        .expect("a per-meeting error");
+    assert!(error.contains("permission"), "error: {error}");
+    assert_eq!(world.meeting(&readable).read_error, None);
+    let status = world.engine.status(Utc::now()).expect("status");
+    let last = status.last_sync.expect("the run is recorded");
+    assert_eq!(last.error, None, "the run itself succeeded");
+    assert_eq!(
+        last.warning.as_deref(),
+        Some(format!("1 meeting could not be read from Calendly: {error}").as_str())
+    );
 
     world.control.clear_faults().await.expect("faults cleared");
     let retry = sync(&world).await;
@@ -118,6 +133,34 @@ async fn one_unreadable_event_is_stored_with_its_error_and_the_rest_of_the_sync_
     assert_eq!(retry.kind, advicly_engine::SyncKind::Incremental);
     assert_eq!(retry.calls_to("invitees"), 1, "report: {retry:?}");
     assert_eq!(world.meeting(&unreadable).invitees.len(), 1);
+    assert_eq!(
+        world.meeting(&unreadable).read_error,
+        None,
+        "the error clears"
+    );
+    let status = world.engine.status(Utc::now()).expect("status");
+    assert_eq!(status.last_sync.and_then(|last| last.warning), None);
+}
+
+#[tokio::test]
+async fn a_five_hundred_that_keeps_coming_back_for_one_event_is_isolated_too() {
+    let world = connected_world().await;
+    let flaky = world.book("Flaky", at(1, 0), "ann@example.com").await;
+    world.book("Fine", at(3, 0), "bob@example.com").await;
+    world
+        .control
+        .inject_fault(&invitee_fault(&flaky, 500))
+        .await
+        .expect("fault injected");
+
+    let report = sync(&world).await;
+
+    assert_eq!(
+        (report.counts.created, report.unreadable),
+        (2, 1),
+        "report: {report:?}"
+    );
+    assert!(world.meeting(&flaky).read_error.is_some());
 }
 
 // ---- 3. reschedules are per invitee ------------------------------------------------------------
@@ -161,11 +204,74 @@ async fn one_member_moving_leaves_the_group_meeting_active_and_not_rescheduled()
     // Two of three still attend: the workshop is active and must not read "Rescheduled to …".
     assert_eq!(workshop.status, MeetingStatus::Active);
     assert_eq!(workshop.rescheduled_to, None, "workshop: {workshop:?}");
+    // It says how many moved instead.
+    assert_eq!(workshop.reschedule_note.as_deref(), Some("1 of 3 moved"));
+    assert_eq!((workshop.moved_invitees, workshop.invitee_count), (1, 3));
     let new = world.meeting(&moved.new_event_uri);
     // The new booking came wholly from the workshop.
     assert_eq!(
         new.rescheduled_from.as_ref().map(EventUri::as_str),
         Some(booked.event_uri.as_str())
+    );
+    // The link belongs to the invitee: Dan's row on the workshop points at his new booking.
+    let detail = world.meeting_detail(&booked.event_uri);
+    let dan = detail
+        .invitees
+        .iter()
+        .find(|member| member.email == "dan@example.com")
+        .expect("Dan is stored");
+    assert_eq!(
+        dan.rescheduled_to.as_ref().map(EventUri::as_str),
+        Some(moved.new_event_uri.as_str())
+    );
+    assert_eq!(dan.rescheduled_to_start, Some(at(6, 0)));
+    let eve = detail
+        .invitees
+        .iter()
+        .find(|member| member.email == "eve@example.com")
+        .expect("Eve is stored");
+    assert_eq!(eve.rescheduled_to, None, "Eve did not move");
+}
+
+#[tokio::test]
+async fn a_one_on_one_that_moved_still_reads_rescheduled_to_its_new_time() {
+    let world = connected_world().await;
+    let booked = world
+        .control
+        .book(&fake_calendly::BookingRequest {
+            host_user_uri: None,
+            event_type_uri: None,
+            event_name: Some("Intro".to_owned()),
+            start_time: at(2, 0),
+            duration_minutes: Some(30),
+            invitees: vec![invitee("kim@example.com")],
+            location: None,
+            invitee_limit: None,
+        })
+        .await
+        .expect("booked");
+    sync(&world).await;
+    let moved = world
+        .control
+        .reschedule(&RescheduleRequest {
+            invitee_uri: booked.invitee_uris[0].clone(),
+            new_start_time: at(9, 0),
+            duration_minutes: None,
+            order: DeliveryOrder::CreatedFirst,
+        })
+        .await
+        .expect("rescheduled");
+    sync(&world).await;
+
+    let old = world.meeting(&booked.event_uri);
+    assert_eq!(
+        old.rescheduled_to.as_ref().map(EventUri::as_str),
+        Some(moved.new_event_uri.as_str())
+    );
+    assert_eq!(old.rescheduled_to_start, Some(at(9, 0)));
+    assert_eq!(
+        old.reschedule_note, None,
+        "no 'of' count for a meeting that moved as a whole"
     );
 }
 
@@ -233,6 +339,10 @@ async fn a_reschedule_chain_can_be_followed_from_the_first_booking_to_the_last()
     );
     assert_eq!(c.rescheduled_to, None, "the chain ends at C");
     assert_eq!(c.status, MeetingStatus::Active);
+    // The invitee in the middle of the chain names both neighbours.
+    let middle = &world.meeting_detail(b.uri.as_str()).invitees[0];
+    assert_eq!(middle.rescheduled_from.as_ref(), Some(&a.uri));
+    assert_eq!(middle.rescheduled_to.as_ref(), Some(&c.uri));
 }
 
 // ---- 4. group repair ---------------------------------------------------------------------------
@@ -414,11 +524,37 @@ fn apply_as_poll(world: &World, operation: MeetingOperation) {
             world.account(),
             &PagePlan {
                 operations: vec![operation],
-                invitees_needed: Vec::new(),
+                ..PagePlan::default()
             },
             &std::collections::HashMap::new(),
             ChangeSource::Poll,
             Utc::now(),
         )
         .expect("the planted change applies");
+}
+
+#[tokio::test]
+async fn the_freshness_rule_costs_one_invitee_call_per_recent_meeting_and_none_for_the_rest() {
+    let world = connected_world().await;
+    // One meeting that just ended, one long past, one upcoming one-on-one, one upcoming group.
+    world.book("Just ended", at(0, -2), "ann@example.com").await;
+    world.book("Long past", at(-40, 0), "bob@example.com").await;
+    world.book("Next week", at(7, 0), "carol@example.com").await;
+    world
+        .book_with(
+            "Workshop",
+            at(3, 0),
+            vec![invitee("dan@example.com"), invitee("eve@example.com")],
+            None,
+            Some(10),
+        )
+        .await;
+    sync(&world).await;
+
+    let unchanged = sync(&world).await;
+
+    // Nothing changed, so the only invitee calls are the rule's: the ended meeting and the group.
+    assert_eq!(unchanged.counts.changed(), 0, "report: {unchanged:?}");
+    assert_eq!(unchanged.invitee_refreshes, 2, "report: {unchanged:?}");
+    assert_eq!(unchanged.calls_to("invitees"), 2, "report: {unchanged:?}");
 }

@@ -157,7 +157,8 @@ fn replaying_an_applied_plan_counts_everything_as_unchanged() {
                 unchanged: 2,
                 ..SyncCounts::default()
             },
-            invitees_written: 0
+            invitees_written: 0,
+            unreadable: 0,
         },
         "replay"
     );
@@ -824,7 +825,7 @@ fn an_older_payload_never_restores_a_meeting_flagged_deleted() {
         .unwrap();
     let flag = PagePlan {
         operations: vec![MeetingOperation::MarkDeleted(newer.uri.clone())],
-        invitees_needed: Vec::new(),
+        ..PagePlan::default()
     };
     temp.store
         .apply_page(
