@@ -31,6 +31,9 @@ use crate::mapping::{calendly_error, store_error};
 /// How many invitee lists are fetched at the same time.
 pub const INVITEE_CONCURRENCY: usize = 16;
 
+/// At most this many unreadable meetings outside a run's window are retried per sync.
+const UNREADABLE_RETRIES_PER_SYNC: u32 = 50;
+
 /// At most this many invitee lists per sync are re-read only for the freshness rule (no-shows,
 /// group members); more wait for the next sync, the meetings closest to now first.
 pub const FRESH_INVITEE_READS_PER_SYNC: u32 = 100;
@@ -254,6 +257,7 @@ impl SyncJob {
         if self.cancel.is_cancelled() {
             return Err(EngineError::SyncCancelled);
         }
+        self.retry_unreadable_outside(&seen, now, tally).await?;
         if every_item_identified {
             let candidates = plan_vanished(&stored_in_window, &seen);
             self.confirm_vanished(candidates, now, tally).await?;
@@ -263,6 +267,29 @@ impl SyncJob {
             );
         }
         Ok(())
+    }
+
+    /// Meetings whose invitees could not be read last time but lie outside this run's window
+    /// are read directly, so "retried next time" holds for them too. One that is gone (404) is
+    /// flagged deleted: Calendly itself said so.
+    async fn retry_unreadable_outside(
+        &self,
+        seen: &HashSet<EventUri>,
+        now: DateTime<Utc>,
+        tally: &mut RunTally,
+    ) -> Result<(), EngineError> {
+        let unreadable = self.with_store(|store| {
+            store.meetings_with_read_errors(self.account, UNREADABLE_RETRIES_PER_SYNC)
+        })?;
+        let outside: Vec<MeetingOperation> = unreadable
+            .into_iter()
+            .filter(|uri| !seen.contains(uri))
+            .map(MeetingOperation::MarkDeleted)
+            .collect();
+        if outside.is_empty() {
+            return Ok(());
+        }
+        self.confirm_vanished(outside, now, tally).await
     }
 
     /// Asks Calendly about each meeting the listing did not show: only a 404 flags it deleted.

@@ -246,7 +246,8 @@ pub enum FaultKind {
 }
 
 /// Injects a fault for the next `count` requests whose path starts with `path_prefix`
-/// (and whose method matches, when given), on either listener.
+/// (and whose method matches, when given), on either listener. A `path_prefix` ending in `$`
+/// matches that exact path only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FaultRequest {
     pub path_prefix: String,

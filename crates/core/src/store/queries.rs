@@ -654,6 +654,24 @@ impl Store {
         Ok((count.max(0) as u64, latest))
     }
 
+    /// The meetings (not flagged deleted) whose invitees could not be read on the last try,
+    /// oldest failure first, at most `limit`: a sync retries them even outside its window.
+    pub fn meetings_with_read_errors(
+        &self,
+        account: AccountId,
+        limit: u32,
+    ) -> Result<Vec<EventUri>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT event_uri FROM meetings
+              WHERE account_id = ?1 AND deleted_in_calendly = 0 AND read_error IS NOT NULL
+              ORDER BY read_error_at, meeting_id LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![account.0, limit], |row| {
+            Ok(EventUri::new(row.get::<_, String>(0)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// How many meetings (not flagged deleted) the account has.
     pub fn meeting_count(&self, account: AccountId) -> Result<u64, StoreError> {
         let count: i64 = self.connection.query_row(

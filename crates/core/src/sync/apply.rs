@@ -593,7 +593,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ApplyOutcome, StoreError> {
         self.require_account(account)?;
-        let transaction = self.connection.transaction()?;
+        // Immediate: the write lock is taken (waiting out another writer) before the first read,
+        // so a webhook applied while a poll writes waits its turn instead of failing "locked".
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut outcome = ApplyOutcome::default();
         let mut search_rows_to_refresh: BTreeSet<MeetingId> = BTreeSet::new();
         let mut links_to_refresh: BTreeSet<MeetingId> = BTreeSet::new();

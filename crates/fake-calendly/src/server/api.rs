@@ -229,7 +229,7 @@ async fn list_events(
     caller.require(&["scheduled_events:read"])?;
     let query = QueryParams::parse(raw.as_deref());
     let mut model = shared.model();
-    let listing_fault = take_fault(&mut model.faults, "/scheduled_events", "GET", true);
+    let listing_fault = take_fault(&mut model.faults, "/scheduled_events", "GET", true, true);
     let hosts = listable_hosts(&model, &caller, &query, "scheduled events")?;
     let status = match query.get("status") {
         None => None,

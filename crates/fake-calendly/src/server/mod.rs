@@ -311,7 +311,14 @@ async fn faults_and_latency(
         return next.run(request).await;
     }
     let method = request.method().as_str().to_string();
-    let fault = take_fault(&mut shared.model().faults, &path, &method, false);
+    let fault = {
+        let now = shared.clock.now();
+        let mut model = shared.model();
+        let token_valid = bearer_token(request.headers())
+            .and_then(|token| model.access_tokens.get(&token))
+            .is_some_and(|token| !token.revoked && token.expires_at.is_none_or(|at| at > now));
+        take_fault(&mut model.faults, &path, &method, false, token_valid)
+    };
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }

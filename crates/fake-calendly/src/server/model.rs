@@ -233,9 +233,15 @@ impl ActiveFault {
         )
     }
 
+    /// A prefix ending in `$` matches that exact path only (`/scheduled_events$`: the listing,
+    /// not one event or its invitees).
     fn matches(&self, path: &str, method: &str) -> bool {
+        let path_matches = match self.path_prefix.strip_suffix('$') {
+            Some(exact) => path == exact,
+            None => path.starts_with(&self.path_prefix),
+        };
         self.remaining > 0
-            && path.starts_with(&self.path_prefix)
+            && path_matches
             && self
                 .method
                 .as_deref()
@@ -244,16 +250,21 @@ impl ActiveFault {
 }
 
 /// Takes the fault (if any) that applies to this request: the first matching fault of the wanted
-/// family counts the request, either as one it lets through (`skip`) or as one it hits.
+/// family counts the request, either as one it lets through (`skip`) or as one it hits. An
+/// `ExpireAccessToken` fault only counts requests whose token is still valid (`token_valid`), so
+/// it never hits the retry of a request that just had its expired token refreshed.
 pub(crate) fn take_fault(
     faults: &mut Vec<ActiveFault>,
     path: &str,
     method: &str,
     listing: bool,
+    token_valid: bool,
 ) -> Option<FaultKind> {
-    let fault = faults
-        .iter_mut()
-        .find(|fault| fault.shapes_listing() == listing && fault.matches(path, method))?;
+    let fault = faults.iter_mut().find(|fault| {
+        fault.shapes_listing() == listing
+            && fault.matches(path, method)
+            && (token_valid || fault.fault != FaultKind::ExpireAccessToken)
+    })?;
     let hit = if fault.skip > 0 {
         fault.skip -= 1;
         None

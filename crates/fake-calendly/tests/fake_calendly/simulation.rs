@@ -261,3 +261,30 @@ async fn the_truth_dump_holds_every_event_and_invitee_with_their_links() {
     );
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_prefix_ending_in_a_dollar_sign_matches_that_path_only() {
+    let fake = start(FakeConfig::for_tests()).await;
+    let token = full_access_token(&fake).await;
+    let control = fake.control();
+    let booked = control
+        .book(&booking(24, "Ann", "ann@example.com"))
+        .await
+        .expect("book");
+    control
+        .inject_fault(&FaultRequest {
+            path_prefix: "/scheduled_events$".into(),
+            method: Some("GET".into()),
+            fault: FaultKind::Status { status: 503 },
+            count: 1,
+        })
+        .await
+        .expect("inject");
+    let id = booked.event_uri.rsplit('/').next().expect("an id");
+    // One event and its invitees are other paths: untouched.
+    let event = api_get(&fake, &token, &format!("/scheduled_events/{id}")).await;
+    assert_eq!(event.status, StatusCode::OK);
+    let listing = api_get(&fake, &token, &listing_path(&fake, "")).await;
+    assert_eq!(listing.status, StatusCode::SERVICE_UNAVAILABLE);
+    fake.shutdown().await;
+}

@@ -854,3 +854,38 @@ fn an_older_payload_never_restores_a_meeting_flagged_deleted() {
     assert!(stored.meeting.deleted_in_calendly, "still flagged deleted");
     assert_eq!(stored.meeting.name.as_deref(), Some("Second name"));
 }
+
+#[test]
+fn a_webhook_applied_while_a_poll_writes_waits_for_it_instead_of_failing() {
+    let (mut temp, account) = store_with_account();
+    let booked = event("RACE", days(2));
+    let booked_invitee = invitee(&booked, "R1", "ann@example.com", "Ann Smith");
+    temp.store
+        .apply_webhook_change(account, &booked, &booked_invitee, minutes(0))
+        .unwrap();
+    let path = temp.path();
+    // Many writers at once on their own connections, as the listener and a poll would be.
+    let writers: Vec<_> = (0..6)
+        .map(|writer| {
+            let path = path.clone();
+            let booked = booked.clone();
+            let booked_invitee = booked_invitee.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path).expect("open");
+                for round in 0..100 {
+                    let changed = FetchedEvent {
+                        name: Some(format!("Writer {writer} round {round}")),
+                        updated_at: minutes(1 + round),
+                        ..booked.clone()
+                    };
+                    store
+                        .apply_webhook_change(account, &changed, &booked_invitee, minutes(30))
+                        .expect("a concurrent write waits its turn, it is never refused");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("no writer failed");
+    }
+}
