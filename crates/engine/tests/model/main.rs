@@ -39,7 +39,10 @@ const HISTORY_TIMEOUT: Duration = Duration::from_secs(120);
 /// At most this many re-runs while shrinking a failure.
 const SHRINK_ATTEMPTS: usize = 200;
 
-async fn play(history: &[(usize, Step)]) -> Result<(Tally, Vec<String>), String> {
+/// What one history did (its tally and log), or how it diverged.
+type Outcome = Result<(Tally, Vec<String>), String>;
+
+async fn play(history: &[(usize, Step)]) -> Outcome {
     let runner = Runner::start().await;
     match tokio::time::timeout(HISTORY_TIMEOUT, runner.run(history)).await {
         Ok(result) => result,
@@ -99,7 +102,7 @@ fn env_number(name: &str) -> Option<u64> {
 
 /// Runs the seeds; on failures shrinks the first and panics with every failing seed.
 async fn check_seeds(what: &str, seeds: Vec<u64>) {
-    let results: Vec<(u64, Result<(Tally, Vec<String>), String>)> = stream::iter(seeds)
+    let results: Vec<(u64, Outcome)> = stream::iter(seeds)
         .map(|seed| async move {
             let history = history::numbered(&history::generate(seed));
             (seed, play(&history).await)
