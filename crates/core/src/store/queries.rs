@@ -276,26 +276,9 @@ fn invitee_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, InviteeRow)> {
             reschedule_url: row.get(9)?,
             old_invitee: row.get::<_, Option<String>>(10)?.map(InviteeUri::new),
             new_invitee: row.get::<_, Option<String>>(11)?.map(InviteeUri::new),
-            // A partner invitee that is not stored still names its meeting in its own URI.
-            moved_to: row
-                .get::<_, Option<String>>(21)?
-                .or_else(|| {
-                    row.get::<_, Option<String>>(11)
-                        .ok()
-                        .flatten()
-                        .and_then(|uri| nested_event(&uri))
-                })
-                .map(EventUri::new),
+            moved_to: partner_meeting(row, 21, 11)?,
             moved_to_start: None,
-            moved_from: row
-                .get::<_, Option<String>>(22)?
-                .or_else(|| {
-                    row.get::<_, Option<String>>(10)
-                        .ok()
-                        .flatten()
-                        .and_then(|uri| nested_event(&uri))
-                })
-                .map(EventUri::new),
+            moved_from: partner_meeting(row, 22, 10)?,
             rescheduled: row.get(12)?,
             no_show: row.get(13)?,
             cancellation: cancellation_from_columns(row, 14, 15, 16, 17, 18)?,
@@ -303,6 +286,20 @@ fn invitee_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, InviteeRow)> {
             updated_at: row.get::<_, SqlTime>(20)?.0,
         },
     ))
+}
+
+/// The meeting of a reschedule partner: the stored partner's (column `found`), or else the one
+/// nested in the partner's URI (column `named`), as a partner that is not stored still names it.
+fn partner_meeting(
+    row: &Row<'_>,
+    found: usize,
+    named: usize,
+) -> rusqlite::Result<Option<EventUri>> {
+    let found: Option<String> = row.get(found)?;
+    let named: Option<String> = row.get(named)?;
+    Ok(found
+        .or_else(|| named.as_deref().and_then(nested_event))
+        .map(EventUri::new))
 }
 
 /// `https://…/scheduled_events/E/invitees/I` → `https://…/scheduled_events/E`.

@@ -22,6 +22,31 @@ async fn sync(world: &World) -> advicly_engine::SyncReport {
         .expect("the sync succeeds")
 }
 
+/// Books a meeting at the fake and returns its event and invitee URIs.
+async fn book(
+    world: &World,
+    name: &str,
+    start: chrono::DateTime<Utc>,
+    minutes: u32,
+    invitees: Vec<fake_calendly::InviteeSpec>,
+    invitee_limit: Option<u32>,
+) -> fake_calendly::BookingResult {
+    world
+        .control
+        .book(&fake_calendly::BookingRequest {
+            host_user_uri: None,
+            event_type_uri: None,
+            event_name: Some(name.to_owned()),
+            start_time: start,
+            duration_minutes: Some(minutes),
+            invitees,
+            location: None,
+            invitee_limit,
+        })
+        .await
+        .expect("booked")
+}
+
 fn invitee_fault(event_uri: &str, status: u16) -> FaultRequest {
     let id = event_uri.rsplit('/').next().expect("an event id");
     FaultRequest {
@@ -38,20 +63,15 @@ fn invitee_fault(event_uri: &str, status: u16) -> FaultRequest {
 async fn a_no_show_marked_after_the_meeting_arrives_by_polling_and_so_does_its_unmark() {
     let world = connected_world().await;
     // Ended an hour and a half ago: the advisor marks no-shows after the meeting.
-    let booked = world
-        .control
-        .book(&fake_calendly::BookingRequest {
-            host_user_uri: None,
-            event_type_uri: None,
-            event_name: Some("Review".to_owned()),
-            start_time: at(0, -2),
-            duration_minutes: Some(30),
-            invitees: vec![invitee("ann@example.com")],
-            location: None,
-            invitee_limit: None,
-        })
-        .await
-        .expect("booked");
+    let booked = book(
+        &world,
+        "Review",
+        at(0, -2),
+        30,
+        vec![invitee("ann@example.com")],
+        None,
+    )
+    .await;
     sync(&world).await;
 
     world
@@ -168,24 +188,19 @@ async fn a_five_hundred_that_keeps_coming_back_for_one_event_is_isolated_too() {
 #[tokio::test]
 async fn one_member_moving_leaves_the_group_meeting_active_and_not_rescheduled() {
     let world = connected_world().await;
-    let booked = world
-        .control
-        .book(&fake_calendly::BookingRequest {
-            host_user_uri: None,
-            event_type_uri: None,
-            event_name: Some("Pension workshop".to_owned()),
-            start_time: at(5, 0),
-            duration_minutes: Some(60),
-            invitees: vec![
-                invitee("dan@example.com"),
-                invitee("eve@example.com"),
-                invitee("fay@example.com"),
-            ],
-            location: None,
-            invitee_limit: Some(10),
-        })
-        .await
-        .expect("booked");
+    let booked = book(
+        &world,
+        "Pension workshop",
+        at(5, 0),
+        60,
+        vec![
+            invitee("dan@example.com"),
+            invitee("eve@example.com"),
+            invitee("fay@example.com"),
+        ],
+        Some(10),
+    )
+    .await;
     sync(&world).await;
 
     let moved = world
@@ -236,20 +251,15 @@ async fn one_member_moving_leaves_the_group_meeting_active_and_not_rescheduled()
 #[tokio::test]
 async fn a_one_on_one_that_moved_still_reads_rescheduled_to_its_new_time() {
     let world = connected_world().await;
-    let booked = world
-        .control
-        .book(&fake_calendly::BookingRequest {
-            host_user_uri: None,
-            event_type_uri: None,
-            event_name: Some("Intro".to_owned()),
-            start_time: at(2, 0),
-            duration_minutes: Some(30),
-            invitees: vec![invitee("kim@example.com")],
-            location: None,
-            invitee_limit: None,
-        })
-        .await
-        .expect("booked");
+    let booked = book(
+        &world,
+        "Intro",
+        at(2, 0),
+        30,
+        vec![invitee("kim@example.com")],
+        None,
+    )
+    .await;
     sync(&world).await;
     let moved = world
         .control
@@ -278,20 +288,15 @@ async fn a_one_on_one_that_moved_still_reads_rescheduled_to_its_new_time() {
 #[tokio::test]
 async fn a_reschedule_chain_can_be_followed_from_the_first_booking_to_the_last() {
     let world = connected_world().await;
-    let booked = world
-        .control
-        .book(&fake_calendly::BookingRequest {
-            host_user_uri: None,
-            event_type_uri: None,
-            event_name: Some("Annual review".to_owned()),
-            start_time: at(3, 0),
-            duration_minutes: Some(30),
-            invitees: vec![invitee("gus@example.com")],
-            location: None,
-            invitee_limit: None,
-        })
-        .await
-        .expect("booked");
+    let booked = book(
+        &world,
+        "Annual review",
+        at(3, 0),
+        30,
+        vec![invitee("gus@example.com")],
+        None,
+    )
+    .await;
     sync(&world).await;
     let first_move = world
         .control
@@ -350,20 +355,15 @@ async fn a_reschedule_chain_can_be_followed_from_the_first_booking_to_the_last()
 #[tokio::test]
 async fn a_lost_cancel_in_a_group_is_repaired_by_the_next_poll() {
     let world = connected_world().await;
-    let booked = world
-        .control
-        .book(&fake_calendly::BookingRequest {
-            host_user_uri: None,
-            event_type_uri: None,
-            event_name: Some("Budget class".to_owned()),
-            start_time: at(4, 0),
-            duration_minutes: Some(60),
-            invitees: vec![invitee("hal@example.com"), invitee("ivy@example.com")],
-            location: None,
-            invitee_limit: Some(10),
-        })
-        .await
-        .expect("booked");
+    let booked = book(
+        &world,
+        "Budget class",
+        at(4, 0),
+        60,
+        vec![invitee("hal@example.com"), invitee("ivy@example.com")],
+        Some(10),
+    )
+    .await;
     sync(&world).await;
     // Hal cancels; that webhook is lost.
     world
