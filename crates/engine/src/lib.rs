@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod events;
 mod mapping;
+mod read_pool;
 mod scheduler;
 mod sync;
 mod views;

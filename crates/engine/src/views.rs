@@ -2,8 +2,6 @@
 
 use chrono::{DateTime, Utc};
 
-use std::sync::Mutex;
-
 use advicly_core::domain::{AccountId, ConnectionState, EventUri, Status, SyncKind, UserUri};
 use advicly_core::store::{
     AccountRow, ClientRow, MeetingDetail, MeetingFilter, MeetingOrder, MeetingRow,
@@ -317,7 +315,7 @@ fn meeting_view(row: MeetingRow) -> MeetingView {
 }
 
 pub(crate) fn list_meetings(
-    store: &Mutex<Store>,
+    store: &Store,
     account: AccountId,
     query: &MeetingQuery,
     now: DateTime<Utc>,
@@ -330,21 +328,17 @@ pub(crate) fn list_meetings(
         }
     }
     let rows = store
-        .lock()
-        .expect("the store mutex is never poisoned")
         .meetings(account, &store_filter(query), now)
         .map_err(store_error)?;
     Ok(rows.into_iter().map(meeting_view).collect())
 }
 
 pub(crate) fn meeting_detail(
-    store: &Mutex<Store>,
+    store: &Store,
     account: AccountId,
     uri: &EventUri,
 ) -> Result<MeetingDetailView, EngineError> {
     let detail = store
-        .lock()
-        .expect("the store mutex is never poisoned")
         .meeting_detail(account, uri)
         .map_err(store_error)?
         .ok_or_else(|| EngineError::NotFound {
@@ -400,14 +394,10 @@ fn client_view(row: ClientRow) -> ClientView {
 }
 
 pub(crate) fn list_clients(
-    store: &Mutex<Store>,
+    store: &Store,
     account: AccountId,
     now: DateTime<Utc>,
 ) -> Result<Vec<ClientView>, EngineError> {
-    let rows = store
-        .lock()
-        .expect("the store mutex is never poisoned")
-        .clients(account, now)
-        .map_err(store_error)?;
+    let rows = store.clients(account, now).map_err(store_error)?;
     Ok(rows.into_iter().map(client_view).collect())
 }

@@ -189,6 +189,56 @@ fn a_reader_is_not_blocked_by_an_open_write_transaction() {
     );
 }
 
+#[test]
+fn a_read_only_reader_sees_commits_and_refuses_writes() {
+    let (mut temp, account) = store_with_account();
+    let reader = Store::open_reader(&temp.path()).expect("a reader on the migrated file");
+    assert_eq!(
+        reader.schema_version().unwrap(),
+        Store::supported_schema_version(),
+        "the reader sees the writer's schema"
+    );
+    temp.store
+        .set_setting(SettingScope::Account(account), "demo", "true")
+        .unwrap();
+    assert_eq!(
+        reader
+            .setting(SettingScope::Account(account), "demo")
+            .unwrap()
+            .as_deref(),
+        Some("true"),
+        "a commit of the writer is visible to the next read"
+    );
+    // A sync holds a write transaction for a page; the reader answers from the last commit.
+    temp.store
+        .connection()
+        .execute_batch("BEGIN IMMEDIATE; UPDATE accounts SET name = 'Pending';")
+        .unwrap();
+    let during = reader.account(account).unwrap().unwrap();
+    assert_eq!(during.user.name, "Advisor 1", "the reader does not wait");
+    temp.store.connection().execute_batch("COMMIT").unwrap();
+    let refused = reader.connection().execute(
+        "UPDATE accounts SET name = 'Changed' WHERE account_id = ?1",
+        [account.0],
+    );
+    assert!(refused.is_err(), "a view connection cannot write");
+}
+
+#[test]
+fn a_reader_refuses_a_database_written_by_a_newer_build() {
+    let temp = temp_store();
+    let newer = Store::supported_schema_version() + 1;
+    temp.store
+        .connection()
+        .pragma_update(None, "user_version", newer)
+        .unwrap();
+    let error = Store::open_reader(&temp.path()).expect_err("a newer schema is refused");
+    assert!(
+        matches!(error, StoreError::DatabaseTooNew { found, .. } if found == newer),
+        "got {error:?}"
+    );
+}
+
 // ---- accounts ----
 
 #[test]
