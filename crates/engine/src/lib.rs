@@ -5,6 +5,7 @@
 //! one) and answers the views. [`spawn_scheduler`] starts the single background poller.
 //! With the `demo` feature, [`demo`] runs the same OAuth flow against an in-process fake Calendly.
 
+mod clock;
 mod config;
 mod connection;
 #[cfg(feature = "demo")]
@@ -18,6 +19,7 @@ mod scheduler;
 mod sync;
 mod views;
 
+pub use clock::{Clock, SystemClock};
 pub use config::{
     default_keychain_service, CalendlyTuning, EngineConfig, RedirectMode, SyncWindows,
     APP_IDENTIFIER, CALENDLY_API_BASE, CALENDLY_AUTH_BASE, DATABASE_FILE_NAME,
@@ -30,7 +32,7 @@ pub use scheduler::{
     spawn_scheduler, validate_interval, SchedulerHandle, SchedulerSettings, SchedulerState,
     DEFAULT_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES,
 };
-pub use sync::INVITEE_CONCURRENCY;
+pub use sync::{FRESH_INVITEE_READS_PER_SYNC, INVITEE_CONCURRENCY};
 pub use views::{
     AccountView, CircuitState, ClientView, DisconnectReport, InviteeDetailView, InviteeView,
     LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,
