@@ -18,6 +18,7 @@ use advicly_core::domain::{AccountId, ConnectionState, EventUri};
 use advicly_core::store::{AccountRow, SettingScope, Store};
 use advicly_core::Secret;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::EngineConfig;
 use crate::connection::Connection;
 use crate::error::EngineError;
@@ -64,6 +65,7 @@ impl std::fmt::Debug for Engine {
 
 struct EngineInner {
     config: EngineConfig,
+    clock: Arc<dyn Clock>,
     /// The writer: sync pages, connection changes, settings.
     store: Arc<Mutex<Store>>,
     /// Read-only connections for every view, so no view waits behind a sync page.
@@ -88,6 +90,14 @@ struct RunningSync {
 impl Engine {
     /// Opens (creating and migrating) the store in `config.data_dir`.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        Self::open_with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// Like [`Engine::open`], with the clock syncs read the time from (tests move it).
+    pub fn open_with_clock(
+        config: EngineConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, EngineError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|error| EngineError::Store {
             message: format!(
                 "could not create the data folder {}: {error}",
@@ -107,6 +117,7 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config,
+                clock,
                 store,
                 reads,
                 connection,
@@ -266,6 +277,7 @@ impl Engine {
             cancel,
             progress: self.inner.progress.clone(),
             lock_path: self.inner.config.data_dir.join(SYNC_LOCK_FILE_NAME),
+            clock: self.inner.clock.clone(),
         };
         let result = job.run(request).await;
         // A sync may have refreshed the access token; keep the status view's expiry current.
@@ -636,12 +648,15 @@ impl Engine {
                 realtime: self.realtime_view(None, now)?,
             });
         };
-        let (last_run, meeting_count) = self.with_reader(|store| {
-            Ok((
-                store.last_sync_run(account.account_id)?,
-                store.meeting_count(account.account_id)?,
-            ))
-        })?;
+        let (last_run, meeting_count, (unreadable, unreadable_reason)) =
+            self.with_reader(|store| {
+                Ok((
+                    store.last_sync_run(account.account_id)?,
+                    store.meeting_count(account.account_id)?,
+                    store.unreadable_meetings(account.account_id)?,
+                ))
+            })?;
+        let warning = crate::views::unreadable_warning(unreadable, unreadable_reason.as_deref());
         let demo = self.is_demo(account.account_id)?;
         let next_sync = match *self
             .inner
@@ -668,6 +683,7 @@ impl Engine {
                 finished_at: run.finished_at,
                 counts: run.counts,
                 error: run.error.clone(),
+                warning: warning.clone(),
             }),
             next_sync,
             token_expires_at: self.inner.connection.token_expires_at(&account),

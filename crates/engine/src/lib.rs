@@ -6,6 +6,7 @@
 //! [`spawn_listener`] the real-time listener beside it.
 //! With the `demo` feature, [`demo`] runs the same OAuth flow against an in-process fake Calendly.
 
+mod clock;
 mod config;
 mod connection;
 #[cfg(feature = "demo")]
@@ -20,6 +21,7 @@ mod scheduler;
 mod sync;
 mod views;
 
+pub use clock::{Clock, SystemClock};
 pub use config::{
     default_keychain_service, CalendlyTuning, EngineConfig, RedirectMode, SyncWindows,
     APP_IDENTIFIER, CALENDLY_API_BASE, CALENDLY_AUTH_BASE, DATABASE_FILE_NAME,
@@ -36,7 +38,7 @@ pub use scheduler::{
     spawn_scheduler, validate_interval, SchedulerHandle, SchedulerSettings, SchedulerState,
     DEFAULT_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES,
 };
-pub use sync::INVITEE_CONCURRENCY;
+pub use sync::{FRESH_INVITEE_READS_PER_SYNC, INVITEE_CONCURRENCY};
 pub use views::{
     AccountView, CircuitState, ClientView, DisconnectReport, InviteeDetailView, InviteeView,
     LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,

@@ -16,8 +16,9 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use crate::metrics as relay_metrics;
-use crate::store::{ChannelId, IngestOutcome, NewChannel, NewDelivery, StoreError};
+use crate::store::{ChannelId, IngestOutcome, NewChannel, NewDelivery, StoreError, StoredDelivery};
 use crate::token::{bearer, SubscriberToken};
+use crate::wake::PreparedDelivery;
 use crate::RelayState;
 
 /// Every way a `/v1` or ingress request can fail, each with its status and a stable code.
@@ -142,6 +143,7 @@ pub(crate) async fn delete_channel(
     let channel_id = authorize(&state, &raw_channel_id, &headers).await?;
     state.store().delete_channel(&channel_id).await?;
     // Streams of the channel notice it is gone and end.
+    state.wakeups().forget_through(&channel_id, u64::MAX);
     state.wakeups().wake(&channel_id, 0);
     tracing::info!(channel_id = %channel_id, "channel deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -168,6 +170,7 @@ pub(crate) async fn acknowledge(
         // Deleted between the token check and now.
         return Err(ApiError::Unauthorized);
     }
+    state.wakeups().forget_through(&channel_id, request.up_to);
     tracing::debug!(channel_id = %channel_id, up_to = request.up_to, "deliveries acknowledged");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -191,20 +194,34 @@ pub(crate) async fn ingest(
         .as_ref()
         .map(|key| key.verify(signature.as_deref(), &body, received_at));
     let body_bytes = body.len();
-    let outcome = state
-        .store()
-        .ingest(NewDelivery {
-            channel_id: channel_id.clone(),
-            received_at,
-            signature,
-            body,
-            relay_verified,
-        })
-        .await?;
+    let delivery = NewDelivery {
+        channel_id: channel_id.clone(),
+        received_at,
+        signature,
+        body,
+        relay_verified,
+    };
+    // Cheap clones (the body is reference-counted), kept for the subscribers' fast path.
+    let kept = delivery.clone();
+    let outcome = state.store().ingest(delivery).await?;
     match outcome {
         IngestOutcome::UnknownChannel => Err(ApiError::UnknownChannel),
         IngestOutcome::Stored { id, dropped } => {
-            state.wakeups().wake(&channel_id, id);
+            if state.wakeups().is_watched(&channel_id) {
+                let stored = StoredDelivery {
+                    id,
+                    received_at: kept.received_at,
+                    signature: kept.signature,
+                    body: kept.body,
+                    relay_verified: kept.relay_verified,
+                };
+                let frame = crate::events::delivery_frame(&stored);
+                state
+                    .wakeups()
+                    .publish(&channel_id, PreparedDelivery { id, frame });
+            } else {
+                state.wakeups().wake(&channel_id, id);
+            }
             metrics::counter!(relay_metrics::DELIVERIES_IN).increment(1);
             metrics::histogram!(relay_metrics::INGEST_SECONDS)
                 .record(started.elapsed().as_secs_f64());

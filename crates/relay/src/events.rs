@@ -11,15 +11,16 @@ use std::sync::atomic::Ordering;
 
 use advicly_relay_protocol::{EVENT_DELIVERY, EVENT_GAP, LAST_EVENT_ID_HEADER};
 use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{self, HeaderValue};
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures::Stream;
 use tokio::sync::watch;
 
 use crate::api::{authorize, ApiError};
 use crate::metrics as relay_metrics;
-use crate::store::ChannelId;
+use crate::store::{ChannelId, StoredDelivery};
 use crate::wake::Subscription;
 use crate::RelayState;
 
@@ -45,7 +46,10 @@ pub(crate) async fn stream(
     let subscription = state.wakeups().subscribe(&channel_id);
     let shutdown = state.shutdown_signal();
     let mut queue = VecDeque::new();
-    queue.push_back(Event::default().comment("connected").retry(RECONNECT_AFTER));
+    queue.push_back(Bytes::from(format!(
+        ": connected\nretry: {}\n\n",
+        RECONNECT_AFTER.as_millis()
+    )));
     let cursor = Cursor {
         state: state.clone(),
         channel_id,
@@ -53,14 +57,18 @@ pub(crate) async fn stream(
         queue,
         subscription,
         shutdown,
+        needs_read: true,
         _guard: guard,
     };
-    let keep_alive = KeepAlive::new()
-        .interval(state.config().keep_alive_interval)
-        .text("keep-alive");
-    Ok(Sse::new(events(cursor))
-        .keep_alive(keep_alive)
-        .into_response())
+    let mut response = axum::body::Body::from_stream(events(cursor)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    // Proxies such as nginx must pass events on at once.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
 }
 
 /// The client's cursor: `Last-Event-ID` wins over `?after=`; neither means from the start.
@@ -119,22 +127,42 @@ struct Cursor {
     state: RelayState,
     channel_id: ChannelId,
     after: u64,
-    queue: VecDeque<Event>,
+    queue: VecDeque<Bytes>,
     subscription: Subscription,
     shutdown: watch::Receiver<bool>,
+    /// Whether something may have been committed since the last read.
+    needs_read: bool,
     _guard: SubscriberGuard,
 }
 
-fn events(cursor: Cursor) -> impl Stream<Item = Result<Event, Infallible>> + Send {
+/// The SSE comment sent when a stream has been idle for the keep-alive interval.
+const KEEP_ALIVE_FRAME: &[u8] = b": keep-alive\n\n";
+
+/// One `event: delivery` frame. Compact JSON never contains a raw newline, so the data is one
+/// `data:` line.
+pub(crate) fn delivery_frame(delivery: &StoredDelivery) -> Bytes {
+    let data = serde_json::to_string(&delivery.to_wire()).expect("a delivery serializes");
+    Bytes::from(format!(
+        "event: {EVENT_DELIVERY}\nid: {}\ndata: {data}\n\n",
+        delivery.id
+    ))
+}
+
+fn gap_frame(gap: &advicly_relay_protocol::Gap) -> Bytes {
+    let data = serde_json::to_string(gap).expect("a gap serializes");
+    Bytes::from(format!("event: {EVENT_GAP}\ndata: {data}\n\n"))
+}
+
+fn events(cursor: Cursor) -> impl Stream<Item = Result<Bytes, Infallible>> + Send {
     futures::stream::unfold(cursor, |mut cursor| async move {
-        let event = cursor.next_event().await?;
-        Some((Ok(event), cursor))
+        let frame = cursor.next_frame().await?;
+        Some((Ok(frame), cursor))
     })
 }
 
 impl Cursor {
-    /// The next event, or `None` when the stream ends (channel deleted, shutdown, store failure).
-    async fn next_event(&mut self) -> Option<Event> {
+    /// The next frame, or `None` when the stream ends (channel deleted, shutdown, store failure).
+    async fn next_frame(&mut self) -> Option<Bytes> {
         loop {
             if let Some(event) = self.queue.pop_front() {
                 return Some(event);
@@ -142,53 +170,71 @@ impl Cursor {
             if *self.shutdown.borrow() {
                 return None;
             }
-            // Seen before the read: a commit after this point wakes the wait below.
-            self.subscription.mark_seen();
-            let batch = match self
-                .state
-                .store()
-                .read_after(&self.channel_id, self.after, READ_BATCH)
-                .await
-            {
-                Ok(Some(batch)) => batch,
-                Ok(None) => {
-                    tracing::info!(channel_id = %self.channel_id, "stream ends: the channel was deleted");
+            if self.needs_read {
+                if !self.read().await {
                     return None;
                 }
-                Err(error) => {
-                    // The client reconnects with its Last-Event-ID and loses nothing.
-                    tracing::error!(channel_id = %self.channel_id, %error, "stream ends: the store failed");
-                    return None;
+                if !self.queue.is_empty() {
+                    // There may be more: read again before waiting.
+                    continue;
                 }
-            };
-            if let Some(gap) = batch.gap {
-                let data = serde_json::to_string(&gap).expect("a gap serializes");
-                self.queue
-                    .push_back(Event::default().event(EVENT_GAP).data(data));
-                self.after = gap.before - 1;
+                self.needs_read = false;
             }
-            for delivery in &batch.deliveries {
-                let data =
-                    serde_json::to_string(&delivery.to_wire()).expect("a delivery serializes");
-                self.queue.push_back(
-                    Event::default()
-                        .event(EVENT_DELIVERY)
-                        .id(delivery.id.to_string())
-                        .data(data),
-                );
-                self.after = delivery.id;
-            }
-            if !batch.deliveries.is_empty() {
-                metrics::counter!(relay_metrics::DELIVERIES_OUT)
-                    .increment(batch.deliveries.len() as u64);
-            }
-            if !self.queue.is_empty() {
-                continue;
-            }
+            let keep_alive = self.state.config().keep_alive_interval;
             tokio::select! {
-                () = self.subscription.changed() => {}
+                () = self.subscription.changed() => self.needs_read = true,
                 _ = self.shutdown.changed() => {}
+                () = tokio::time::sleep(keep_alive) => {
+                    // Nothing changed, so nothing to read: just the comment.
+                    self.queue.push_back(Bytes::from_static(KEEP_ALIVE_FRAME));
+                }
             }
         }
+    }
+
+    /// Queues what the cursor is owed now; `false` when the stream must end.
+    async fn read(&mut self) -> bool {
+        // Seen before the read: a commit after this point wakes the wait below.
+        self.subscription.mark_seen();
+        let recent = self.subscription.recent_after(self.after, READ_BATCH);
+        if !recent.is_empty() {
+            for delivery in &recent {
+                // A reference-counted clone: the fan-out shares one frame.
+                self.queue.push_back(delivery.frame.clone());
+                self.after = delivery.id;
+            }
+            metrics::counter!(relay_metrics::DELIVERIES_OUT).increment(recent.len() as u64);
+            return true;
+        }
+        let batch = match self
+            .state
+            .store()
+            .read_after(&self.channel_id, self.after, READ_BATCH)
+            .await
+        {
+            Ok(Some(batch)) => batch,
+            Ok(None) => {
+                tracing::info!(channel_id = %self.channel_id, "stream ends: the channel was deleted");
+                return false;
+            }
+            Err(error) => {
+                // The client reconnects with its Last-Event-ID and loses nothing.
+                tracing::error!(channel_id = %self.channel_id, %error, "stream ends: the store failed");
+                return false;
+            }
+        };
+        if let Some(gap) = batch.gap {
+            self.queue.push_back(gap_frame(&gap));
+            self.after = gap.before - 1;
+        }
+        for delivery in &batch.deliveries {
+            self.queue.push_back(delivery_frame(delivery));
+            self.after = delivery.id;
+        }
+        if !batch.deliveries.is_empty() {
+            metrics::counter!(relay_metrics::DELIVERIES_OUT)
+                .increment(batch.deliveries.len() as u64);
+        }
+        true
     }
 }

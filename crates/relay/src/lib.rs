@@ -23,6 +23,7 @@ mod callback;
 mod config;
 mod events;
 pub mod metrics;
+mod rate_limit;
 mod server;
 pub mod signature;
 pub mod store;
@@ -95,6 +96,7 @@ struct Inner {
     wakeups: Arc<wake::Wakeups>,
     subscribers: AtomicUsize,
     shutdown: watch::Sender<bool>,
+    creation_limiter: rate_limit::CreationLimiter,
 }
 
 impl RelayState {
@@ -129,11 +131,15 @@ impl RelayState {
         }
         Ok(Self {
             inner: Arc::new(Inner {
-                config,
                 store,
                 wakeups: wake::Wakeups::new(),
                 subscribers: AtomicUsize::new(0),
                 shutdown: watch::channel(false).0,
+                creation_limiter: rate_limit::creation_limiter(
+                    config.creation_rate_limit,
+                    config.trust_forwarded_headers,
+                ),
+                config,
             }),
         })
     }
@@ -164,6 +170,11 @@ impl RelayState {
 
     pub fn is_shutting_down(&self) -> bool {
         *self.inner.shutdown.borrow()
+    }
+
+    /// Forgets rate-limit state of addresses that have been quiet long enough.
+    pub(crate) fn forget_quiet_clients(&self) {
+        self.inner.creation_limiter.limiter().retain_recent();
     }
 
     fn subscribers(&self) -> &AtomicUsize {
@@ -207,13 +218,14 @@ fn normalize_base(url: &mut Url) {
 /// concurrency-limit layers. Tracing records method, route and status — never the query.
 pub fn router(state: RelayState) -> Router {
     let config = state.config().clone();
+    let creation_limit = rate_limit::layer(&state.inner.creation_limiter);
     let routes = Router::new()
         .route("/oauth/callback", get(callback::bounce))
         .route("/healthz", get(server::healthz))
         .route("/metrics", get(server::metrics))
         .route(
             advicly_relay_protocol::CHANNELS_PATH,
-            post(api::create_channel),
+            post(api::create_channel).layer(creation_limit),
         )
         .route("/v1/channels/{channel_id}", delete(api::delete_channel))
         .route("/v1/channels/{channel_id}/events", get(events::stream))

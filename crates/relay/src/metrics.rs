@@ -7,6 +7,7 @@ pub const CHANNELS_CREATED: &str = "relay_channels_created_total";
 pub const SUBSCRIBERS_CONNECTED: &str = "relay_subscribers_connected";
 pub const OLDEST_UNACKNOWLEDGED_SECONDS: &str = "relay_oldest_unacknowledged_delivery_age_seconds";
 pub const INGEST_SECONDS: &str = "relay_ingest_duration_seconds";
+pub const COMMIT_GROUP_SIZE: &str = "relay_commit_group_size";
 
 use std::sync::OnceLock;
 
@@ -29,6 +30,11 @@ fn handle() -> Option<&'static PrometheusHandle> {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(INGEST_SECONDS.to_owned()), INGEST_BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full(COMMIT_GROUP_SIZE.to_owned()),
+                    &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0],
+                )
                 .ok()?;
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
@@ -56,6 +62,10 @@ fn describe() {
     metrics::describe_gauge!(
         OLDEST_UNACKNOWLEDGED_SECONDS,
         "Age of the oldest unacknowledged delivery in the store, in seconds."
+    );
+    metrics::describe_histogram!(
+        COMMIT_GROUP_SIZE,
+        "Writes folded into one store transaction (group commit)."
     );
     metrics::describe_histogram!(
         INGEST_SECONDS,

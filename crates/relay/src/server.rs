@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -103,10 +103,6 @@ async fn serve_connections(
     }
     Ok(())
 }
-
-// The executor type is named so that a future HTTP/2 switch is a one-line change.
-#[allow(dead_code)]
-type Executor = TokioExecutor;
 
 /// Everything [`start`] needs: where to listen, where to store, how to behave.
 #[derive(Clone, Debug)]
@@ -281,11 +277,8 @@ async fn open_store(
                 .map_err(|_| crate::store::StoreError::Closed)??;
             Arc::new(store)
         }
-        Database::Postgres { .. } => {
-            return Err(crate::store::StoreError::Postgres(
-                "this build of the relay has no PostgreSQL backend yet".into(),
-            )
-            .into())
+        Database::Postgres { url } => {
+            Arc::new(crate::store::postgres::PostgresStore::connect(url, config.caps).await?)
         }
         Database::Memory => Arc::new(MemoryStore::new(config.caps)),
     })
@@ -297,6 +290,7 @@ async fn sweep_retention(state: RelayState) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         interval.tick().await;
+        state.forget_quiet_clients();
         let retention =
             chrono::Duration::from_std(state.config().retention).unwrap_or(chrono::Duration::MAX);
         let cutoff = chrono::Utc::now()

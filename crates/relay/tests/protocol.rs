@@ -13,6 +13,7 @@ use support::{bodies, Backend, RelayClient, StreamEvent, TestRelay};
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn a_new_channel_has_an_ingress_url_on_the_relay_and_a_token(#[case] backend: Backend) {
     let relay = TestRelay::start(backend).await;
@@ -46,6 +47,7 @@ async fn a_new_channel_has_an_ingress_url_on_the_relay_and_a_token(#[case] backe
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn deliveries_reach_the_subscriber_byte_for_byte_with_their_signature(
     #[case] backend: Backend,
@@ -96,6 +98,7 @@ async fn deliveries_reach_the_subscriber_byte_for_byte_with_their_signature(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn a_reconnect_with_last_event_id_gets_exactly_the_missing_deliveries_in_order(
     #[case] backend: Backend,
@@ -145,6 +148,7 @@ async fn a_reconnect_with_last_event_id_gets_exactly_the_missing_deliveries_in_o
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn after_an_ack_a_stream_from_zero_holds_only_unacknowledged_deliveries(
     #[case] backend: Backend,
@@ -176,6 +180,7 @@ async fn after_an_ack_a_stream_from_zero_holds_only_unacknowledged_deliveries(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn ids_keep_increasing_across_acks_and_restarts_and_are_never_reused(
     #[case] backend: Backend,
@@ -205,6 +210,7 @@ async fn ids_keep_increasing_across_acks_and_restarts_and_are_never_reused(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn wrong_missing_and_other_channel_tokens_and_unknown_channels_all_get_the_same_401(
     #[case] backend: Backend,
@@ -270,6 +276,7 @@ async fn wrong_missing_and_other_channel_tokens_and_unknown_channels_all_get_the
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn deleting_a_channel_ends_its_stream_and_forgets_it(#[case] backend: Backend) {
     let relay = TestRelay::start(backend).await;
@@ -295,6 +302,7 @@ async fn deleting_a_channel_ends_its_stream_and_forgets_it(#[case] backend: Back
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn ingress_refuses_unknown_channels_oversized_bodies_and_other_methods(
     #[case] backend: Backend,
@@ -357,6 +365,7 @@ async fn ingress_refuses_unknown_channels_oversized_bodies_and_other_methods(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn a_truncated_body_is_not_stored_and_the_relay_carries_on(#[case] backend: Backend) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -391,6 +400,7 @@ async fn a_truncated_body_is_not_stored_and_the_relay_carries_on(#[case] backend
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn beyond_the_caps_the_oldest_are_dropped_and_the_stream_reports_a_gap(
     #[case] backend: Backend,
@@ -465,6 +475,7 @@ async fn beyond_the_caps_the_oldest_are_dropped_and_the_stream_reports_a_gap(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn a_cursor_older_than_retention_gets_a_gap_and_then_the_newer_deliveries(
     #[case] backend: Backend,
@@ -514,6 +525,7 @@ async fn a_cursor_older_than_retention_gets_a_gap_and_then_the_newer_deliveries(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn with_a_signing_key_each_delivery_says_whether_the_relay_verified_it(
     #[case] backend: Backend,
@@ -552,6 +564,7 @@ async fn with_a_signing_key_each_delivery_says_whether_the_relay_verified_it(
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn an_idle_stream_carries_keep_alive_comments(#[case] backend: Backend) {
     use futures::StreamExt;
@@ -589,6 +602,7 @@ async fn an_idle_stream_carries_keep_alive_comments(#[case] backend: Backend) {
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn a_cursor_that_is_not_a_number_is_a_400(#[case] backend: Backend) {
     let relay = TestRelay::start(backend).await;
@@ -610,6 +624,7 @@ async fn a_cursor_that_is_not_a_number_is_a_400(#[case] backend: Backend) {
 
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn healthz_answers_when_the_store_does_and_metrics_count_deliveries(
     #[case] backend: Backend,
@@ -641,6 +656,7 @@ async fn healthz_answers_when_the_store_does_and_metrics_count_deliveries(
         "relay_subscribers_connected",
         "relay_oldest_unacknowledged_delivery_age_seconds",
         "relay_ingest_duration_seconds_bucket",
+        "relay_commit_group_size_bucket",
     ] {
         assert!(text.contains(name), "{name} is exported:\n{text}");
     }
@@ -667,4 +683,121 @@ async fn the_relay_started_in_process_serves_on_loopback_and_shuts_down_cleanly(
         data_dir.path().join("relay.sqlite3").exists(),
         "the store is a file in the given folder"
     );
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_flood_of_channel_creations_from_one_address_gets_429(#[case] backend: Backend) {
+    let config = RelayConfig {
+        creation_rate_limit: advicly_relay::CreationRateLimit {
+            replenish_every: Duration::from_secs(3600),
+            burst: 3,
+        },
+        ..RelayConfig::default()
+    };
+    let relay = TestRelay::start_with(backend, config).await;
+    let client = relay.client();
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..10 {
+        let response = client
+            .http
+            .post(client.url("/v1/channels"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            retry_after = response.headers().get("retry-after").cloned();
+            let error: advicly_relay_protocol::ErrorBody = response.json().await.unwrap();
+            assert_eq!(error.error, "rate_limited");
+        }
+    }
+    assert_eq!(statuses[..3], [201, 201, 201], "the burst is allowed");
+    assert!(
+        statuses[3..].iter().all(|status| *status == 429),
+        "then 429: {statuses:?}"
+    );
+    assert!(retry_after.is_some(), "a 429 says when to come back");
+    // Only creation is limited: the existing channels keep working.
+    let health = client
+        .http
+        .get(client.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = RelayConfig {
+        header_read_timeout: Duration::from_millis(300),
+        ..RelayConfig::default()
+    };
+    let relay = TestRelay::start_with(Backend::Sqlite, config).await;
+    let mut socket = tokio::net::TcpStream::connect(relay.relay.as_ref().unwrap().local_addr())
+        .await
+        .unwrap();
+    socket
+        .write_all(b"POST /v1/channels HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    // The relay closes the connection by itself; the deadline only bounds a failing test.
+    tokio::time::timeout(support::DEADLINE, socket.read_to_end(&mut answer))
+        .await
+        .expect("the relay hangs up on a slow client")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        !answer.contains("201"),
+        "no channel for a half request: {answer}"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn streams_beyond_the_maximum_get_503_until_one_leaves() {
+    let config = RelayConfig {
+        max_subscribers: 1,
+        ..RelayConfig::default()
+    };
+    let relay = TestRelay::start_with(Backend::Sqlite, config).await;
+    let client = relay.client();
+    let channel = client.create_channel().await;
+    let first = client.subscribe(&channel, None).await;
+    let refused = client
+        .http
+        .get(client.url(&advicly_relay_protocol::events_path(&channel.channel_id)))
+        .bearer_auth(&channel.subscriber_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503, "one stream is the maximum");
+    assert!(refused.headers().contains_key("retry-after"));
+    let error: advicly_relay_protocol::ErrorBody = refused.json().await.unwrap();
+    assert_eq!(error.error, "too_many_subscribers");
+    drop(first);
+    // Bounded poll: the relay notices the closed connection on its own schedule.
+    let state = relay.relay.as_ref().unwrap().state().clone();
+    let deadline = tokio::time::Instant::now() + support::DEADLINE;
+    while state.connected_subscribers() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first stream never left"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut second = client.subscribe(&channel, None).await;
+    client.post(&channel, "after the first left", None).await;
+    assert_eq!(
+        bodies(&[second.next_delivery().await]),
+        ["after the first left"]
+    );
+    relay.stop().await;
 }

@@ -402,7 +402,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<RecordedDelivery, StoreError> {
         self.require_account(account)?;
-        let transaction = self.connection.transaction()?;
+        // Immediate: the write lock is taken before the first read, so a delivery applied while
+        // a poll writes waits its turn instead of failing "locked".
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if already_recorded(&transaction, account, delivery)? {
             return Ok(duplicate_of_recorded(delivery));
         }
@@ -436,7 +440,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<RecordedDelivery, StoreError> {
         self.require_account(account)?;
-        let transaction = self.connection.transaction()?;
+        // Immediate: the write lock is taken before the first read, so a delivery applied while
+        // a poll writes waits its turn instead of failing "locked".
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if already_recorded(&transaction, account, delivery)? {
             return Ok(duplicate_of_recorded(delivery));
         }

@@ -9,6 +9,7 @@
 //! which only grows, and survives acknowledgements, drops and restarts.
 
 pub mod memory;
+pub mod postgres;
 pub mod sqlite;
 
 use std::fmt;

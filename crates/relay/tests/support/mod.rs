@@ -28,13 +28,14 @@ pub struct TestRelay {
     pub data_dir: tempfile::TempDir,
     pub backend: Backend,
     pub database: Database,
-    _postgres: Option<std::sync::Arc<postgres_harness::PostgresServer>>,
 }
 
-pub mod postgres_harness {
-    //! Placeholder until the PostgreSQL harness lands.
-    #[derive(Debug)]
-    pub struct PostgresServer;
+/// A fresh database on this test binary's private PostgreSQL server.
+pub fn postgres_database() -> Database {
+    let url = advicly_relay_testkit::PostgresServer::shared()
+        .create_database()
+        .expect("a fresh PostgreSQL database");
+    Database::Postgres { url }
 }
 
 impl TestRelay {
@@ -48,7 +49,7 @@ impl TestRelay {
             Backend::Sqlite => Database::Sqlite {
                 data_dir: data_dir.path().to_owned(),
             },
-            Backend::Postgres => panic!("PostgreSQL tests need the harness"),
+            Backend::Postgres => postgres_database(),
         };
         let relay = advicly_relay::start(
             RelayOptions {
@@ -67,7 +68,6 @@ impl TestRelay {
             data_dir,
             backend,
             database,
-            _postgres: None,
         }
     }
 
@@ -270,4 +270,108 @@ pub fn bodies(deliveries: &[Delivery]) -> Vec<String> {
         .iter()
         .map(|delivery| String::from_utf8(delivery.body.to_bytes().unwrap()).unwrap())
         .collect()
+}
+
+/// The `advicly-relay` binary running as a child process.
+pub struct RelayProcess {
+    pub child: std::process::Child,
+    pub base: Url,
+    pub stderr_path: std::path::PathBuf,
+}
+
+impl RelayProcess {
+    /// Starts the binary with `arguments` (plus `--listen 127.0.0.1:0`) and waits for the first
+    /// line of stdout, the base URL. Its stderr goes to `stderr_path`.
+    pub async fn spawn(
+        arguments: &[String],
+        rust_log: &str,
+        stderr_path: std::path::PathBuf,
+    ) -> Self {
+        use std::io::BufRead;
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_advicly-relay"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(arguments)
+            .env("RUST_LOG", rust_log)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("the relay binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let first_line = tokio::task::spawn_blocking(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let first = lines.next().and_then(Result::ok);
+            // Keep draining so the relay never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            first
+        });
+        let line = match tokio::time::timeout(DEADLINE, first_line).await {
+            Ok(Ok(Some(line))) => line,
+            other => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                panic!("the relay printed no base URL ({other:?}); stderr:\n{log}");
+            }
+        };
+        let base = Url::parse(&format!("{line}/")).expect("the first line is the base URL");
+        Self {
+            child,
+            base,
+            stderr_path,
+        }
+    }
+
+    pub fn client(&self) -> RelayClient {
+        RelayClient::new(self.base.clone())
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill_9(&mut self) {
+        self.child.kill().expect("kill -9 the relay");
+        self.child.wait().expect("reap the relay");
+    }
+
+    /// SIGTERM, then waits (bounded) for a clean exit.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM");
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the relay did not stop on SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary's arguments for a backend: `--data-dir` always, `--database` for PostgreSQL.
+pub fn process_arguments(data_dir: &std::path::Path, database: &Database) -> Vec<String> {
+    let mut arguments = vec!["--data-dir".to_owned(), data_dir.display().to_string()];
+    if let Database::Postgres { url } = database {
+        arguments.push("--database".into());
+        arguments.push(url.clone());
+    }
+    arguments
 }
