@@ -74,11 +74,13 @@ struct RunningSync {
 impl Engine {
     /// Opens (creating and migrating) the store in `config.data_dir`.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|error| EngineError::Store {
-            message: format!(
-                "could not create the data folder {}: {error}",
-                config.data_dir.display()
-            ),
+        advicly_core::store::create_private_folder(&config.data_dir).map_err(|error| {
+            EngineError::Store {
+                message: format!(
+                    "could not create the data folder {}: {error}",
+                    config.data_dir.display()
+                ),
+            }
         })?;
         let store = Store::open(&config.database_path()).map_err(store_error)?;
         let store = Arc::new(Mutex::new(store));
