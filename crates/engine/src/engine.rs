@@ -21,10 +21,11 @@ use crate::connection::Connection;
 use crate::error::EngineError;
 use crate::events::{EngineEvent, SyncProgress, SyncReport, SyncRequest};
 use crate::mapping::store_error;
+use crate::settings::{LiveSettings, ResolvedSettings, SettingKey};
 use crate::sync::SyncJob;
 use crate::views::{
-    AccountView, CircuitState, ClientView, DisconnectReport, LastSyncView, MeetingDetailView,
-    MeetingQuery, MeetingView, StatusView,
+    AccountView, CircuitState, ClientView, ConnectStart, DisconnectReport, LastSyncView,
+    MeetingDetailView, MeetingQuery, MeetingView, SignInOutageView, StatusView,
 };
 
 /// The lock file that keeps syncs of different processes on one store apart.
@@ -64,6 +65,8 @@ struct EngineInner {
     scheduled_next_sync: Mutex<Option<Option<DateTime<Utc>>>>,
     /// Plain HTTP for the reachability probe (and the demo's authorize step).
     http: reqwest::Client,
+    /// The settings file and its overrides, when the engine was opened with them.
+    settings: Option<LiveSettings>,
 }
 
 struct RunningSync {
@@ -72,8 +75,31 @@ struct RunningSync {
 }
 
 impl Engine {
-    /// Opens (creating and migrating) the store in `config.data_dir`.
+    /// Opens (creating and migrating) the store in `config.data_dir`. Settings are whatever
+    /// `config` says; nothing is read from the settings file.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        Self::open_inner(config, None)
+    }
+
+    /// Opens the engine with the connection settings of `settings` applied over `config`
+    /// (client id, relay, bases), and keeps `settings` live: [`Engine::notifications_enabled`],
+    /// the sync interval and [`Engine::set_setting`] read and write the file from then on.
+    pub fn open_with_settings(
+        mut config: EngineConfig,
+        settings: LiveSettings,
+    ) -> Result<Engine, EngineError> {
+        let resolved = settings.resolve();
+        for problem in &resolved.problems {
+            tracing::warn!("{}", problem.message);
+        }
+        resolved.apply_to(&mut config);
+        Self::open_inner(config, Some(settings))
+    }
+
+    fn open_inner(
+        config: EngineConfig,
+        settings: Option<LiveSettings>,
+    ) -> Result<Engine, EngineError> {
         advicly_core::store::create_private_folder(&config.data_dir).map_err(|error| {
             EngineError::Store {
                 message: format!(
@@ -101,6 +127,7 @@ impl Engine {
                 progress: Arc::new(Mutex::new(None)),
                 scheduled_next_sync: Mutex::new(None),
                 http,
+                settings,
             }),
         })
     }
@@ -276,15 +303,31 @@ impl Engine {
             .is_some_and(|value| value == "true"))
     }
 
-    /// The sync interval the advisor chose last (kept in the store), if any.
+    /// The sync interval the advisor chose: the `sync_interval_minutes` setting (file,
+    /// environment, flag) when the engine has live settings, else the one an older build kept
+    /// in the store.
     pub fn saved_sync_interval(&self) -> Result<Option<u32>, EngineError> {
+        if let Some(minutes) = self
+            .inner
+            .settings
+            .as_ref()
+            .and_then(|settings| settings.resolve().sync_interval_minutes())
+        {
+            return Ok(Some(minutes));
+        }
         Ok(self
             .with_store(|store| store.setting(SettingScope::Global, SYNC_INTERVAL_SETTING))?
             .and_then(|value| value.parse().ok())
             .filter(|minutes| crate::scheduler::validate_interval(*minutes).is_ok()))
     }
 
+    /// Remembers the interval: in the settings file when there is one (so the CLI and the next
+    /// start see it), in the store otherwise.
     pub(crate) fn save_sync_interval(&self, minutes: u32) -> Result<(), EngineError> {
+        if let Some(settings) = &self.inner.settings {
+            settings.set(SettingKey::SyncIntervalMinutes, &minutes.to_string())?;
+            return Ok(());
+        }
         self.with_store(|store| {
             store.set_setting(
                 SettingScope::Global,
@@ -292,6 +335,60 @@ impl Engine {
                 &minutes.to_string(),
             )
         })
+    }
+
+    // ---- settings --------------------------------------------------------------------------
+
+    /// True when desktop notifications are wanted: the live `notifications` setting (re-read
+    /// from the file on every call, so a change in Settings or `advicly config set` counts at
+    /// once); on by default.
+    pub fn notifications_enabled(&self) -> bool {
+        self.inner
+            .settings
+            .as_ref()
+            .map_or(crate::settings::DEFAULT_NOTIFICATIONS, |settings| {
+                settings.resolve().notifications()
+            })
+    }
+
+    /// Every setting with its value, source and problems; `None` when the engine was opened
+    /// without a settings file.
+    pub fn settings(&self) -> Option<ResolvedSettings> {
+        self.inner.settings.as_ref().map(LiveSettings::resolve)
+    }
+
+    /// Checks and saves one setting in the file, then applies it: a new client id or relay
+    /// takes effect for the next sign-in at once. An invalid value is `invalid_input` naming
+    /// the setting; nothing is saved then. An environment variable or flag for the same key
+    /// still wins (the returned settings say so).
+    pub fn set_setting(&self, key: SettingKey, raw: &str) -> Result<ResolvedSettings, EngineError> {
+        let settings = self.live_settings()?;
+        settings.set(key, raw)?;
+        self.apply_connection_settings(settings)
+    }
+
+    /// Removes one setting from the file (its default applies again) and applies the result.
+    pub fn unset_setting(&self, key: SettingKey) -> Result<ResolvedSettings, EngineError> {
+        let settings = self.live_settings()?;
+        settings.unset(key)?;
+        self.apply_connection_settings(settings)
+    }
+
+    fn live_settings(&self) -> Result<&LiveSettings, EngineError> {
+        self.inner.settings.as_ref().ok_or_else(|| {
+            EngineError::internal("this Advicly was started without a settings file")
+        })
+    }
+
+    fn apply_connection_settings(
+        &self,
+        settings: &LiveSettings,
+    ) -> Result<ResolvedSettings, EngineError> {
+        let resolved = settings.resolve();
+        let mut config = self.inner.config.clone();
+        resolved.apply_to(&mut config);
+        self.inner.connection.reconfigure(&config)?;
+        Ok(resolved)
     }
 
     /// Called by the scheduler whenever its deadline moves.
@@ -310,6 +407,17 @@ impl Engine {
     /// `advicly handle-url`) can complete it.
     pub async fn begin_oauth(&self) -> Result<Url, EngineError> {
         self.inner.connection.begin_oauth().await
+    }
+
+    /// Connects or reconnects with as few browser round trips as possible: when the active
+    /// account's stored sign-in still works (its refresh token refreshes, its personal access
+    /// token is accepted) it is connected again at once; only otherwise is the browser needed.
+    pub async fn reconnect_or_begin_oauth(&self) -> Result<ConnectStart, EngineError> {
+        let start = self.inner.connection.reconnect_or_begin_oauth().await?;
+        if matches!(start, ConnectStart::Reconnected(_)) {
+            self.emit(EngineEvent::ConnectionChanged);
+        }
+        Ok(start)
     }
 
     /// Completes the OAuth flow with the callback URL Calendly redirected the browser to.
@@ -339,12 +447,36 @@ impl Engine {
         if let Some(running) = running {
             let _ = running.await;
         }
+        // A sync in another process (the CLI) holds the data folder's sync lock for its whole
+        // run; waiting for it means it cannot write meetings back after a wipe. A sync that
+        // starts later finds the account disconnected once it holds the lock.
+        let _sync_lock = self.lock_syncs().await?;
         let report = self.inner.connection.disconnect(wipe).await?;
         self.emit(EngineEvent::ConnectionChanged);
         if report.wiped {
             self.emit(EngineEvent::MeetingsChanged);
         }
         Ok(report)
+    }
+
+    /// Takes the data folder's sync lock (shared with other processes), waiting for a running
+    /// sync to finish.
+    async fn lock_syncs(&self) -> Result<std::fs::File, EngineError> {
+        let path = self.inner.config.data_dir.join(SYNC_LOCK_FILE_NAME);
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .and_then(|file| file.lock().map(|()| file))
+                .map_err(|error| EngineError::Store {
+                    message: format!("Could not lock {}: {error}.", path.display()),
+                })?;
+            Ok(file)
+        })
+        .await
+        .map_err(EngineError::internal)?
     }
 
     /// True when this build can connect through the browser (an OAuth client id is configured).
@@ -385,6 +517,7 @@ impl Engine {
                 next_sync: None,
                 token_expires_at: None,
                 circuit: CircuitState::Closed,
+                sign_in_outage: None,
                 sync_running: self.sync_running(),
                 progress: None,
                 meeting_count: 0,
@@ -393,6 +526,16 @@ impl Engine {
         let last_run = self.with_store(|store| store.last_sync_run(account.account_id))?;
         let meeting_count = self.with_store(|store| store.meeting_count(account.account_id))?;
         let demo = self.is_demo(account.account_id)?;
+        let sign_in_outage = self
+            .with_store(|store| advicly_connect::token_endpoint_outage(store, account.account_id))?
+            .filter(|_| account.connection_state == ConnectionState::Connected)
+            .map(|outage| SignInOutageView {
+                message: outage.message(),
+                since: outage.since,
+                failures: outage.failures,
+                retry_at: outage.retry_at,
+                problem: outage.problem,
+            });
         let next_sync = match *self
             .inner
             .scheduled_next_sync
@@ -421,11 +564,13 @@ impl Engine {
             }),
             next_sync,
             token_expires_at: self.inner.connection.token_expires_at(&account),
-            circuit: if account.connection_state == ConnectionState::NeedsReconnect {
-                CircuitState::Open
-            } else {
-                CircuitState::Closed
+            circuit: match (&sign_in_outage, account.connection_state) {
+                (_, ConnectionState::NeedsReconnect) => CircuitState::Open,
+                (Some(outage), _) if now < outage.retry_at => CircuitState::Open,
+                (Some(_), _) => CircuitState::HalfOpen,
+                (None, _) => CircuitState::Closed,
             },
+            sign_in_outage,
             sync_running: self.sync_running(),
             progress: *self.inner.progress.lock().expect("progress mutex"),
             meeting_count,

@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod mapping;
 mod scheduler;
+pub mod settings;
 mod sync;
 mod views;
 
@@ -29,11 +30,15 @@ pub use scheduler::{
     spawn_scheduler, validate_interval, SchedulerHandle, SchedulerSettings, SchedulerState,
     DEFAULT_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES,
 };
+pub use settings::{
+    AddressPolicy, LiveSettings, ResolvedSetting, ResolvedSettings, SettingKey, SettingProblem,
+    SettingSource, SettingValue, SettingsOverrides, SETTINGS_FILE_NAME,
+};
 pub use sync::INVITEE_CONCURRENCY;
 pub use views::{
-    AccountView, CircuitState, ClientView, DisconnectReport, InviteeDetailView, InviteeView,
-    LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,
-    QuestionAnswerView, StatusView,
+    AccountView, CircuitState, ClientView, ConnectStart, DisconnectReport, InviteeDetailView,
+    InviteeView, LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,
+    QuestionAnswerView, SignInOutageView, StatusView,
 };
 
 pub use advicly_calendly::{PacingPolicy, RetryPolicy};

@@ -5,5 +5,6 @@
 mod harness;
 mod oauth;
 mod scheduler;
+mod settings;
 mod sync;
 mod views;
