@@ -23,6 +23,8 @@ use crate::views::{account_view, AccountView, ConnectStart, DisconnectReport};
 pub(crate) struct Connection {
     /// Replaced when the client id, relay or bases change in the settings.
     connector: RwLock<Connector>,
+    /// What the current connector was built from, so an unchanged setting rebuilds nothing.
+    applied: Mutex<ConnectorSettings>,
     store: Arc<Mutex<Store>>,
     /// When the active account's access token expires, as last read from the keychain.
     /// Kept here because `status()` is synchronous and the keychain is not.
@@ -36,6 +38,7 @@ impl Connection {
     ) -> Result<Self, EngineError> {
         Ok(Self {
             connector: RwLock::new(connector_for(config)?),
+            applied: Mutex::new(ConnectorSettings::of(config)),
             store,
             token_expires_at: Mutex::new(None),
         })
@@ -44,11 +47,24 @@ impl Connection {
     /// Uses `config`'s client id, redirect and bases from now on (after a settings change). A
     /// sign-in already begun keeps working: its pending state lives in the data folder.
     pub(crate) fn reconfigure(&self, config: &EngineConfig) -> Result<(), EngineError> {
+        let wanted = ConnectorSettings::of(config);
+        let mut applied = self
+            .applied
+            .lock()
+            .expect("the settings mutex is never poisoned");
+        if *applied == wanted {
+            return Ok(());
+        }
         let connector = connector_for(config)?;
         *self
             .connector
             .write()
             .expect("the connector lock is never poisoned") = connector;
+        *applied = wanted;
+        tracing::info!(
+            oauth_available = config.oauth_client_id.is_some(),
+            "the connection settings changed"
+        );
         Ok(())
     }
 
@@ -219,4 +235,26 @@ fn connector_for(config: &EngineConfig) -> Result<Connector, EngineError> {
     connect_config.calendly = config.client_config();
     connect_config.webhook_callback_base = config.webhook_callback_base.clone();
     Connector::new(connect_config).map_err(connect_error)
+}
+
+/// The parts of the configuration a connector is built from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ConnectorSettings {
+    client_id: Option<String>,
+    redirect: crate::config::RedirectMode,
+    api_base: Url,
+    auth_base: Url,
+    webhook_base: Option<Url>,
+}
+
+impl ConnectorSettings {
+    fn of(config: &EngineConfig) -> Self {
+        Self {
+            client_id: config.oauth_client_id.clone(),
+            redirect: config.redirect.clone(),
+            api_base: config.api_base.clone(),
+            auth_base: config.auth_base.clone(),
+            webhook_base: config.webhook_callback_base.clone(),
+        }
+    }
 }

@@ -374,6 +374,16 @@ impl Engine {
         self.apply_connection_settings(settings)
     }
 
+    /// Picks up connection settings another process (the CLI) wrote to the shared file, so the
+    /// app never needs a restart after `advicly config set client_id …`.
+    fn follow_settings(&self) {
+        if let Some(settings) = &self.inner.settings {
+            if let Err(error) = self.apply_connection_settings(settings) {
+                tracing::warn!(%error, "the changed settings could not be applied");
+            }
+        }
+    }
+
     fn live_settings(&self) -> Result<&LiveSettings, EngineError> {
         self.inner.settings.as_ref().ok_or_else(|| {
             EngineError::internal("this Advicly was started without a settings file")
@@ -406,6 +416,7 @@ impl Engine {
     /// authorization is persisted, so another process (the desktop app's deep-link handler or
     /// `advicly handle-url`) can complete it.
     pub async fn begin_oauth(&self) -> Result<Url, EngineError> {
+        self.follow_settings();
         self.inner.connection.begin_oauth().await
     }
 
@@ -413,6 +424,7 @@ impl Engine {
     /// account's stored sign-in still works (its refresh token refreshes, its personal access
     /// token is accepted) it is connected again at once; only otherwise is the browser needed.
     pub async fn reconnect_or_begin_oauth(&self) -> Result<ConnectStart, EngineError> {
+        self.follow_settings();
         let start = self.inner.connection.reconnect_or_begin_oauth().await?;
         if matches!(start, ConnectStart::Reconnected(_)) {
             self.emit(EngineEvent::ConnectionChanged);
@@ -422,6 +434,7 @@ impl Engine {
 
     /// Completes the OAuth flow with the callback URL Calendly redirected the browser to.
     pub async fn handle_callback_url(&self, url: &str) -> Result<AccountView, EngineError> {
+        self.follow_settings();
         let account = self.inner.connection.handle_callback_url(url).await?;
         self.emit(EngineEvent::ConnectionChanged);
         Ok(account)
@@ -481,6 +494,7 @@ impl Engine {
 
     /// True when this build can connect through the browser (an OAuth client id is configured).
     pub fn oauth_available(&self) -> bool {
+        self.follow_settings();
         self.inner.connection.oauth_available()
     }
 

@@ -148,3 +148,22 @@ async fn invalid_settings_are_reported_by_name_and_the_engine_still_opens() {
         "disconnected"
     );
 }
+
+#[tokio::test]
+async fn a_client_id_set_by_another_process_is_used_without_a_restart() {
+    let fake = FakeCalendly::start(FakeConfig::for_tests()).await.unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let config_dir = tempfile::tempdir().unwrap();
+    let file = config_dir.path().join("settings.toml");
+    let engine =
+        Engine::open_with_settings(config_for(&fake, &data_dir), live(&file, &[])).unwrap();
+    assert!(!engine.oauth_available());
+
+    // `advicly config set client_id …` in a terminal while the app runs.
+    live(&file, &[])
+        .set(SettingKey::ClientId, &FakeConfig::default().client_id)
+        .unwrap();
+
+    assert!(engine.oauth_available(), "the running app follows the file");
+    engine.begin_oauth().await.expect("Connect works at once");
+}
