@@ -19,7 +19,7 @@ if [ "${ADVICLY_DESKTOP_WORLD:-}" != "inside" ]; then
   # Build with the real HOME, so cargo's caches are reused and the build stays out of the timing.
   if [ ! -f ui/dist/index.html ]; then npm run --prefix ui build; fi
   if [ "$mode" = bench ]; then
-    cargo build --locked --release -p advicly-desktop --features custom-protocol
+    cargo build --locked --release -p advicly-desktop --features custom-protocol,loopback-http
     cargo build --locked --release -p advicly-desktop-e2e --bin desktop-bench
   else
     cargo build --locked -p advicly-desktop

@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "disconnect",
     "set_sync_interval",
     "open_join_link",
+    "get_settings",
+    "save_settings",
 ];
 
 fn main() {

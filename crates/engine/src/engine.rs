@@ -367,6 +367,31 @@ impl Engine {
         self.apply_connection_settings(settings)
     }
 
+    /// Several changes at once (`None` removes the key): every value is checked first, so a
+    /// refused one leaves the file exactly as it was.
+    pub fn update_settings(
+        &self,
+        changes: &[(SettingKey, Option<String>)],
+    ) -> Result<ResolvedSettings, EngineError> {
+        let settings = self.live_settings()?;
+        for (key, value) in changes {
+            if let Some(raw) = value {
+                crate::settings::parse_value(*key, raw, settings.policy()).map_err(|problem| {
+                    EngineError::invalid_input(format!("The setting {key} {problem}."))
+                })?;
+            }
+        }
+        for (key, value) in changes {
+            match value {
+                Some(raw) => {
+                    settings.set(*key, raw)?;
+                }
+                None => settings.unset(*key)?,
+            }
+        }
+        self.apply_connection_settings(settings)
+    }
+
     /// Removes one setting from the file (its default applies again) and applies the result.
     pub fn unset_setting(&self, key: SettingKey) -> Result<ResolvedSettings, EngineError> {
         let settings = self.live_settings()?;
