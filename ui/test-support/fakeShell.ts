@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import type {
   Connection, DisconnectReport, ErrorCode, EventName, EventPayloads, IpcError, MeetingDetail, MeetingQuery,
-  MeetingSummary, Overview, SyncCounts, SyncKind, SyncProgress, SyncStatus,
+  MeetingSummary, Overview, Settings, SettingsUpdate, SyncCounts, SyncKind, SyncProgress, SyncStatus,
 } from '../src/ipc';
 import { ADVISOR, DEMO_ADVISOR, advisorMeetings, clientsOf, manyMeetings, summaryOf } from './fixtures';
 
@@ -36,6 +36,15 @@ export class FakeShell {
   sync: SyncStatus;
   online: boolean;
   demoAvailable = true;
+  /** False: no OAuth client id is set (the demo and the token are still offered). */
+  oauthAvailable = true;
+  /** Whether Reconnect works with the saved sign-in (no browser), as the real shell tries first. */
+  savedSignInWorks = false;
+  settings: Settings = {
+    clientId: 'registered-client', relayBase: null, syncIntervalMinutes: 15, notifications: true,
+    sources: { client_id: 'file', relay_base: 'default', sync_interval_minutes: 'default', notifications: 'default' },
+    lockedBy: {}, problems: [], file: '/home/advisor/.config/com.advicly.desktop/settings.toml',
+  };
   meetings: MeetingDetail[];
   calls: FakeCall[] = [];
   /** The next call of a command rejects with this error (one shot). */
@@ -132,7 +141,7 @@ export class FakeShell {
   overview(): Overview {
     return {
       connection: this.connection, sync: this.sync, online: this.online, demoAvailable: this.demoAvailable,
-      meetingCount: this.meetings.length,
+      oauthAvailable: this.oauthAvailable, meetingCount: this.meetings.length,
     };
   }
 
@@ -166,7 +175,17 @@ export class FakeShell {
         return this.syncNow();
       case 'connect_oauth':
         if (!this.online) fail('offline', 'Calendly cannot be reached. Check your internet connection.');
-        return null;
+        if (!this.oauthAvailable) fail('oauth_failed', 'Signing in through the browser needs the OAuth client id of your Calendly app, and none is set.');
+        if (this.savedSignInWorks && this.connection.state === 'needs_reconnect') {
+          this.connection = { ...this.connection, state: 'connected', reason: null };
+          setTimeout(() => void this.emit('connection-changed', this.connection), 0);
+          return { browserOpened: false };
+        }
+        return { browserOpened: true };
+      case 'get_settings':
+        return this.settings;
+      case 'save_settings':
+        return this.saveSettings((args?.update ?? {}) as SettingsUpdate);
       case 'connect_token':
         return this.connectToken(String(args?.token ?? ''));
       case 'start_demo':
@@ -307,6 +326,37 @@ export class FakeShell {
     this.connection = { state: 'connected', account: ADVISOR, reason: null, tokenExpiresAt: null, demo: false };
     if (this.meetings.length === 0) this.meetings = advisorMeetings(this.now);
     return this.connection;
+  }
+
+  saveSettings(update: SettingsUpdate): Settings {
+    if (update.relayBase && !update.relayBase.startsWith('https://')) {
+      fail('invalid_input', `The setting relay_base must use https, so that a sign-in is never sent unencrypted (got "${update.relayBase}").`);
+    }
+    if (update.syncIntervalMinutes !== undefined && (update.syncIntervalMinutes < 5 || update.syncIntervalMinutes > 60)) {
+      fail('invalid_input', 'The setting sync_interval_minutes must be a whole number of minutes from 5 to 60.');
+    }
+    const next = { ...this.settings, sources: { ...this.settings.sources } };
+    if (update.clientId !== undefined) {
+      next.clientId = update.clientId === '' ? null : update.clientId;
+      next.sources.client_id = update.clientId === '' ? 'default' : 'file';
+      this.oauthAvailable = next.clientId !== null;
+      this.demoAvailable = !this.oauthAvailable;
+    }
+    if (update.relayBase !== undefined) {
+      next.relayBase = update.relayBase === '' ? null : update.relayBase;
+      next.sources.relay_base = update.relayBase === '' ? 'default' : 'file';
+    }
+    if (update.syncIntervalMinutes !== undefined) {
+      next.syncIntervalMinutes = update.syncIntervalMinutes;
+      next.sources.sync_interval_minutes = 'file';
+      this.sync = { ...this.sync, intervalMinutes: update.syncIntervalMinutes };
+    }
+    if (update.notifications !== undefined) {
+      next.notifications = update.notifications;
+      next.sources.notifications = 'file';
+    }
+    this.settings = next;
+    return next;
   }
 
   disconnect(wipe: boolean): DisconnectReport {
