@@ -399,6 +399,55 @@ fn classify(error: OAuthError) -> TokenRequestFailure {
 mod tests {
     use super::*;
     use rstest::rstest;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-shot token endpoint on loopback that answers with `head` and then `body`.
+    async fn token_endpoint(head: &'static str, body: Vec<u8>) -> OAuthEndpoints {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+        });
+        OAuthEndpoints::new("client".into(), &base, Duration::from_secs(10)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_endless_token_answer_is_cut_off_as_a_transient_failure() {
+        let endpoints = token_endpoint(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n",
+            vec![b' '; 1024 * 1024],
+        )
+        .await;
+        let failure = endpoints
+            .refresh(&Secret::new("refresh"), Utc::now())
+            .await
+            .unwrap_err();
+        // Never read into memory whole, and never mistaken for Calendly's verdict.
+        assert!(
+            matches!(&failure, TokenRequestFailure::Transient(message) if message.contains("larger than")),
+            "{failure:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hostile_expires_in_in_a_real_answer_cannot_overflow_the_expiry() {
+        let body = br#"{"access_token":"access","token_type":"bearer","expires_in":18446744073709551615,"refresh_token":"next"}"#;
+        let endpoints = token_endpoint(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n",
+            body.to_vec(),
+        )
+        .await;
+        let now = Utc::now();
+        let tokens = endpoints
+            .refresh(&Secret::new("refresh"), now)
+            .await
+            .unwrap();
+        assert_eq!(tokens.expires_at, Some(now + MAX_ACCESS_TOKEN_LIFETIME));
+    }
 
     #[rstest]
     #[case::missing(None, chrono::Duration::hours(2))]
