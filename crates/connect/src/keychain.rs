@@ -380,6 +380,11 @@ fn guard_test_service(service: &str, session: Option<&str>) -> Result<(), Connec
     Ok(())
 }
 
+/// Lowercase hex SHA-256 of a string.
+pub(crate) fn digest_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,9 +412,4 @@ mod tests {
             "{service} {session:?}"
         );
     }
-}
-
-/// Lowercase hex SHA-256 of a string.
-pub(crate) fn digest_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
 }
