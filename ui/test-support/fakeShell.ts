@@ -53,6 +53,8 @@ export class FakeShell {
   held = new Map<string, { resolve: () => void }>();
   /** Complete the demo's OAuth flow by itself right after `start_demo` (as the real shell does). */
   autoCompleteDemo = true;
+  /** Resolves a held `start_demo` once the test completes the demo's sign-in. */
+  private demoStarted: (() => void) | null = null;
   private installed = false;
 
   constructor(scenario: Scenario = 'connected', now: Date = new Date()) {
@@ -189,7 +191,13 @@ export class FakeShell {
       case 'connect_token':
         return this.connectToken(String(args?.token ?? ''));
       case 'start_demo':
-        if (this.autoCompleteDemo) setTimeout(() => void this.completeOauth({ demo: true }), 50);
+        // The real shell answers only once the demo is connected (its connection-changed comes first).
+        if (this.autoCompleteDemo) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          await this.completeOauth({ demo: true });
+        } else {
+          await new Promise<void>((resolve) => { this.demoStarted = resolve; });
+        }
         return null;
       case 'disconnect':
         return this.disconnect(Boolean(args?.wipe));
@@ -303,6 +311,8 @@ export class FakeShell {
     if (this.meetings.length === 0) this.meetings = advisorMeetings(this.now);
     await this.emit('connection-changed', this.connection);
     await this.emit('meetings-changed', null);
+    this.demoStarted?.();
+    this.demoStarted = null;
   }
 
   async denyOauth(reason = 'You declined access in Calendly, so Advicly was not connected.'): Promise<void> {

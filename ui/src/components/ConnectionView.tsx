@@ -75,7 +75,12 @@ function useConnectActions() {
   const startDemo = () => {
     setError(null);
     setBusy(true);
-    ipc.startDemo().then(() => setWaitingForBrowser('demo'), handle).finally(() => setBusy(false));
+    // start_demo answers once the demo is connected, so "Starting the demo…" shows while it runs.
+    setWaitingForBrowser('demo');
+    ipc.startDemo().then(() => {
+      setWaitingForBrowser(null);
+      return refreshOverview();
+    }, handle).finally(() => setBusy(false));
   };
   return { error, setError, busy, startOauth, startDemo };
 }
