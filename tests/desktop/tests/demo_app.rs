@@ -58,9 +58,11 @@ async fn the_demo_connects_lists_meetings_and_disconnects_with_no_settings_at_al
         .await?
         .click()
         .await?;
-    let back = wait_for("the connect screen after leaving the demo", SCREEN_TIMEOUT, || async {
-        Ok((!all(&client, "#connect-demo").await?.is_empty()).then_some(()))
-    })
+    let back = wait_for(
+        "the connect screen after leaving the demo",
+        SCREEN_TIMEOUT,
+        || async { Ok((!all(&client, "#connect-demo").await?.is_empty()).then_some(())) },
+    )
     .await;
     explain_failure(&client, back).await?;
 

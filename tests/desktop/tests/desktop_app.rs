@@ -11,8 +11,8 @@ use advicly_desktop_e2e::{
     all, app_binary, keychain_items, page_text, processes_running, save_screenshot, target_dir,
     wait_for, wait_for_element, wait_for_text, TauriDriver,
 };
-use anyhow::{ensure, Context, Result};
 use advicly_engine::{AddressPolicy, Engine, EngineConfig, LiveSettings, SettingsOverrides};
+use anyhow::{ensure, Context, Result};
 use chrono::{DateTime, Duration as Days, DurationRound, Utc};
 use fake_calendly::{
     BookingRequest, CancelRequest, Canceler, FakeCalendly, FakeConfig, InviteeSpec, LocationSpec,
@@ -84,10 +84,20 @@ async fn click(client: &Client, css: &str) -> Result<()> {
 /// Types into the meetings search box, replacing what was there.
 async fn search_meetings(client: &Client, text: &str) -> Result<()> {
     let search = wait_for_element(client, "#search", SCREEN_TIMEOUT).await?;
-    search.clear().await?;
-    // Clearing fires no `input` event, so type a character and delete it to announce "empty".
-    let typed = if text.is_empty() { " \u{E003}" } else { text };
-    search.send_keys(typed).await?;
+    // Select everything and type over it in one WebDriver call (Ctrl+A, release, then the text):
+    // a separate clear() fires no `input` event, and a re-render between the two calls could put
+    // the old text back. Backspace announces "empty".
+    let replacement = if text.is_empty() { "\u{E003}" } else { text };
+    search
+        .send_keys(&format!("\u{E009}a\u{E000}{replacement}"))
+        .await?;
+    // The box must hold exactly the new text before the list is judged.
+    wait_for(
+        "the search box to hold the typed text",
+        SCREEN_TIMEOUT,
+        || async { Ok((search.prop("value").await?.unwrap_or_default() == text).then_some(())) },
+    )
+    .await?;
     Ok(())
 }
 
@@ -181,10 +191,15 @@ fn desktop_session_environment() -> Vec<(String, String)> {
         "XDG_CONFIG_HOME",
         "XDG_CACHE_HOME",
         "DISPLAY",
+        "XAUTHORITY",
         "DBUS_SESSION_BUS_ADDRESS",
     ]
     .into_iter()
-    .filter_map(|name| std::env::var(name).ok().map(|value| (name.to_owned(), value)))
+    .filter_map(|name| {
+        std::env::var(name)
+            .ok()
+            .map(|value| (name.to_owned(), value))
+    })
     .collect();
     environment.push(("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()));
     environment.push(("LANG".into(), "C.UTF-8".into()));
@@ -195,7 +210,8 @@ fn desktop_session_environment() -> Vec<(String, String)> {
 
 /// The app's own folders, as Tauri resolves them in this world (no ADVICLY_DATA_DIR).
 fn default_folders() -> Result<(PathBuf, PathBuf)> {
-    let data = std::env::var_os("XDG_DATA_HOME").context("XDG_DATA_HOME is set by desktop-e2e.sh")?;
+    let data =
+        std::env::var_os("XDG_DATA_HOME").context("XDG_DATA_HOME is set by desktop-e2e.sh")?;
     let config =
         std::env::var_os("XDG_CONFIG_HOME").context("XDG_CONFIG_HOME is set by desktop-e2e.sh")?;
     Ok((
@@ -207,7 +223,8 @@ fn default_folders() -> Result<(PathBuf, PathBuf)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_callback_link_opened_by_the_desktop_starts_the_app_and_completes_the_connection() -> Result<()> {
+async fn a_callback_link_opened_by_the_desktop_starts_the_app_and_completes_the_connection(
+) -> Result<()> {
     let app = app_binary("debug")?;
     let world = tempfile::tempdir()?;
     let recorded = world.path().join("callback.url");
@@ -234,7 +251,10 @@ async fn a_callback_link_opened_by_the_desktop_starts_the_app_and_completes_the_
     let driver = TauriDriver::start(&[
         ("ADVICLY_BROWSER".into(), browser.display().to_string()),
         ("ADVICLY_E2E_APP_BINARY".into(), app.display().to_string()),
-        ("ADVICLY_E2E_RECORD_CALLBACK".into(), recorded.display().to_string()),
+        (
+            "ADVICLY_E2E_RECORD_CALLBACK".into(),
+            recorded.display().to_string(),
+        ),
         (
             "ADVICLY_E2E_BROWSER_LOG".into(),
             world.path().join("browser.log").display().to_string(),
@@ -287,10 +307,16 @@ async fn a_callback_link_opened_by_the_desktop_starts_the_app_and_completes_the_
             AddressPolicy::AllowLoopbackHttp,
         ),
     )?;
-    wait_for("the cold-started app to finish the sign-in", SYNC_TIMEOUT, || async {
-        Ok((engine.status(Utc::now())?.state == advicly_engine::ConnectionState::Connected)
-            .then_some(()))
-    })
+    wait_for(
+        "the cold-started app to finish the sign-in",
+        SYNC_TIMEOUT,
+        || async {
+            Ok(
+                (engine.status(Utc::now())?.state == advicly_engine::ConnectionState::Connected)
+                    .then_some(()),
+            )
+        },
+    )
     .await
     .context("a cold start by deep link must complete the pending authorization")?;
     let service = advicly_engine::default_keychain_service();
@@ -301,7 +327,10 @@ async fn a_callback_link_opened_by_the_desktop_starts_the_app_and_completes_the_
 
     // Clean up: disconnect (revokes at the fake, empties the keychain), then quit the app.
     engine.disconnect(true).await?;
-    ensure!(keychain_items(service)? == 0, "disconnect empties the keychain");
+    ensure!(
+        keychain_items(service)? == 0,
+        "disconnect empties the keychain"
+    );
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
