@@ -390,12 +390,25 @@ async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()>
                 std::fs::read_to_string(&browser_log).unwrap_or_default()
             )
         })?;
-    let log = std::fs::read_to_string(&browser_log)?;
-    // The callback must have travelled as a deep link through a second process.
-    ensure!(
-        log.contains("second instance exited with exit status: 0"),
-        "browser log: {log}"
-    );
+    // The callback must have travelled as a deep link through a second process, which exits
+    // once it has handed the link over (possibly just after the app shows the connection).
+    wait_for(
+        "the second instance to exit cleanly",
+        SCREEN_TIMEOUT,
+        || async {
+            Ok(std::fs::read_to_string(&browser_log)
+                .unwrap_or_default()
+                .contains("second instance exited with exit status: 0")
+                .then_some(()))
+        },
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "browser log: {}",
+            std::fs::read_to_string(&browser_log).unwrap_or_default()
+        )
+    })?;
     ensure!(
         keychain_items(&keychain_service)? >= 1,
         "connecting must store the tokens in the keychain"
