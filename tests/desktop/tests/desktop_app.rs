@@ -84,18 +84,21 @@ async fn click(client: &Client, css: &str) -> Result<()> {
 /// Types into the meetings search box, replacing what was there.
 async fn search_meetings(client: &Client, text: &str) -> Result<()> {
     let search = wait_for_element(client, "#search", SCREEN_TIMEOUT).await?;
-    // Select everything and type over it in one WebDriver call (Ctrl+A, release, then the text):
-    // a separate clear() fires no `input` event, and a re-render between the two calls could put
-    // the old text back. Backspace announces "empty".
-    let replacement = if text.is_empty() { "\u{E003}" } else { text };
-    search
-        .send_keys(&format!("\u{E009}a\u{E000}{replacement}"))
-        .await?;
-    // The box must hold exactly the new text before the list is judged.
+    // Clearing fires no `input` event, so an empty box is announced by typing a character and
+    // deleting it. A re-render between clearing and typing can put the old text back, so the
+    // box is checked and the typing repeated (bounded) until it holds exactly the new text.
+    let typed = if text.is_empty() { " \u{E003}" } else { text };
     wait_for(
         "the search box to hold the typed text",
         SCREEN_TIMEOUT,
-        || async { Ok((search.prop("value").await?.unwrap_or_default() == text).then_some(())) },
+        || async {
+            if search.prop("value").await?.unwrap_or_default() == text {
+                return Ok(Some(()));
+            }
+            search.clear().await?;
+            search.send_keys(typed).await?;
+            Ok((search.prop("value").await?.unwrap_or_default() == text).then_some(()))
+        },
     )
     .await?;
     Ok(())
