@@ -48,14 +48,19 @@ async fn read<T: Send + 'static>(
 /// The connection, the sync state and whether Calendly is reachable, for the first screen.
 pub fn overview(state: &AppState) -> Result<Overview, IpcError> {
     let status = state.engine().status(Utc::now())?;
-    Ok(Overview {
-        connection: Connection::from_status(&status),
-        sync: sync_status(state, &status),
+    Ok(overview_from_status(state, &status))
+}
+
+/// The overview of an already read status.
+pub fn overview_from_status(state: &AppState, status: &StatusView) -> Overview {
+    Overview {
+        connection: Connection::from_status(status),
+        sync: sync_status(state, status),
         online: state.is_online(),
         demo_available: state.demo_available(),
         oauth_available: state.base_engine().oauth_available(),
         meeting_count: status.meeting_count,
-    })
+    }
 }
 
 /// The sync part of the overview; the scheduler knows the interval and the next deadline.
@@ -66,8 +71,9 @@ pub fn sync_status(state: &AppState, status: &StatusView) -> SyncStatus {
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn get_overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
-    overview(&state)
+pub async fn get_overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
+    let status = read(&state, |engine| engine.status(Utc::now())).await?;
+    Ok(overview_from_status(&state, &status))
 }
 
 #[tauri::command]
@@ -203,7 +209,8 @@ pub async fn connect_token(
     token: String,
 ) -> Result<Connection, IpcError> {
     state.engine().connect_token(Secret::new(token)).await?;
-    Ok(overview(&state)?.connection)
+    let status = read(&state, |engine| engine.status(Utc::now())).await?;
+    Ok(Connection::from_status(&status))
 }
 
 /// Starts the in-process fake Calendly and connects to it through the same OAuth flow.
@@ -237,9 +244,17 @@ pub async fn disconnect<R: Runtime>(
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn set_sync_interval(state: State<'_, AppState>, minutes: u32) -> Result<SyncStatus, IpcError> {
-    state.scheduler().set_interval(minutes)?;
-    let status = state.engine().status(Utc::now())?;
+pub async fn set_sync_interval(
+    state: State<'_, AppState>,
+    minutes: u32,
+) -> Result<SyncStatus, IpcError> {
+    let scheduler = state.scheduler();
+    let status = read(&state, move |engine| {
+        // Saving the interval waits for the writer, which a sync may hold for a page.
+        scheduler.set_interval(minutes)?;
+        engine.status(Utc::now())
+    })
+    .await?;
     let mut sync = sync_status(&state, &status);
     // The scheduler applies the change asynchronously; report what was asked for.
     sync.interval_minutes = minutes;
@@ -250,12 +265,12 @@ pub fn set_sync_interval(state: State<'_, AppState>, minutes: u32) -> Result<Syn
 /// webview cannot make the shell open arbitrary addresses.
 #[tauri::command]
 #[tracing::instrument(skip(state, app), err)]
-pub fn open_join_link<R: Runtime>(
+pub async fn open_join_link<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     uri: String,
 ) -> Result<(), IpcError> {
-    let meeting = state.engine().meeting(&EventUri::new(uri))?;
+    let meeting = read(&state, move |engine| engine.meeting(&EventUri::new(uri))).await?;
     let join_url = meeting
         .meeting
         .join_url

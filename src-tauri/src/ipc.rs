@@ -56,6 +56,13 @@ pub struct MeetingSummary {
     pub rescheduled_from: Option<String>,
     pub rescheduled_to: Option<String>,
     pub rescheduled_to_start: Option<DateTime<Utc>>,
+    /// Invitees who rescheduled away, of `invitee_count` (Calendly's total).
+    pub moved_invitees: u32,
+    pub invitee_count: u32,
+    /// "1 of 3 moved" when some, not all, invitees rescheduled.
+    pub reschedule_note: Option<String>,
+    /// Why this meeting's invitees could not be read from Calendly on the last try.
+    pub read_error: Option<String>,
     pub deleted: bool,
     pub invitees: Vec<InviteeSummary>,
     pub client_emails: Vec<String>,
@@ -79,6 +86,11 @@ pub struct InviteeDetail {
     pub questions_and_answers: Vec<QuestionAnswer>,
     pub no_show: bool,
     pub canceled_reason: Option<String>,
+    /// The meeting this invitee rescheduled to, and its start when known.
+    pub rescheduled_to: Option<String>,
+    pub rescheduled_to_start: Option<DateTime<Utc>>,
+    /// The meeting this invitee's booking replaced.
+    pub rescheduled_from: Option<String>,
 }
 
 /// `MeetingSummary` plus the detail fields; `invitees` carries the detailed invitees.
@@ -98,6 +110,10 @@ pub struct MeetingDetail {
     pub rescheduled_from: Option<String>,
     pub rescheduled_to: Option<String>,
     pub rescheduled_to_start: Option<DateTime<Utc>>,
+    pub moved_invitees: u32,
+    pub invitee_count: u32,
+    pub reschedule_note: Option<String>,
+    pub read_error: Option<String>,
     pub deleted: bool,
     pub invitees: Vec<InviteeDetail>,
     pub client_emails: Vec<String>,
@@ -180,6 +196,8 @@ pub struct LastSync {
     pub finished_at: Option<DateTime<Utc>>,
     pub counts: SyncCounts,
     pub error: Option<String>,
+    /// "1 meeting could not be read from Calendly: …" while some meetings could not be read.
+    pub warning: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,6 +378,10 @@ mod from_engine {
                 rescheduled_from: meeting.rescheduled_from.map(|uri| uri.as_str().to_owned()),
                 rescheduled_to: meeting.rescheduled_to.map(|uri| uri.as_str().to_owned()),
                 rescheduled_to_start: meeting.rescheduled_to_start,
+                moved_invitees: meeting.moved_invitees,
+                invitee_count: meeting.invitee_count,
+                reschedule_note: meeting.reschedule_note,
+                read_error: meeting.read_error,
                 deleted: meeting.deleted,
                 invitees: meeting.invitees.into_iter().map(Into::into).collect(),
                 client_emails: meeting.client_emails,
@@ -385,6 +407,9 @@ mod from_engine {
                     .collect(),
                 no_show: invitee.no_show,
                 canceled_reason: invitee.canceled_reason,
+                rescheduled_to: invitee.rescheduled_to.map(|uri| uri.as_str().to_owned()),
+                rescheduled_to_start: invitee.rescheduled_to_start,
+                rescheduled_from: invitee.rescheduled_from.map(|uri| uri.as_str().to_owned()),
             }
         }
     }
@@ -406,6 +431,10 @@ mod from_engine {
                 rescheduled_from: summary.rescheduled_from,
                 rescheduled_to: summary.rescheduled_to,
                 rescheduled_to_start: summary.rescheduled_to_start,
+                moved_invitees: summary.moved_invitees,
+                invitee_count: summary.invitee_count,
+                reschedule_note: summary.reschedule_note,
+                read_error: summary.read_error,
                 deleted: summary.deleted,
                 invitees: detail.invitees.into_iter().map(Into::into).collect(),
                 client_emails: summary.client_emails,
@@ -473,6 +502,7 @@ mod from_engine {
                 finished_at: last.finished_at,
                 counts: last.counts.into(),
                 error: last.error,
+                warning: last.warning,
             }
         }
     }

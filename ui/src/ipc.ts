@@ -70,6 +70,13 @@ export type MeetingSummary = {
   rescheduledFrom: string | null;
   rescheduledTo: string | null;
   rescheduledToStart: string | null;
+  /** Invitees who rescheduled away, of `inviteeCount` (reschedules belong to invitees). */
+  movedInvitees?: number;
+  inviteeCount?: number;
+  /** "1 of 3 moved" when some, not all, invitees rescheduled. */
+  rescheduleNote?: string | null;
+  /** Why this meeting's invitees could not be read from Calendly last time. */
+  readError?: string | null;
   deleted: boolean;
   invitees: InviteeSummary[];
   clientEmails: string[];
@@ -81,6 +88,10 @@ export type InviteeDetail = InviteeSummary & {
   questionsAndAnswers: QuestionAnswer[];
   noShow: boolean;
   canceledReason: string | null;
+  /** This invitee's reschedule links (meeting URIs). */
+  rescheduledTo?: string | null;
+  rescheduledToStart?: string | null;
+  rescheduledFrom?: string | null;
 };
 export type MeetingDetail = Omit<MeetingSummary, 'invitees'> & {
   locationDetail: string | null;
@@ -130,6 +141,8 @@ export type LastSync = {
   finishedAt: string | null;
   counts: SyncCounts;
   error: string | null;
+  /** "1 meeting could not be read from Calendly: …" while that holds (the sync succeeded). */
+  warning?: string | null;
 };
 export type SyncProgress = { pages: number; events: number; invitees: number; inviteesPending: number };
 export type SyncStatus = {

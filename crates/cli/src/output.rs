@@ -52,6 +52,10 @@ pub struct MeetingJson {
     pub rescheduled_to: Option<String>,
     pub canceled_reason: Option<String>,
     pub canceled_by: Option<String>,
+    /// "1 of 3 moved" when some, not all, invitees rescheduled.
+    pub reschedule_note: Option<String>,
+    /// Why this meeting's invitees could not be read from Calendly last time.
+    pub read_error: Option<String>,
     pub deleted: bool,
 }
 
@@ -80,6 +84,8 @@ impl From<&MeetingView> for MeetingJson {
             rescheduled_to: meeting.rescheduled_to.as_ref().map(ToString::to_string),
             canceled_reason: meeting.canceled_reason.clone(),
             canceled_by: meeting.canceled_by.clone(),
+            reschedule_note: meeting.reschedule_note.clone(),
+            read_error: meeting.read_error.clone(),
             deleted: meeting.deleted,
         }
     }
@@ -145,6 +151,8 @@ pub struct LastSyncJson {
     pub finished_at: Option<String>,
     pub counts: CountsJson,
     pub error: Option<String>,
+    /// "1 meeting could not be read from Calendly: …" while that holds.
+    pub warning: Option<String>,
 }
 
 impl From<&LastSyncView> for LastSyncJson {
@@ -155,6 +163,7 @@ impl From<&LastSyncView> for LastSyncJson {
             finished_at: rfc3339_opt(last.finished_at),
             counts: CountsJson::from(&last.counts),
             error: last.error.clone(),
+            warning: last.warning.clone(),
         }
     }
 }
@@ -614,6 +623,13 @@ pub fn status_lines(status: &StatusView) -> String {
             ));
         }
         None => lines.push("Last sync:    never".to_owned()),
+    }
+    if let Some(warning) = status
+        .last_sync
+        .as_ref()
+        .and_then(|last| last.warning.as_ref())
+    {
+        lines.push(format!("Warning:      {warning}"));
     }
     lines.push(format!("Next sync:    {}", local_opt(status.next_sync)));
     lines.push(format!(

@@ -131,7 +131,8 @@ impl SyncWindows {
         }
     }
 
-    /// Full when asked for, or when the last successful full sync is missing or too old.
+    /// Full when asked for, or when the last successful full sync is missing, too old, or dated
+    /// in the future (a clock that was ahead proves nothing about how recent it is).
     pub fn kind_for(
         &self,
         force_full: bool,
@@ -139,7 +140,8 @@ impl SyncWindows {
         now: DateTime<Utc>,
     ) -> SyncKind {
         let fresh_enough = last_full_success.is_some_and(|finished| {
-            now - finished < Duration::hours(i64::from(self.full_sync_every_hours))
+            finished <= now
+                && now - finished < Duration::hours(i64::from(self.full_sync_every_hours))
         });
         if force_full || !fresh_enough {
             SyncKind::Full
@@ -200,6 +202,16 @@ mod tests {
         assert_eq!(
             SyncWindows::default().kind_for(force_full, last_full, at(10)),
             expected
+        );
+    }
+
+    #[test]
+    fn a_last_full_sync_dated_in_the_future_counts_as_stale() {
+        // A clock that was ahead when the run finished must not make every later sync incremental.
+        let finished_in_the_future = Some(at(10) + Duration::days(30));
+        assert_eq!(
+            SyncWindows::default().kind_for(false, finished_in_the_future, at(10)),
+            SyncKind::Full
         );
     }
 

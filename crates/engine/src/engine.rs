@@ -1,7 +1,8 @@
 //! The `Engine` facade: the one object the CLI and the desktop shell hold.
 //!
-//! It owns the store, the connection (via `advicly-connect`), the event broadcast and the
-//! single running sync. Every method is safe to call from any task; `Engine` is a cheap clone.
+//! It owns the store (one writer connection for sync and other writes, a pool of read-only
+//! connections for the views), the connection (via `advicly-connect`), the event broadcast and
+//! the single running sync. Every method is safe to call from any task; `Engine` is a cheap clone.
 
 use chrono::{DateTime, Utc};
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -16,11 +17,13 @@ use advicly_core::domain::{AccountId, ConnectionState, EventUri};
 use advicly_core::store::{SettingScope, Store};
 use advicly_core::Secret;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::EngineConfig;
 use crate::connection::Connection;
 use crate::error::EngineError;
 use crate::events::{EngineEvent, SyncProgress, SyncReport, SyncRequest};
 use crate::mapping::store_error;
+use crate::read_pool::ReadPool;
 use crate::settings::{LiveSettings, ResolvedSettings, SettingKey};
 use crate::sync::SyncJob;
 use crate::views::{
@@ -56,7 +59,11 @@ impl std::fmt::Debug for Engine {
 
 struct EngineInner {
     config: EngineConfig,
+    clock: Arc<dyn Clock>,
+    /// The writer: sync pages, connection changes, settings.
     store: Arc<Mutex<Store>>,
+    /// Read-only connections for every view, so no view waits behind a sync page.
+    reads: ReadPool,
     connection: Connection,
     events: broadcast::Sender<EngineEvent>,
     running: Mutex<Option<RunningSync>>,
@@ -78,7 +85,15 @@ impl Engine {
     /// Opens (creating and migrating) the store in `config.data_dir`. Settings are whatever
     /// `config` says; nothing is read from the settings file.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        Self::open_inner(config, None)
+        Self::open_inner(config, None, Arc::new(SystemClock))
+    }
+
+    /// Like [`Engine::open`], with the clock syncs read the time from (tests move it).
+    pub fn open_with_clock(
+        config: EngineConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, EngineError> {
+        Self::open_inner(config, None, clock)
     }
 
     /// Opens the engine with the connection settings of `settings` applied over `config`
@@ -93,12 +108,13 @@ impl Engine {
             tracing::warn!("{}", problem.message);
         }
         resolved.apply_to(&mut config);
-        Self::open_inner(config, Some(settings))
+        Self::open_inner(config, Some(settings), Arc::new(SystemClock))
     }
 
     fn open_inner(
         config: EngineConfig,
         settings: Option<LiveSettings>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Engine, EngineError> {
         advicly_core::store::create_private_folder(&config.data_dir).map_err(|error| {
             EngineError::Store {
@@ -110,6 +126,7 @@ impl Engine {
         })?;
         let store = Store::open(&config.database_path()).map_err(store_error)?;
         let store = Arc::new(Mutex::new(store));
+        let reads = ReadPool::new(config.database_path());
         let connection = Connection::new(&config, store.clone())?;
         let (events, _) = broadcast::channel(256);
         let http = reqwest::Client::builder()
@@ -120,7 +137,9 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config,
+                clock,
                 store,
+                reads,
                 connection,
                 events,
                 running: Mutex::new(None),
@@ -157,10 +176,18 @@ impl Engine {
         operation(&mut store).map_err(store_error)
     }
 
+    /// Runs a read on one of the read-only connections; it never waits for the writer.
+    fn with_reader<T>(
+        &self,
+        operation: impl FnOnce(&Store) -> Result<T, advicly_core::error::StoreError>,
+    ) -> Result<T, EngineError> {
+        self.inner.reads.read(operation)
+    }
+
     /// The connection state of the active account (`Disconnected` when there is none).
     pub fn connection_state(&self) -> Result<ConnectionState, EngineError> {
         Ok(self
-            .with_store(|store| store.active_account())?
+            .with_reader(|store| store.active_account())?
             .map(|account| account.connection_state)
             .unwrap_or(ConnectionState::Disconnected))
     }
@@ -266,6 +293,7 @@ impl Engine {
             cancel,
             progress: self.inner.progress.clone(),
             lock_path: self.inner.config.data_dir.join(SYNC_LOCK_FILE_NAME),
+            clock: self.inner.clock.clone(),
         };
         let result = job.run(request).await;
         // A sync may have refreshed the access token; keep the status view's expiry current.
@@ -299,7 +327,7 @@ impl Engine {
 
     fn is_demo(&self, account: AccountId) -> Result<bool, EngineError> {
         Ok(self
-            .with_store(|store| store.setting(SettingScope::Account(account), DEMO_SETTING))?
+            .with_reader(|store| store.setting(SettingScope::Account(account), DEMO_SETTING))?
             .is_some_and(|value| value == "true"))
     }
 
@@ -316,7 +344,7 @@ impl Engine {
             return Ok(Some(minutes));
         }
         Ok(self
-            .with_store(|store| store.setting(SettingScope::Global, SYNC_INTERVAL_SETTING))?
+            .with_reader(|store| store.setting(SettingScope::Global, SYNC_INTERVAL_SETTING))?
             .and_then(|value| value.parse().ok())
             .filter(|minutes| crate::scheduler::validate_interval(*minutes).is_ok()))
     }
@@ -526,7 +554,7 @@ impl Engine {
     /// Reads the token expiry from the keychain so [`Engine::status`] (which is synchronous)
     /// can show it. Call it once after opening; syncs and connects keep it current.
     pub async fn load_connection_details(&self) -> Result<(), EngineError> {
-        if let Some(account) = self.with_store(|store| store.active_account())? {
+        if let Some(account) = self.with_reader(|store| store.active_account())? {
             self.inner.connection.refresh_token_expiry(&account).await;
         }
         Ok(())
@@ -546,7 +574,7 @@ impl Engine {
 
     /// Connection and sync state.
     pub fn status(&self, now: DateTime<Utc>) -> Result<StatusView, EngineError> {
-        let account = self.with_store(|store| store.active_account())?;
+        let account = self.with_reader(|store| store.active_account())?;
         let Some(account) = account else {
             return Ok(StatusView {
                 state: ConnectionState::Disconnected,
@@ -562,11 +590,18 @@ impl Engine {
                 meeting_count: 0,
             });
         };
-        let last_run = self.with_store(|store| store.last_sync_run(account.account_id))?;
-        let meeting_count = self.with_store(|store| store.meeting_count(account.account_id))?;
+        let (last_run, meeting_count, (unreadable, unreadable_reason)) =
+            self.with_reader(|store| {
+                Ok((
+                    store.last_sync_run(account.account_id)?,
+                    store.meeting_count(account.account_id)?,
+                    store.unreadable_meetings(account.account_id)?,
+                ))
+            })?;
+        let warning = crate::views::unreadable_warning(unreadable, unreadable_reason.as_deref());
         let demo = self.is_demo(account.account_id)?;
         let sign_in_outage = self
-            .with_store(|store| advicly_connect::token_endpoint_outage(store, account.account_id))?
+            .with_reader(|store| advicly_connect::token_endpoint_outage(store, account.account_id))?
             .filter(|_| account.connection_state == ConnectionState::Connected)
             .map(|outage| SignInOutageView {
                 message: outage.message(),
@@ -600,6 +635,7 @@ impl Engine {
                 finished_at: run.finished_at,
                 counts: run.counts,
                 error: run.error.clone(),
+                warning: warning.clone(),
             }),
             next_sync,
             token_expires_at: self.inner.connection.token_expires_at(&account),
@@ -623,26 +659,32 @@ impl Engine {
         query: &MeetingQuery,
         now: DateTime<Utc>,
     ) -> Result<Vec<MeetingView>, EngineError> {
-        let Some(account) = self.with_store(|store| store.active_account())? else {
-            return Err(EngineError::NotConnected);
-        };
-        crate::views::list_meetings(&self.inner.store, account.account_id, query, now)
+        self.with_active_reader(|store, account| {
+            crate::views::list_meetings(store, account, query, now)
+        })
     }
 
     /// Everything known about one meeting.
     pub fn meeting(&self, uri: &EventUri) -> Result<MeetingDetailView, EngineError> {
-        let Some(account) = self.with_store(|store| store.active_account())? else {
-            return Err(EngineError::NotConnected);
-        };
-        crate::views::meeting_detail(&self.inner.store, account.account_id, uri)
+        self.with_active_reader(|store, account| crate::views::meeting_detail(store, account, uri))
     }
 
     /// Clients of the active account, by e-mail.
     pub fn clients(&self, now: DateTime<Utc>) -> Result<Vec<ClientView>, EngineError> {
-        let Some(account) = self.with_store(|store| store.active_account())? else {
-            return Err(EngineError::NotConnected);
-        };
-        crate::views::list_clients(&self.inner.store, account.account_id, now)
+        self.with_active_reader(|store, account| crate::views::list_clients(store, account, now))
+    }
+
+    /// Runs a view of the active account on one reader (one consistent snapshot of the store).
+    fn with_active_reader<T>(
+        &self,
+        view: impl FnOnce(&Store, AccountId) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let reader = self.inner.reads.checkout()?;
+        let account = reader
+            .active_account()
+            .map_err(store_error)?
+            .ok_or(EngineError::NotConnected)?;
+        view(&reader, account.account_id)
     }
 }
 
@@ -661,3 +703,6 @@ fn computed_next_sync(
         _ => now,
     }
 }
+
+#[cfg(test)]
+mod tests;

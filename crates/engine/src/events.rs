@@ -39,6 +39,11 @@ pub struct SyncReport {
     pub progress: SyncProgress,
     /// Calendly API calls made by this sync, by endpoint (`list_events`, `list_invitees`, …).
     pub api_calls: BTreeMap<String, u64>,
+    /// Invitee lists read only for the freshness rule (no-shows after a meeting, upcoming group
+    /// members), out of [`crate::sync::FRESH_INVITEE_READS_PER_SYNC`] per sync.
+    pub invitee_refreshes: u64,
+    /// Meetings whose invitees could not be read this time (stored with their error).
+    pub unreadable: u64,
 }
 
 impl SyncReport {

@@ -5,6 +5,7 @@
 //! one) and answers the views. [`spawn_scheduler`] starts the single background poller.
 //! With the `demo` feature, [`demo`] runs the same OAuth flow against an in-process fake Calendly.
 
+mod clock;
 mod config;
 mod connection;
 #[cfg(feature = "demo")]
@@ -13,11 +14,13 @@ mod engine;
 mod error;
 mod events;
 mod mapping;
+mod read_pool;
 mod scheduler;
 pub mod settings;
 mod sync;
 mod views;
 
+pub use clock::{Clock, SystemClock};
 pub use config::{
     default_keychain_service, CalendlyTuning, EngineConfig, RedirectMode, SyncWindows,
     APP_IDENTIFIER, CALENDLY_API_BASE, CALENDLY_AUTH_BASE, DATABASE_FILE_NAME,
@@ -34,7 +37,7 @@ pub use settings::{
     AddressPolicy, LiveSettings, ResolvedSetting, ResolvedSettings, SettingKey, SettingProblem,
     SettingSource, SettingValue, SettingsOverrides, SETTINGS_FILE_NAME,
 };
-pub use sync::INVITEE_CONCURRENCY;
+pub use sync::{FRESH_INVITEE_READS_PER_SYNC, INVITEE_CONCURRENCY};
 pub use views::{
     AccountView, CircuitState, ClientView, ConnectStart, DisconnectReport, InviteeDetailView,
     InviteeView, LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,

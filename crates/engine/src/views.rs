@@ -2,8 +2,6 @@
 
 use chrono::{DateTime, Utc};
 
-use std::sync::Mutex;
-
 use advicly_core::domain::{AccountId, ConnectionState, EventUri, Status, SyncKind, UserUri};
 use advicly_core::store::{
     AccountRow, ClientRow, MeetingDetail, MeetingFilter, MeetingOrder, MeetingRow,
@@ -85,6 +83,16 @@ pub struct MeetingView {
     /// The meeting that replaced this one (when it is the old half of a reschedule).
     pub rescheduled_to: Option<EventUri>,
     pub rescheduled_to_start: Option<DateTime<Utc>>,
+    /// Invitees who moved to another meeting. A one-on-one that moved reads "Rescheduled to …"
+    /// (`rescheduled_to`); a group where only some moved reads `reschedule_note`.
+    pub moved_invitees: u32,
+    /// Calendly's invitee count (canceled and moved invitees included).
+    pub invitee_count: u32,
+    /// "1 of 3 moved" when some, but not all, invitees of a meeting rescheduled.
+    pub reschedule_note: Option<String>,
+    /// Why this meeting's invitees could not be read from Calendly on the last try (the meeting
+    /// shows what is known; the next sync tries again).
+    pub read_error: Option<String>,
     pub deleted: bool,
     pub invitees: Vec<InviteeView>,
     /// Normalised e-mails of the clients this meeting is with.
@@ -109,6 +117,11 @@ pub struct InviteeDetailView {
     pub questions_and_answers: Vec<QuestionAnswerView>,
     pub no_show: bool,
     pub canceled_reason: Option<String>,
+    /// The meeting this invitee rescheduled to, and its start when it is stored.
+    pub rescheduled_to: Option<EventUri>,
+    pub rescheduled_to_start: Option<DateTime<Utc>>,
+    /// The meeting this invitee's booking replaced.
+    pub rescheduled_from: Option<EventUri>,
 }
 
 /// Everything known about one meeting.
@@ -188,6 +201,9 @@ pub struct LastSyncView {
     pub counts: SyncCounts,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// Set while some meetings' invitees could not be read: "1 meeting could not be read from
+    /// Calendly: …" (the sync itself went on; the next one tries them again).
+    pub warning: Option<String>,
 }
 
 /// Connection and sync state, for the status line, `advicly status` and the overview screen.
@@ -270,7 +286,27 @@ fn store_filter(query: &MeetingQuery) -> MeetingFilter {
     }
 }
 
+/// "1 of 3 moved": only when some invitees moved and the meeting as a whole did not.
+fn reschedule_note(row: &MeetingRow) -> Option<String> {
+    let count = row.invitees_total.max(row.invitees.len() as u32);
+    (row.moved_invitees > 0 && row.rescheduled_to.is_none())
+        .then(|| format!("{} of {count} moved", row.moved_invitees))
+}
+
+/// "1 meeting could not be read from Calendly: …", or `None` when every meeting could be read.
+pub(crate) fn unreadable_warning(count: u64, reason: Option<&str>) -> Option<String> {
+    if count == 0 {
+        return None;
+    }
+    let meetings = if count == 1 { "meeting" } else { "meetings" };
+    Some(match reason {
+        Some(reason) => format!("{count} {meetings} could not be read from Calendly: {reason}"),
+        None => format!("{count} {meetings} could not be read from Calendly."),
+    })
+}
+
 fn meeting_view(row: MeetingRow) -> MeetingView {
+    let reschedule_note = reschedule_note(&row);
     let (canceled_reason, canceled_by) = match row.cancellation {
         Some(cancellation) => (cancellation.reason, cancellation.canceled_by),
         None => (None, None),
@@ -289,6 +325,10 @@ fn meeting_view(row: MeetingRow) -> MeetingView {
         rescheduled_from: row.rescheduled_from,
         rescheduled_to: row.rescheduled_to,
         rescheduled_to_start: row.rescheduled_to_start,
+        moved_invitees: row.moved_invitees,
+        invitee_count: row.invitees_total.max(row.invitees.len() as u32),
+        reschedule_note,
+        read_error: row.read_error,
         deleted: row.deleted_in_calendly,
         invitees: row
             .invitees
@@ -304,7 +344,7 @@ fn meeting_view(row: MeetingRow) -> MeetingView {
 }
 
 pub(crate) fn list_meetings(
-    store: &Mutex<Store>,
+    store: &Store,
     account: AccountId,
     query: &MeetingQuery,
     now: DateTime<Utc>,
@@ -317,21 +357,17 @@ pub(crate) fn list_meetings(
         }
     }
     let rows = store
-        .lock()
-        .expect("the store mutex is never poisoned")
         .meetings(account, &store_filter(query), now)
         .map_err(store_error)?;
     Ok(rows.into_iter().map(meeting_view).collect())
 }
 
 pub(crate) fn meeting_detail(
-    store: &Mutex<Store>,
+    store: &Store,
     account: AccountId,
     uri: &EventUri,
 ) -> Result<MeetingDetailView, EngineError> {
     let detail = store
-        .lock()
-        .expect("the store mutex is never poisoned")
         .meeting_detail(account, uri)
         .map_err(store_error)?
         .ok_or_else(|| EngineError::NotFound {
@@ -365,6 +401,9 @@ pub(crate) fn meeting_detail(
                 canceled_reason: invitee
                     .cancellation
                     .and_then(|cancellation| cancellation.reason),
+                rescheduled_to: invitee.moved_to,
+                rescheduled_to_start: invitee.moved_to_start,
+                rescheduled_from: invitee.moved_from,
             })
             .collect(),
         created_at,
@@ -384,14 +423,10 @@ fn client_view(row: ClientRow) -> ClientView {
 }
 
 pub(crate) fn list_clients(
-    store: &Mutex<Store>,
+    store: &Store,
     account: AccountId,
     now: DateTime<Utc>,
 ) -> Result<Vec<ClientView>, EngineError> {
-    let rows = store
-        .lock()
-        .expect("the store mutex is never poisoned")
-        .clients(account, now)
-        .map_err(store_error)?;
+    let rows = store.clients(account, now).map_err(store_error)?;
     Ok(rows.into_iter().map(client_view).collect())
 }

@@ -143,6 +143,12 @@ export function MeetingDetailPane({ uri, onClose, onOpenMeeting, onGone }: Detai
                 <div class="invitee-head">
                   <span class="invitee-name" data-testid="invitee-name">{invitee.name || invitee.email}</span>
                   {invitee.noShow ? <span class="badge badge-noshow" data-testid="no-show">No-show</span> : null}
+                  {invitee.rescheduledTo ? (
+                    <button type="button" class="link" data-testid="invitee-moved-to"
+                      onClick={() => onOpenMeeting(invitee.rescheduledTo as string)}>
+                      {invitee.rescheduledToStart ? `Moved to ${formatDateTime(invitee.rescheduledToStart, zone)}` : 'Moved'}
+                    </button>
+                  ) : null}
                   {invitee.status !== 'active' ? <span class="badge badge-other">{invitee.status}</span> : null}
                 </div>
                 <div class="invitee-meta">

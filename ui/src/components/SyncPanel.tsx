@@ -81,6 +81,7 @@ export function SyncPanel() {
         ) : last?.error ? (
           <p class="sync-error" id="last-sync-error">The last sync did not finish: {last.error}</p>
         ) : null}
+        {last?.warning ? <p class="sync-warning" id="last-sync-warning">{last.warning}</p> : null}
       </div>
       <p id="next-sync" class="hint">
         {sync.nextSyncAt && !syncBlockedReason

@@ -158,6 +158,33 @@ CREATE TRIGGER meetings_drop_search_row AFTER DELETE ON meetings BEGIN
     DELETE FROM meeting_search WHERE rowid = old.meeting_id;
 END;
 "#,
+    // 2: what sync knows about each meeting's invitee list (sync that always converges):
+    //    the version whose invitees were last read completely, when, why the last read failed,
+    //    and how many invitees moved away (reschedules belong to invitees, not meetings).
+    r#"
+ALTER TABLE meetings ADD COLUMN invitees_read_for TEXT;
+ALTER TABLE meetings ADD COLUMN invitees_read_at TEXT;
+ALTER TABLE meetings ADD COLUMN read_error TEXT;
+ALTER TABLE meetings ADD COLUMN read_error_at TEXT;
+ALTER TABLE meetings ADD COLUMN moved_invitee_count INTEGER NOT NULL DEFAULT 0;
+-- Rows a poll wrote with every invitee Calendly counts were read completely for their version;
+-- taking that on trust spares an upgrade from re-reading every meeting's invitees at once.
+UPDATE meetings SET invitees_read_for = calendly_updated_at || '|' || content_fingerprint,
+                    invitees_read_at = last_seen_at
+ WHERE last_change_source = 'poll'
+   AND (SELECT count(*) FROM invitees i WHERE i.meeting_id = meetings.meeting_id) >= invitees_total;
+-- One invitee moving out of a group no longer marks the whole meeting rescheduled.
+UPDATE meetings SET moved_invitee_count = (
+    SELECT count(*) FROM invitees x
+     WHERE x.meeting_id = meetings.meeting_id
+       AND (x.new_invitee_uri IS NOT NULL
+            OR EXISTS (SELECT 1 FROM invitees y
+                        WHERE y.account_id = x.account_id AND y.old_invitee_uri = x.invitee_uri)));
+UPDATE meetings SET rescheduled_to = NULL
+ WHERE rescheduled_to IS NOT NULL
+   AND moved_invitee_count < max(invitees_total,
+                                 (SELECT count(*) FROM invitees i WHERE i.meeting_id = meetings.meeting_id));
+"#,
 ];
 
 /// The schema version this build writes and understands.

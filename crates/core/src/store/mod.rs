@@ -26,7 +26,7 @@ pub(crate) use time::SqlTime;
 
 use crate::domain::AccountId;
 use crate::error::StoreError;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::time::Duration;
 
@@ -156,6 +156,40 @@ impl Store {
         self.connection
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
+    }
+
+    /// Opens a read-only connection to a database that [`Store::open`] already created and
+    /// migrated. Views read through these: under WAL a reader never waits for the writer, so a
+    /// screen stays responsive while a sync applies its pages. Writing through it fails.
+    ///
+    /// Fails with [`StoreError::DatabaseTooNew`] when a newer Advicly migrated the file.
+    pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let connection = Connection::open_with_flags(path, flags).map_err(open_error)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        connection
+            .pragma_update(None, "query_only", "ON")
+            .map_err(open_error)?;
+        // Reads come from the memory map, so a reader needs only a small page cache of its own.
+        connection
+            .pragma_update(None, "cache_size", -4_096)
+            .map_err(open_error)?;
+        connection
+            .pragma_update_and_check(None, "mmap_size", 256 * 1024 * 1024, |_| Ok(()))
+            .map_err(open_error)?;
+        let store = Store { connection };
+        let found = store.schema_version()?;
+        let supported = Self::supported_schema_version();
+        if found > supported {
+            return Err(StoreError::DatabaseTooNew { found, supported });
+        }
+        Ok(store)
     }
 
     /// The schema version of the open database (`PRAGMA user_version`).

@@ -189,6 +189,56 @@ fn a_reader_is_not_blocked_by_an_open_write_transaction() {
     );
 }
 
+#[test]
+fn a_read_only_reader_sees_commits_and_refuses_writes() {
+    let (mut temp, account) = store_with_account();
+    let reader = Store::open_reader(&temp.path()).expect("a reader on the migrated file");
+    assert_eq!(
+        reader.schema_version().unwrap(),
+        Store::supported_schema_version(),
+        "the reader sees the writer's schema"
+    );
+    temp.store
+        .set_setting(SettingScope::Account(account), "demo", "true")
+        .unwrap();
+    assert_eq!(
+        reader
+            .setting(SettingScope::Account(account), "demo")
+            .unwrap()
+            .as_deref(),
+        Some("true"),
+        "a commit of the writer is visible to the next read"
+    );
+    // A sync holds a write transaction for a page; the reader answers from the last commit.
+    temp.store
+        .connection()
+        .execute_batch("BEGIN IMMEDIATE; UPDATE accounts SET name = 'Pending';")
+        .unwrap();
+    let during = reader.account(account).unwrap().unwrap();
+    assert_eq!(during.user.name, "Advisor 1", "the reader does not wait");
+    temp.store.connection().execute_batch("COMMIT").unwrap();
+    let refused = reader.connection().execute(
+        "UPDATE accounts SET name = 'Changed' WHERE account_id = ?1",
+        [account.0],
+    );
+    assert!(refused.is_err(), "a view connection cannot write");
+}
+
+#[test]
+fn a_reader_refuses_a_database_written_by_a_newer_build() {
+    let temp = temp_store();
+    let newer = Store::supported_schema_version() + 1;
+    temp.store
+        .connection()
+        .pragma_update(None, "user_version", newer)
+        .unwrap();
+    let error = Store::open_reader(&temp.path()).expect_err("a newer schema is refused");
+    assert!(
+        matches!(error, StoreError::DatabaseTooNew { found, .. } if found == newer),
+        "got {error:?}"
+    );
+}
+
 // ---- accounts ----
 
 #[test]
@@ -973,4 +1023,62 @@ fn the_database_and_its_companions_are_private_to_the_owner() {
         // Meetings and client e-mails are personal data: no group or other access.
         assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
     }
+}
+
+#[test]
+fn migration_two_trusts_complete_poll_rows_and_unmarks_a_group_one_member_left() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("old.sqlite3");
+    // A database as the previous build left it: one group meeting, marked rescheduled because one
+    // of its three invitees moved, written by a poll with every invitee.
+    drop(Store::open_with_migrations(&path, &migrations::MIGRATIONS[..1]).unwrap());
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            "INSERT INTO accounts (account_id, user_uri, organization_uri, email, name, created_at, updated_at)
+             VALUES (1, 'u', 'o', 'a@example.com', 'A', 't', 't');
+             INSERT INTO meetings (meeting_id, account_id, event_uri, status, start_time, end_time,
+                                   calendly_created_at, calendly_updated_at, rescheduled_to,
+                                   first_seen_at, last_seen_at, last_change_source, invitees_total,
+                                   invitees_active, content_fingerprint)
+             VALUES (1, 1, 'https://x/scheduled_events/G', 'active', 's', 'e', 'c',
+                     '2026-03-01T09:00:00.000000000Z', 'https://x/scheduled_events/N', 'f',
+                     '2026-03-01T10:00:00.000000000Z', 'poll', 3, 2, 'fp');
+             INSERT INTO invitees (account_id, meeting_id, invitee_uri, event_uri, email,
+                                   email_normalized, name, status, new_invitee_uri,
+                                   calendly_created_at, calendly_updated_at, content_fingerprint)
+             VALUES (1, 1, 'https://x/scheduled_events/G/invitees/1', 'https://x/scheduled_events/G',
+                     'a@x.com', 'a@x.com', 'A', 'canceled', 'https://x/scheduled_events/N/invitees/9', 'c', 'u', 'f'),
+                    (1, 1, 'https://x/scheduled_events/G/invitees/2', 'https://x/scheduled_events/G',
+                     'b@x.com', 'b@x.com', 'B', 'active', NULL, 'c', 'u', 'f'),
+                    (1, 1, 'https://x/scheduled_events/G/invitees/3', 'https://x/scheduled_events/G',
+                     'c@x.com', 'c@x.com', 'C', 'active', NULL, 'c', 'u', 'f');",
+        )
+        .unwrap();
+    drop(connection);
+
+    let store = Store::open(&path).unwrap();
+
+    let (rescheduled_to, moved, read_for, read_at): (
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<String>,
+    ) = store
+        .connection()
+        .query_row(
+            "SELECT rescheduled_to, moved_invitee_count, invitees_read_for, invitees_read_at
+               FROM meetings WHERE meeting_id = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .unwrap();
+    // Two of three still attend: the group no longer reads "Rescheduled to …" but "1 of 3 moved".
+    assert_eq!((rescheduled_to, moved), (None, 1));
+    // A complete poll row counts as read for its version, so the upgrade re-reads nothing.
+    assert_eq!(
+        read_for.as_deref(),
+        Some("2026-03-01T09:00:00.000000000Z|fp")
+    );
+    assert_eq!(read_at.as_deref(), Some("2026-03-01T10:00:00.000000000Z"));
 }

@@ -2,6 +2,7 @@
 //!
 //! One test binary (faster to link); the modules group the behaviours.
 
+mod convergence;
 mod harness;
 mod oauth;
 mod scheduler;

@@ -163,7 +163,7 @@ fn plant_meeting_calendly_does_not_have(world: &crate::harness::World, uri: &str
 fn apply(store: &mut Store, account: AccountId, operations: Vec<MeetingOperation>) {
     let plan = PagePlan {
         operations,
-        invitees_needed: Vec::new(),
+        ..PagePlan::default()
     };
     store
         .apply_page(
