@@ -286,19 +286,24 @@ impl TokenManager {
         if !inner.shared.circuit_open.load(Ordering::SeqCst) {
             return Ok(false);
         }
-        let account_id = inner.account_id;
-        let state = inner
-            .accounts
-            .with(move |store| store.account(account_id))
-            .await
-            .map_err(token_error)?
-            .map(|row| row.connection_state);
-        if state == Some(ConnectionState::Connected) {
+        if self.stored_state().await? == Some(ConnectionState::Connected) {
             inner.shared.close_circuit();
             self.forget();
             return Ok(false);
         }
         Ok(true)
+    }
+
+    /// The account's connection state in the store (`None`: the row is gone).
+    async fn stored_state(&self) -> Result<Option<ConnectionState>, TokenError> {
+        let account_id = self.inner.account_id;
+        Ok(self
+            .inner
+            .accounts
+            .with(move |store| store.account(account_id))
+            .await
+            .map_err(token_error)?
+            .map(|row| row.connection_state))
     }
 
     /// Proves the stored refresh token still works by using it (the connector's "reconnect
@@ -348,14 +353,7 @@ impl TokenManager {
 
         // The store is the truth across processes: another process may have marked the account
         // for reconnecting, reconnected it, or disconnected it while this task waited.
-        let account_id = inner.account_id;
-        let state = inner
-            .accounts
-            .with(move |store| store.account(account_id))
-            .await
-            .map_err(token_error)?
-            .map(|row| row.connection_state);
-        match (state, reason) {
+        match (self.stored_state().await?, reason) {
             (Some(ConnectionState::Disconnected) | None, _) => return Err(TokenError::Missing),
             (Some(ConnectionState::NeedsReconnect), RefreshReason::Forced) => {}
             (Some(ConnectionState::NeedsReconnect), _) => return Err(TokenError::Rejected),

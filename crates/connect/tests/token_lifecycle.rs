@@ -35,6 +35,13 @@ async fn connect_by_browser(world: &World) -> ConnectedAccount {
         .expect("the sign-in completes")
 }
 
+async fn manager_for(connector: &Connector, connected: &ConnectedAccount) -> TokenManager {
+    connector
+        .token_manager(connected.account.account_id)
+        .await
+        .expect("a token manager for the connected account")
+}
+
 fn key_of(connected: &ConnectedAccount) -> AccountKey {
     AccountKey::for_user(&connected.account.user.uri)
 }
@@ -82,10 +89,7 @@ async fn concurrent_tasks_meeting_an_expired_token_cause_exactly_one_refresh() {
     let connector = world.connector();
     let key = key_of(&connected);
     world.fake.control().reset_stats().await.unwrap();
-    let fresh_manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
+    let fresh_manager = manager_for(&connector, &connected).await;
     fresh_manager.access_token().await.unwrap();
     // With two hours left there is nothing to refresh.
     assert_eq!(
@@ -360,10 +364,7 @@ async fn invalid_grant_opens_the_circuit_and_a_reconnect_closes_it() {
         .revoke_tokens(&TokenActionRequest::default())
         .await
         .unwrap();
-    let manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
+    let manager = manager_for(&connector, &connected).await;
     assert_eq!(
         manager.access_token().await,
         Err(TokenError::Rejected),
@@ -463,10 +464,7 @@ async fn token_endpoint_outages_never_end_a_sign_in_and_the_circuit_closes_on_su
     let connected = connect_by_browser(&world).await;
     let connector = world.connector();
     expire_stored_token(&connector, &key_of(&connected)).await;
-    let manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
+    let manager = manager_for(&connector, &connected).await;
 
     // A two-second hiccup: exactly as many 503s as one refresh has attempts.
     fail_token_requests(&world, FaultKind::Status { status: 503 }, 3).await;
@@ -550,10 +548,7 @@ async fn a_token_that_has_not_expired_keeps_working_during_an_outage() {
     let connected = connect_by_browser(&world).await;
     let connector = world.connector();
     let aged = age_stored_token(&connector, &key_of(&connected)).await;
-    let manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
+    let manager = manager_for(&connector, &connected).await;
     fail_token_requests(&world, FaultKind::Status { status: 500 }, 3).await;
 
     // Five minutes are left: the early refresh fails, but the token itself is still good.
@@ -628,10 +623,7 @@ async fn invalid_client_ends_the_sign_in() {
     config.oauth_client_id = Some("another-registration".into());
     let connector = Connector::new(config).unwrap();
     expire_stored_token(&connector, &key_of(&connected)).await;
-    let manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
+    let manager = manager_for(&connector, &connected).await;
     assert_eq!(manager.access_token().await, Err(TokenError::Rejected));
     let (state, reason) = account_state(&connector).await;
     assert_eq!(state, ConnectionState::NeedsReconnect);
@@ -653,10 +645,7 @@ async fn a_reconnect_during_an_outage_refreshes_instead_of_opening_the_browser()
     let connected = connect_by_browser(&world).await;
     let connector = world.connector();
     expire_stored_token(&connector, &key_of(&connected)).await;
-    let manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
+    let manager = manager_for(&connector, &connected).await;
     fail_token_requests(&world, FaultKind::Status { status: 503 }, 3).await;
     let _ = outage_message(manager.access_token().await);
 
@@ -854,10 +843,7 @@ async fn a_reconnect_in_another_process_closes_this_processs_circuit() {
         .revoke_tokens(&TokenActionRequest::default())
         .await
         .unwrap();
-    let manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
+    let manager = manager_for(&connector, &connected).await;
     assert_eq!(
         manager.access_token().await,
         Err(TokenError::Rejected),

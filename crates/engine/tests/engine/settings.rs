@@ -11,6 +11,35 @@ use fake_calendly::{FakeCalendly, FakeConfig};
 
 use crate::harness::config_for;
 
+/// A fake Calendly and empty data and config folders; the settings file does not exist yet.
+struct Folders {
+    fake: fake_calendly::FakeHandle,
+    data_dir: tempfile::TempDir,
+    _config_dir: tempfile::TempDir,
+    file: std::path::PathBuf,
+}
+
+async fn folders(config: FakeConfig) -> Folders {
+    let fake = FakeCalendly::start(config).await.unwrap();
+    let config_dir = tempfile::tempdir().unwrap();
+    Folders {
+        fake,
+        data_dir: tempfile::tempdir().unwrap(),
+        file: config_dir.path().join("settings.toml"),
+        _config_dir: config_dir,
+    }
+}
+
+impl Folders {
+    fn engine(&self, variables: &[(&str, &str)]) -> Engine {
+        Engine::open_with_settings(
+            config_for(&self.fake, &self.data_dir),
+            live(&self.file, variables),
+        )
+        .expect("the engine opens")
+    }
+}
+
 fn live(file: &Path, variables: &[(&str, &str)]) -> LiveSettings {
     let variables: std::collections::BTreeMap<String, String> = variables
         .iter()
@@ -25,17 +54,12 @@ fn live(file: &Path, variables: &[(&str, &str)]) -> LiveSettings {
 
 #[tokio::test]
 async fn a_client_id_saved_in_settings_enables_the_browser_sign_in_at_once() {
-    let fake = FakeCalendly::start(FakeConfig {
+    let world = folders(FakeConfig {
         auto_approve: true,
         ..FakeConfig::for_tests()
     })
-    .await
-    .unwrap();
-    let data_dir = tempfile::tempdir().unwrap();
-    let config_dir = tempfile::tempdir().unwrap();
-    let file = config_dir.path().join("settings.toml");
-    let engine =
-        Engine::open_with_settings(config_for(&fake, &data_dir), live(&file, &[])).unwrap();
+    .await;
+    let engine = world.engine(&[]);
     // Nothing configures a client id yet: the browser sign-in is not offered.
     assert!(!engine.oauth_available());
     assert_eq!(
@@ -61,12 +85,9 @@ async fn a_client_id_saved_in_settings_enables_the_browser_sign_in_at_once() {
 
 #[tokio::test]
 async fn notifications_follow_the_shared_file_live_and_the_environment_wins() {
-    let fake = FakeCalendly::start(FakeConfig::for_tests()).await.unwrap();
-    let data_dir = tempfile::tempdir().unwrap();
-    let config_dir = tempfile::tempdir().unwrap();
-    let file = config_dir.path().join("settings.toml");
-    let engine =
-        Engine::open_with_settings(config_for(&fake, &data_dir), live(&file, &[])).unwrap();
+    let world = folders(FakeConfig::for_tests()).await;
+    let file = world.file.clone();
+    let engine = world.engine(&[]);
     assert!(engine.notifications_enabled(), "on by default");
 
     // Another process (the CLI's `config set`) writes the same file.
@@ -78,11 +99,7 @@ async fn notifications_follow_the_shared_file_live_and_the_environment_wins() {
         "the running engine sees the change"
     );
 
-    let overridden = Engine::open_with_settings(
-        config_for(&fake, &data_dir),
-        live(&file, &[("ADVICLY_NOTIFICATIONS", "true")]),
-    )
-    .unwrap();
+    let overridden = world.engine(&[("ADVICLY_NOTIFICATIONS", "true")]);
     assert!(
         overridden.notifications_enabled(),
         "the environment beats the file"
@@ -91,20 +108,16 @@ async fn notifications_follow_the_shared_file_live_and_the_environment_wins() {
 
 #[tokio::test]
 async fn the_sync_interval_is_kept_in_the_settings_file() {
-    let fake = FakeCalendly::start(FakeConfig::for_tests()).await.unwrap();
-    let data_dir = tempfile::tempdir().unwrap();
-    let config_dir = tempfile::tempdir().unwrap();
-    let file = config_dir.path().join("settings.toml");
-    let engine =
-        Engine::open_with_settings(config_for(&fake, &data_dir), live(&file, &[])).unwrap();
+    let world = folders(FakeConfig::for_tests()).await;
+    let file = world.file.clone();
+    let engine = world.engine(&[]);
     let scheduler = spawn_scheduler(engine.clone(), SchedulerSettings::default());
     scheduler.set_interval(25).unwrap();
     scheduler.shutdown().await;
 
     // The app's choice is the CLI's too, and survives a restart.
     assert_eq!(live(&file, &[]).resolve().sync_interval_minutes(), Some(25));
-    let reopened =
-        Engine::open_with_settings(config_for(&fake, &data_dir), live(&file, &[])).unwrap();
+    let reopened = world.engine(&[]);
     let scheduler = spawn_scheduler(reopened, SchedulerSettings::default());
     assert_eq!(scheduler.state().interval_minutes, 25);
     scheduler.shutdown().await;
@@ -112,18 +125,15 @@ async fn the_sync_interval_is_kept_in_the_settings_file() {
 
 #[tokio::test]
 async fn invalid_settings_are_reported_by_name_and_the_engine_still_opens() {
-    let fake = FakeCalendly::start(FakeConfig::for_tests()).await.unwrap();
-    let data_dir = tempfile::tempdir().unwrap();
-    let config_dir = tempfile::tempdir().unwrap();
-    let file = config_dir.path().join("settings.toml");
+    let world = folders(FakeConfig::for_tests()).await;
     std::fs::write(
-        &file,
+        &world.file,
         "relay_base = \"http://relay.example.com\"\nsync_interval_minutes = 900\n",
     )
     .unwrap();
 
-    let engine = Engine::open_with_settings(config_for(&fake, &data_dir), live(&file, &[]))
-        .expect("bad settings never stop the engine from opening");
+    // Bad settings never stop the engine from opening.
+    let engine = world.engine(&[]);
 
     let settings = engine.settings().expect("live settings");
     let messages: Vec<String> = settings
@@ -151,12 +161,9 @@ async fn invalid_settings_are_reported_by_name_and_the_engine_still_opens() {
 
 #[tokio::test]
 async fn a_client_id_set_by_another_process_is_used_without_a_restart() {
-    let fake = FakeCalendly::start(FakeConfig::for_tests()).await.unwrap();
-    let data_dir = tempfile::tempdir().unwrap();
-    let config_dir = tempfile::tempdir().unwrap();
-    let file = config_dir.path().join("settings.toml");
-    let engine =
-        Engine::open_with_settings(config_for(&fake, &data_dir), live(&file, &[])).unwrap();
+    let world = folders(FakeConfig::for_tests()).await;
+    let file = world.file.clone();
+    let engine = world.engine(&[]);
     assert!(!engine.oauth_available());
 
     // `advicly config set client_id …` in a terminal while the app runs.
