@@ -54,4 +54,11 @@ if [ -f ui/package-lock.json ]; then
     npm ci --prefix ui --no-audit --no-fund --loglevel=error
   fi
 fi
+# The Tauri CLI (prebuilt) that bundles the .deb and .rpm, exactly as locked.
+if [ -f tools/package-lock.json ]; then
+  if [ ! -d tools/node_modules ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+    log "installing build tools (Tauri CLI)"
+    npm ci --prefix tools --no-audit --no-fund --loglevel=error
+  fi
+fi
 log "ready"

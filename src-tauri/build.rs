@@ -17,6 +17,8 @@ const COMMANDS: &[&str] = &[
     "open_join_link",
     "simulate_booking",
     "set_notifications",
+    "get_settings",
+    "save_settings",
 ];
 
 fn main() {

@@ -32,9 +32,11 @@ pub fn init<R: Runtime>(app: &AppHandle<R>) {
     }
 
     // Registering writes a .desktop handler for `advicly://` into the user's data folder, so the
-    // browser can hand the OAuth callback back to this binary. Packaged installs register at
-    // install time; this covers running from a build folder.
-    #[cfg(target_os = "linux")]
+    // browser can hand the OAuth callback back to this binary. Only development builds do it: the
+    // installed package's own entry (/usr/share/applications/Advicly.desktop) registers the scheme
+    // at install time, and a per-user handler would shadow it (with an Exec line Debian's generic
+    // xdg-open cannot run).
+    #[cfg(all(target_os = "linux", debug_assertions))]
     if std::env::var_os("ADVICLY_SKIP_SCHEME_REGISTRATION").is_none() {
         if let Err(error) = app.deep_link().register_all() {
             tracing::warn!(%error, "could not register the advicly:// link handler (is xdg-utils installed?)");

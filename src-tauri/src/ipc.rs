@@ -161,6 +161,13 @@ pub struct Connection {
     pub reason: Option<String>,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub demo: bool,
+    /// While Calendly's token endpoint fails (the account stays connected): when the next
+    /// trial refresh happens.
+    #[serde(default)]
+    pub sign_in_retry_at: Option<DateTime<Utc>>,
+    /// The last failure of the token endpoint, in plain words.
+    #[serde(default)]
+    pub sign_in_problem: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +226,9 @@ pub struct Overview {
     pub sync: SyncStatus,
     pub online: bool,
     pub demo_available: bool,
+    /// False when no OAuth client id is set: "Connect with Calendly" explains how to set one.
+    #[serde(default)]
+    pub oauth_available: bool,
     pub meeting_count: u64,
     pub realtime: Realtime,
     /// Whether new, canceled and rescheduled meetings become desktop notifications.
@@ -252,6 +262,51 @@ pub struct RealtimeSubscription {
     pub uri: String,
     /// `active`, `disabled`, …
     pub state: String,
+}
+
+/// Result of `connect_oauth`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectOutcome {
+    /// True when the system browser was opened (the deep link finishes the sign-in); false when
+    /// the saved sign-in still worked and the account is connected again already.
+    pub browser_opened: bool,
+}
+
+/// Where a setting's value comes from: `default`, `built_in`, `file`, `environment`, `flag`.
+pub type SettingSource = String;
+
+/// The Settings screen's values (`get_settings`, `save_settings`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    pub client_id: Option<String>,
+    pub relay_base: Option<String>,
+    pub sync_interval_minutes: u32,
+    pub notifications: bool,
+    /// Per setting name (`client_id`, `relay_base`, `sync_interval_minutes`, `notifications`).
+    pub sources: std::collections::BTreeMap<String, SettingSource>,
+    /// Settings an environment variable fixes (name → variable); the screen shows them read-only.
+    pub locked_by: std::collections::BTreeMap<String, String>,
+    /// Problems with values that are ignored, one sentence each, naming the setting.
+    pub problems: Vec<String>,
+    /// The settings file shared with the `advicly` command line.
+    pub file: Option<String>,
+}
+
+/// Arguments of `save_settings`: only the fields present change; an empty text removes the
+/// setting from the file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsUpdate {
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub relay_base: Option<String>,
+    #[serde(default)]
+    pub sync_interval_minutes: Option<u32>,
+    #[serde(default)]
+    pub notifications: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -509,6 +564,60 @@ mod from_engine {
                 account: status.account.clone().map(Into::into),
                 reason: status.reason.clone(),
                 token_expires_at: status.token_expires_at,
+                sign_in_retry_at: status.sign_in_outage.as_ref().map(|outage| outage.retry_at),
+                sign_in_problem: status
+                    .sign_in_outage
+                    .as_ref()
+                    .map(|outage| outage.problem.clone()),
+            }
+        }
+    }
+
+    impl Settings {
+        /// The advisor's four settings out of everything resolved.
+        pub fn from_resolved(resolved: &engine::ResolvedSettings) -> Self {
+            use engine::{SettingKey, SettingSource};
+            let keys = [
+                SettingKey::ClientId,
+                SettingKey::RelayBase,
+                SettingKey::SyncIntervalMinutes,
+                SettingKey::Notifications,
+            ];
+            Self {
+                client_id: resolved.client_id(),
+                relay_base: resolved.relay_base().map(|url| url.to_string()),
+                sync_interval_minutes: resolved
+                    .sync_interval_minutes()
+                    .unwrap_or(engine::DEFAULT_INTERVAL_MINUTES),
+                notifications: resolved.notifications(),
+                sources: keys
+                    .iter()
+                    .map(|key| {
+                        (
+                            key.name().to_owned(),
+                            resolved.source(*key).as_str().to_owned(),
+                        )
+                    })
+                    .collect(),
+                locked_by: keys
+                    .iter()
+                    .filter(|key| {
+                        matches!(
+                            resolved.source(**key),
+                            SettingSource::Environment | SettingSource::Flag
+                        )
+                    })
+                    .map(|key| (key.name().to_owned(), key.environment_variable().to_owned()))
+                    .collect(),
+                problems: resolved
+                    .problems
+                    .iter()
+                    .map(|problem| problem.message.clone())
+                    .collect(),
+                file: resolved
+                    .file
+                    .as_ref()
+                    .map(|path| path.display().to_string()),
             }
         }
     }
@@ -607,6 +716,8 @@ mod tests {
                 reason: None,
                 token_expires_at: None,
                 demo: true,
+                sign_in_retry_at: None,
+                sign_in_problem: None,
             },
             sync: SyncStatus {
                 running: false,
@@ -617,6 +728,7 @@ mod tests {
             },
             online: true,
             demo_available: false,
+            oauth_available: true,
             meeting_count: 3,
             realtime: Realtime {
                 state: RealtimeState::Degraded,

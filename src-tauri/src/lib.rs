@@ -15,11 +15,11 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use advicly_engine::{
-    spawn_listener, spawn_scheduler, Engine, EngineConfig, ListenerHandle, ListenerSettings,
-    RedirectMode, SchedulerHandle, SchedulerSettings,
+    spawn_listener, spawn_scheduler, AddressPolicy, Engine, EngineConfig, ListenerHandle,
+    ListenerSettings, LiveSettings, SchedulerHandle, SchedulerSettings, SettingsOverrides,
+    SETTINGS_FILE_NAME,
 };
 use tauri::{AppHandle, Manager, RunEvent, Runtime};
-use url::Url;
 
 /// The Tauri identifier; also the data folder name and the release keychain service.
 pub use advicly_engine::APP_IDENTIFIER;
@@ -47,8 +47,6 @@ pub struct AppState {
     demo: tokio::sync::Mutex<Option<advicly_engine::demo::Demo>>,
     /// Latest result of the reachability probe (see `events::spawn_network_probe`).
     online: AtomicBool,
-    /// True when no OAuth client is configured, so the UI offers the in-process demo.
-    pub demo_available: bool,
     /// Set once quitting has begun, so the exit handler runs the shutdown only once.
     shutting_down: AtomicBool,
 }
@@ -64,14 +62,13 @@ fn spawn_background(engine: &Engine, settings: SchedulerSettings) -> ActiveEngin
 
 impl AppState {
     /// Must be called inside the Tokio runtime (the scheduler is spawned onto it).
-    pub fn new(engine: Engine, settings: SchedulerSettings, demo_available: bool) -> Self {
+    pub fn new(engine: Engine, settings: SchedulerSettings) -> Self {
         Self {
             active: RwLock::new(spawn_background(&engine, settings)),
             generation: AtomicU64::new(0),
             base_engine: engine,
             demo: tokio::sync::Mutex::new(None),
             online: AtomicBool::new(true),
-            demo_available,
             shutting_down: AtomicBool::new(false),
         }
     }
@@ -103,6 +100,17 @@ impl AppState {
 
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
+    }
+
+    /// True when no OAuth client id is configured (now: a client id saved in Settings counts at
+    /// once), so the UI offers the in-process demo next to the personal access token.
+    pub fn demo_available(&self) -> bool {
+        !self.base_engine.oauth_available()
+    }
+
+    /// The engine of the configured Calendly (not the demo's): settings belong to it.
+    pub fn base_engine(&self) -> &Engine {
+        &self.base_engine
     }
 
     pub fn is_online(&self) -> bool {
@@ -156,7 +164,7 @@ async fn stop_background(background: &ActiveEngine) {
 pub async fn enter_demo<R: Runtime>(app: &AppHandle<R>) -> Result<(), advicly_engine::EngineError> {
     let state = app.state::<AppState>();
     let mut demo_slot = state.demo.lock().await;
-    let demo = advicly_engine::demo::start_demo(state.base_engine.config()).await?;
+    let demo = advicly_engine::demo::start_demo(&state.base_engine).await?;
     let engine = demo.engine.clone();
     let previous = demo_slot.replace(demo);
     drop(demo_slot);
@@ -177,45 +185,31 @@ pub async fn leave_demo<R: Runtime>(app: &AppHandle<R>) {
     demo.stop().await;
 }
 
-/// Reads the engine configuration from the environment, the same variables the CLI honours, so
-/// tests can point the app at the fake Calendly and a private keychain service.
-pub fn engine_config_from_env(default_data_dir: PathBuf) -> Result<EngineConfig, String> {
+/// The engine configuration and the settings the app runs with: the settings file in the app's
+/// config folder (shared with the CLI), overridden by the same environment variables the CLI
+/// honours, so tests can point the app at the fake Calendly and a private keychain service.
+/// `ADVICLY_DATA_DIR` and `ADVICLY_KEYCHAIN_SERVICE` are not settings but still honoured.
+pub fn engine_config_from_settings(
+    default_data_dir: PathBuf,
+    settings_file: Option<PathBuf>,
+) -> (EngineConfig, LiveSettings) {
     let variable = |name: &str| {
         std::env::var(name)
             .ok()
             .filter(|value| !value.trim().is_empty())
     };
-    let url = |name: &str| -> Result<Option<Url>, String> {
-        variable(name)
-            .map(|raw| {
-                Url::parse(&raw)
-                    .map_err(|error| format!("{name} is not a valid URL ({raw}): {error}"))
-            })
-            .transpose()
-    };
     let data_dir = variable("ADVICLY_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or(default_data_dir);
-    let mut config = EngineConfig::production(data_dir, variable("ADVICLY_CLIENT_ID"));
-    if let Some(api_base) = url("ADVICLY_API_BASE")? {
-        config.api_base = api_base;
-    }
-    if let Some(auth_base) = url("ADVICLY_AUTH_BASE")? {
-        config.auth_base = auth_base;
-    }
-    if let Some(relay_base) = url("ADVICLY_RELAY_BASE")? {
-        // One setting for both: the HTTPS bounce and the real-time channel.
-        config.redirect = RedirectMode::RelayBounce {
-            relay_base: relay_base.clone(),
-        };
-        config.relay_base = Some(relay_base);
-    }
-    if variable("ADVICLY_NOTIFICATIONS").is_some_and(|value| value == "off") {
-        config.notifications_enabled = false;
-    }
+    let mut config = EngineConfig::production(data_dir, None);
     config.keychain_service = variable("ADVICLY_KEYCHAIN_SERVICE")
         .unwrap_or_else(|| default_keychain_service().to_owned());
-    Ok(config)
+    let settings = LiveSettings::new(
+        settings_file,
+        SettingsOverrides::from_environment(),
+        AddressPolicy::for_this_build(),
+    );
+    (config, settings)
 }
 
 pub use advicly_engine::default_keychain_service;
@@ -279,19 +273,24 @@ fn init_tracing() {
 /// link handling. Also used by the command tests with a mock runtime.
 pub fn setup<R: Runtime>(app: &AppHandle<R>) -> Result<(), Box<dyn std::error::Error>> {
     let default_data_dir = app.path().app_data_dir()?;
-    let config = engine_config_from_env(default_data_dir)?;
-    let demo_available = config.oauth_client_id.is_none();
+    // Tauri's app_config_dir is $XDG_CONFIG_HOME/com.advicly.desktop: the CLI's folder too.
+    let settings_file = app
+        .path()
+        .app_config_dir()
+        .ok()
+        .map(|folder| folder.join(SETTINGS_FILE_NAME));
+    let (config, settings) = engine_config_from_settings(default_data_dir, settings_file);
+    // Problems with single settings are logged and shown in Settings; they never stop the app.
+    let engine = Engine::open_with_settings(config, settings)?;
     tracing::info!(
-        data_dir = %config.data_dir.display(),
-        api_base = %config.api_base,
-        keychain_service = %config.keychain_service,
-        demo_available,
+        data_dir = %engine.config().data_dir.display(),
+        keychain_service = %engine.config().keychain_service,
+        oauth_available = engine.oauth_available(),
         "starting"
     );
-    let engine = Engine::open(config)?;
     // The scheduler spawns onto the current Tokio runtime, which is Tauri's.
     let state = tauri::async_runtime::block_on(async {
-        AppState::new(engine.clone(), SchedulerSettings::default(), demo_available)
+        AppState::new(engine.clone(), SchedulerSettings::default())
     });
     app.manage(state);
     events::spawn_engine_forwarder(app, &engine, 0);

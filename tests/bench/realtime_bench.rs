@@ -78,7 +78,6 @@ async fn main() -> anyhow::Result<()> {
         redirect: RedirectMode::Direct,
         keychain_service: format!("com.advicly.bench.realtime.{}", std::process::id()),
         relay_base: Some(relay.base_url().clone()),
-        notifications_enabled: false,
         windows: SyncWindows::default(),
         calendly: Default::default(),
     };

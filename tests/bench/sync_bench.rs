@@ -198,7 +198,6 @@ async fn connected_engine(
         redirect: RedirectMode::Direct,
         keychain_service: format!("com.advicly.bench.{}.{label}", std::process::id()),
         relay_base: None,
-        notifications_enabled: true,
         windows: SyncWindows::default(),
         calendly: Default::default(),
     };

@@ -96,7 +96,7 @@ async fn one_subscription_per_account_across_reconnect_switch_and_disconnect() {
     let cli = Cli::new(&fake, &client_id, Some(&relay));
 
     let first_token = token_for(&control, &first.user_uri).await;
-    cli.ok(&["connect", "--token", &first_token]).await;
+    cli.connect_with_token(&first_token).await;
     let after_connect = ours_for(&control, &webhook_base, &first.user_uri).await;
     assert_eq!(
         after_connect.len(),
@@ -123,7 +123,7 @@ async fn one_subscription_per_account_across_reconnect_switch_and_disconnect() {
     cli.ok(&["sync"]).await;
 
     // Reconnecting the same account must not pile up subscriptions.
-    cli.ok(&["connect", "--token", &first_token]).await;
+    cli.connect_with_token(&first_token).await;
     let after_reconnect = ours_for(&control, &webhook_base, &first.user_uri).await;
     assert_eq!(
         after_reconnect.len(),
@@ -137,7 +137,7 @@ async fn one_subscription_per_account_across_reconnect_switch_and_disconnect() {
 
     // A different account: the previous account's subscription goes, the new one gets its own.
     let second_token = token_for(&control, &second.user_uri).await;
-    cli.ok(&["connect", "--token", &second_token]).await;
+    cli.connect_with_token(&second_token).await;
     assert!(
         ours_for(&control, &webhook_base, &first.user_uri)
             .await

@@ -144,6 +144,8 @@ impl Drop for RelayProcess {
 /// output it produced is kept, so a test can scan all of it for secrets.
 pub struct Cli {
     pub data_dir: tempfile::TempDir,
+    /// `XDG_CONFIG_HOME` of this advisor, so their settings file is their own.
+    pub config_dir: tempfile::TempDir,
     pub keychain_service: String,
     arguments: Vec<String>,
     transcript: std::sync::Mutex<Vec<u8>>,
@@ -175,6 +177,7 @@ impl Cli {
         }
         Self {
             data_dir,
+            config_dir: tempfile::tempdir().expect("a temporary config folder"),
             keychain_service,
             arguments,
             transcript: std::sync::Mutex::new(Vec::new()),
@@ -190,14 +193,35 @@ impl Cli {
 
     /// Runs `advicly <global flags> <args>` with debug logging on, and records its output.
     pub async fn run(&self, args: &[&str]) -> Output {
-        let output = tokio::process::Command::new(advicly_binary())
+        self.run_with_input(args, None).await
+    }
+
+    /// Like [`Cli::run`], with `input` piped to standard input (how a token is handed over).
+    pub async fn run_with_input(&self, args: &[&str], input: Option<&str>) -> Output {
+        use tokio::io::AsyncWriteExt;
+        let mut child = tokio::process::Command::new(advicly_binary())
             .args(&self.arguments)
             .args(args)
             .env("RUST_LOG", "debug")
+            .env("XDG_CONFIG_HOME", self.config_dir.path())
             .env_remove("ADVICLY_DATA_DIR")
-            .output()
-            .await
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .expect("the advicly binary runs");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        if let Some(input) = input {
+            stdin
+                .write_all(input.as_bytes())
+                .await
+                .expect("advicly reads its standard input");
+        }
+        drop(stdin);
+        let output = child
+            .wait_with_output()
+            .await
+            .expect("the advicly binary finishes");
         let mut transcript = self.transcript.lock().expect("transcript lock");
         transcript.extend_from_slice(&output.stdout);
         transcript.extend_from_slice(&output.stderr);
@@ -224,6 +248,19 @@ impl Cli {
         assert!(
             output.status.success(),
             "advicly {args:?} must succeed; stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("the CLI prints UTF-8")
+    }
+
+    /// `advicly connect --token` with the token piped in; must succeed.
+    pub async fn connect_with_token(&self, token: &str) -> String {
+        let output = self
+            .run_with_input(&["connect", "--token"], Some(token))
+            .await;
+        assert!(
+            output.status.success(),
+            "advicly connect --token must succeed; stderr: {}",
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).expect("the CLI prints UTF-8")

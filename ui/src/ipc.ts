@@ -121,6 +121,10 @@ export type Connection = {
   reason: string | null;
   tokenExpiresAt: string | null;
   demo: boolean;
+  /** While Calendly's sign-in service fails (the account stays connected): when it is retried. */
+  signInRetryAt?: string | null;
+  /** What the sign-in service's last failure was, in plain words. */
+  signInProblem?: string | null;
 };
 export type SyncCounts = {
   created: number;
@@ -161,9 +165,35 @@ export type Overview = {
   sync: SyncStatus;
   online: boolean;
   demoAvailable: boolean;
+  /** False when no OAuth client id is set: Connect with Calendly explains how to set one. */
+  oauthAvailable?: boolean;
   meetingCount: number;
   realtime: Realtime;
   notificationsEnabled: boolean;
+};
+/** `connect_oauth`: false when the saved sign-in still worked and no browser was needed. */
+export type ConnectOutcome = { browserOpened: boolean };
+export type SettingSource = 'default' | 'built_in' | 'file' | 'environment' | 'flag';
+/** The Settings screen's values, shared with `advicly config`. */
+export type Settings = {
+  clientId: string | null;
+  relayBase: string | null;
+  syncIntervalMinutes: number;
+  notifications: boolean;
+  /** Per setting name: `client_id`, `relay_base`, `sync_interval_minutes`, `notifications`. */
+  sources: Record<string, SettingSource>;
+  /** Settings an environment variable fixes (name → variable). */
+  lockedBy: Record<string, string>;
+  /** Ignored values, one sentence each naming the setting. */
+  problems: string[];
+  file: string | null;
+};
+/** Only the fields present change; an empty text removes that setting. */
+export type SettingsUpdate = {
+  clientId?: string;
+  relayBase?: string;
+  syncIntervalMinutes?: number;
+  notifications?: boolean;
 };
 export type DisconnectReport = {
   subscriptionsDeleted: number;
@@ -190,7 +220,7 @@ export const ipc = {
   listClients: () => call<ClientSummary[]>('list_clients'),
   clientMeetings: (email: string) => call<MeetingSummary[]>('client_meetings', { email }),
   syncNow: () => call<null>('sync_now'),
-  connectOauth: () => call<null>('connect_oauth'),
+  connectOauth: () => call<ConnectOutcome>('connect_oauth'),
   connectToken: (token: string) => call<Connection>('connect_token', { token }),
   startDemo: () => call<null>('start_demo'),
   disconnect: (wipe: boolean) => call<DisconnectReport>('disconnect', { wipe }),
@@ -198,6 +228,8 @@ export const ipc = {
   openJoinLink: (uri: string) => call<null>('open_join_link', { uri }),
   simulateBooking: () => call<null>('simulate_booking'),
   setNotifications: (enabled: boolean) => call<boolean>('set_notifications', { enabled }),
+  getSettings: () => call<Settings>('get_settings'),
+  saveSettings: (update: SettingsUpdate) => call<Settings>('save_settings', { update }),
 };
 export type Ipc = typeof ipc;
 

@@ -57,17 +57,21 @@ impl RedirectMode {
     }
 }
 
-/// When to refresh and how to back off.
+/// When to refresh, how to back off, and how the token-endpoint circuit cools down.
 #[derive(Clone, Debug)]
 pub struct RefreshPolicy {
     /// Refresh proactively when less than this is left of the access token's life.
     pub refresh_margin: chrono::Duration,
-    /// Refresh requests one refresh may make (the first included) on transient failures.
+    /// Refresh requests one refresh may make (the first included) on transient failures while
+    /// the circuit is closed. A half-open circuit makes one trial request.
     pub max_attempts: u32,
-    /// First backoff delay; doubled per attempt, then jittered by up to half.
+    /// First backoff delay between those requests; doubled per attempt, jittered by up to half.
     pub base_delay: Duration,
-    /// Consecutive failed refresh requests that open the circuit (account needs reconnecting).
-    pub failures_to_open_circuit: u32,
+    /// How long the circuit stays open after the first refresh whose attempts all failed;
+    /// doubled after every failed trial, jittered by up to half.
+    pub cooldown_base: Duration,
+    /// The longest cool-down (before jitter).
+    pub cooldown_max: Duration,
 }
 
 impl Default for RefreshPolicy {
@@ -76,7 +80,8 @@ impl Default for RefreshPolicy {
             refresh_margin: chrono::Duration::minutes(10),
             max_attempts: 3,
             base_delay: Duration::from_millis(500),
-            failures_to_open_circuit: 3,
+            cooldown_base: Duration::from_secs(30),
+            cooldown_max: Duration::from_secs(10 * 60),
         }
     }
 }

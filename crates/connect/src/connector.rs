@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use advicly_calendly::{CalendlyClient, StaticToken, TokenError};
 use advicly_core::domain::{AccountId, CalendlyUser, ConnectionState};
-use advicly_core::store::AccountRow;
+use advicly_core::store::{AccountRow, SettingScope};
 use advicly_core::Secret;
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -18,7 +18,9 @@ use crate::keychain::{AccountKey, Keychain, TokenSet};
 use crate::oauth::{OAuthEndpoints, TokenRequestFailure};
 use crate::pending::PendingAuthorizations;
 use crate::relay::RelayClient;
-use crate::tokens::{refresh_lock_path, shared_state, FileLock, TokenManager};
+use crate::tokens::{
+    lock_refreshes, refresh_lock_path, shared_state, FileLock, TokenManager, OUTAGE_SETTING,
+};
 use crate::webhooks::{self, Ensured, EnsuredSubscription, RealtimeContext};
 use advicly_core::store::SigningAuthority;
 
@@ -684,6 +686,8 @@ impl Connector {
             .with(move |store| {
                 let account_id = store.upsert_account(&stored_user, now)?;
                 store.set_active_account(account_id, now)?;
+                // A sign-in that just worked proves the token endpoint answers again.
+                store.remove_setting(SettingScope::Account(account_id), OUTAGE_SETTING)?;
                 store.account(account_id)
             })
             .await?
@@ -747,7 +751,11 @@ impl Connector {
         report.subscriptions_deleted = torn_down.subscriptions_deleted;
         report.warnings.extend(torn_down.warnings);
 
-        // Re-read: deleting webhooks may have refreshed (and rotated) the tokens.
+        // From here on no refresh may run in any process: one that finished saved its pair
+        // before this lock was granted (and that pair is revoked below), one that waits finds
+        // the account disconnected and the keychain empty.
+        let _refreshes = lock_refreshes(&config.data_dir, &key).await?;
+        // Re-read: deleting webhooks (or another process) may have refreshed the tokens.
         let tokens = self.inner.keychain.token_set(&key).await?;
         match (&tokens, &self.inner.oauth) {
             (None, _) => {
@@ -793,6 +801,7 @@ impl Connector {
             .accounts
             .with(move |store| {
                 store.set_connection_state(account_id, ConnectionState::Disconnected, None, now)?;
+                store.remove_setting(SettingScope::Account(account_id), OUTAGE_SETTING)?;
                 if wipe {
                     store.wipe_account_data(account_id)?;
                 }

@@ -10,9 +10,9 @@ pub enum ConnectError {
     #[error("{message}")]
     KeychainUnavailable { message: String },
 
-    /// This build has no OAuth client id, so the browser sign-in cannot be used.
+    /// No OAuth client id is configured, so the browser sign-in cannot be used.
     #[error(
-        "Signing in through the browser is not available in this build (no OAuth client id is configured); connect with a personal access token instead"
+        "Signing in through the browser needs the OAuth client id of your Calendly app, and none is set. Set it once in Settings (or with `advicly config set client_id YOUR_CLIENT_ID`), or connect with a personal access token instead"
     )]
     OAuthUnavailable,
 

@@ -5,7 +5,8 @@
 //!   [`Connector::connect_with_token`], [`Connector::reconnect_without_browser`] and
 //!   [`Connector::disconnect`].
 //! - [`TokenManager`] implements `advicly_calendly::TokenProvider`: single-flight refresh across
-//!   tasks and processes, proactive refresh, and the circuit breaker (`needs_reconnect`).
+//!   tasks and processes, proactive refresh, `needs_reconnect` only on Calendly's verdict, and a
+//!   circuit breaker that rides out outages of the token endpoint ([`TokenEndpointOutage`]).
 //! - [`keychain`] is the only module that touches the OS keychain.
 //!
 //! Tokens are [`advicly_core::Secret`]s and never reach SQLite, logs, the relay or the UI.
@@ -36,5 +37,8 @@ pub use error::ConnectError;
 pub use keychain::{AccountKey, Keychain, KeychainItem, TokenSet};
 pub use pending::PENDING_FILE_NAME;
 pub use relay::{RelayClient, StreamRefusal};
-pub use tokens::{TokenManager, PERSONAL_TOKEN_REJECTED};
+pub use tokens::{
+    sign_in_outage_message, token_endpoint_outage, TokenEndpointOutage, TokenManager,
+    OUTAGE_SETTING, PERSONAL_TOKEN_REJECTED,
+};
 pub use webhooks::{ingress_prefix, is_ours, EnsuredSubscription, PLAN_HAS_NO_WEBHOOKS};

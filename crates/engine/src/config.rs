@@ -45,14 +45,12 @@ pub struct EngineConfig {
     pub redirect: RedirectMode,
     /// The keychain service name secrets are filed under; tests use a unique one.
     pub keychain_service: String,
-    /// The relay that carries real time (the same base as the HTTPS OAuth bounce; `redirect`
-    /// decides separately whether sign-ins bounce through it). When set, connecting creates a
+    /// The relay that carries real time (the same base as the HTTPS OAuth bounce; the settings
+    /// file's `relay_base` sets both, while the demo sets only this). When set, connecting creates a
     /// relay channel and keeps exactly one Calendly webhook subscription pointing at it, the
     /// listener holds the channel's stream, and disconnecting removes both. `None`: meetings
     /// arrive by polling only.
     pub relay_base: Option<Url>,
-    /// Whether new, canceled and rescheduled meetings become desktop notifications.
-    pub notifications_enabled: bool,
     pub windows: SyncWindows,
     /// Retry and pacing of the Calendly client; tests shorten the waits.
     pub calendly: CalendlyTuning,
@@ -77,7 +75,6 @@ impl EngineConfig {
             redirect: RedirectMode::Direct,
             keychain_service: default_keychain_service().to_owned(),
             relay_base: None,
-            notifications_enabled: true,
             windows: SyncWindows::default(),
             calendly: CalendlyTuning::default(),
         }

@@ -109,10 +109,12 @@ pub fn demo_data_dir(app_data_dir: &std::path::Path) -> PathBuf {
 
 /// Starts a seeded fake Calendly and connects a fresh demo engine to it via OAuth.
 ///
-/// `base` is the app's normal configuration; the demo derives its own folder and keychain
-/// service from it. A previous demo database is erased first (its URIs pointed at a fake
-/// that no longer runs).
-pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
+/// `base_engine` is the app's normal engine; the demo derives its own folder and keychain
+/// service from its configuration, and its notifications follow the advisor's settings file
+/// (nothing else there applies: the fake and the relay are the demo's own). A previous demo
+/// database is erased first (its URIs pointed at a fake that no longer runs).
+pub async fn start_demo(base_engine: &Engine) -> Result<Demo, EngineError> {
+    let base = base_engine.config();
     let now = Utc::now();
     let fake_config = FakeConfig {
         auto_approve: true,
@@ -138,7 +140,6 @@ pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
         redirect: RedirectMode::Direct,
         keychain_service: format!("{}.demo", base.keychain_service),
         relay_base: None,
-        notifications_enabled: base.notifications_enabled,
         windows: base.windows,
         calendly: base.calendly.clone(),
     };
@@ -157,7 +158,7 @@ pub async fn start_demo(base: &EngineConfig) -> Result<Demo, EngineError> {
     )
     .await?;
     config.relay_base = Some(relay.base_url().clone());
-    let engine = Engine::open(config)?;
+    let engine = Engine::open_following_notifications_of(config, base_engine)?;
     let authorize_url = engine.begin_oauth().await?;
     let callback = follow_authorize(&authorize_url).await?;
     let account = engine.handle_callback_url(&callback).await?;

@@ -18,6 +18,7 @@ mod mapping;
 mod read_pool;
 pub mod realtime;
 mod scheduler;
+pub mod settings;
 mod sync;
 mod views;
 
@@ -38,11 +39,15 @@ pub use scheduler::{
     spawn_scheduler, validate_interval, SchedulerHandle, SchedulerSettings, SchedulerState,
     DEFAULT_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES,
 };
+pub use settings::{
+    AddressPolicy, LiveSettings, ResolvedSetting, ResolvedSettings, SettingKey, SettingProblem,
+    SettingSource, SettingValue, SettingsOverrides, SETTINGS_FILE_NAME,
+};
 pub use sync::{FRESH_INVITEE_READS_PER_SYNC, INVITEE_CONCURRENCY};
 pub use views::{
-    AccountView, CircuitState, ClientView, DisconnectReport, InviteeDetailView, InviteeView,
-    LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,
-    QuestionAnswerView, StatusView,
+    AccountView, CircuitState, ClientView, ConnectStart, DisconnectReport, InviteeDetailView,
+    InviteeView, LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,
+    QuestionAnswerView, SignInOutageView, StatusView,
 };
 
 pub use advicly_calendly::{PacingPolicy, RetryPolicy};

@@ -304,6 +304,11 @@ impl Poller {
             Ok(_) => {
                 self.consecutive_failures = 0;
                 self.online = true;
+                // The interval may have been changed in the shared settings file meanwhile
+                // (by `advicly config set` in a terminal); the next deadline follows it.
+                if let Ok(Some(minutes)) = self.engine.saved_sync_interval() {
+                    self.settings.interval_minutes = minutes;
+                }
                 self.schedule_in(self.regular_delay());
             }
             Err(EngineError::NotConnected) | Err(EngineError::NeedsReconnect { .. }) => {

@@ -15,7 +15,9 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use advicly_calendly::{CalendlyClient, CallStats, EventQuery, SortOrder};
-use advicly_core::domain::{AccountId, ChangeSource, EventUri, FetchedEvent, SyncWindow, UserUri};
+use advicly_core::domain::{
+    AccountId, ChangeSource, ConnectionState, EventUri, FetchedEvent, SyncWindow, UserUri,
+};
 use advicly_core::store::Store;
 use advicly_core::sync::{
     plan_poll_page, plan_vanished, InviteeFreshness, InviteeReads, MeetingOperation, PagePlan,
@@ -120,6 +122,14 @@ impl SyncJob {
         // Another process (the CLI next to the desktop app) may be syncing the same store:
         // wait for it, so the two never interleave pages. The lock is released on drop.
         let _lock = self.acquire_process_lock().await?;
+        // A disconnect may have run while this sync waited for the lock: never write into an
+        // account that is no longer connected (its data may just have been wiped).
+        let still_connected = self
+            .with_store(|store| store.account(self.account))?
+            .is_some_and(|row| row.connection_state == ConnectionState::Connected);
+        if !still_connected {
+            return Err(EngineError::NotConnected);
+        }
         let started_at = self.clock.now();
         let last_full = self
             .with_store(|store| store.last_successful_full_sync(self.account))?

@@ -162,8 +162,11 @@ pub struct AccountView {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CircuitState {
     Closed,
-    /// Refresh failed for good; nothing calls Calendly until the advisor reconnects.
+    /// No refresh is sent: Calendly ended the sign-in (`needs_reconnect`, until the advisor
+    /// reconnects), or its token endpoint failed and the cool-down runs (until `retry_at`).
     Open,
+    /// The cool-down is over: the next refresh is one trial request; success closes it.
+    HalfOpen,
 }
 
 impl CircuitState {
@@ -171,8 +174,22 @@ impl CircuitState {
         match self {
             Self::Closed => "closed",
             Self::Open => "open",
+            Self::HalfOpen => "half_open",
         }
     }
+}
+
+/// An outage of Calendly's token endpoint: the sign-in is kept, refreshes wait for `retry_at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInOutageView {
+    pub since: DateTime<Utc>,
+    /// Failed refreshes in a row.
+    pub failures: u32,
+    pub retry_at: DateTime<Utc>,
+    /// The last failure, in plain words.
+    pub problem: String,
+    /// "Calendly's sign-in service is not answering; retrying at 10:42" (local time).
+    pub message: String,
 }
 
 /// The last sync the store recorded.
@@ -201,11 +218,23 @@ pub struct StatusView {
     pub next_sync: Option<DateTime<Utc>>,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub circuit: CircuitState,
+    /// Set while Calendly's token endpoint is failing (the account stays connected).
+    pub sign_in_outage: Option<SignInOutageView>,
     pub sync_running: bool,
     pub progress: Option<SyncProgress>,
     pub meeting_count: u64,
     /// Real time: the stream's state, why it is not live, the last delivery and the subscription.
     pub realtime: crate::realtime::RealtimeView,
+}
+
+/// What starting a connection did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectStart {
+    /// The stored sign-in still worked: connected again without the browser.
+    Reconnected(AccountView),
+    /// Open this address in the system browser; the deep link (or `advicly handle-url`)
+    /// completes the sign-in.
+    OpenBrowser(url::Url),
 }
 
 /// What disconnecting did.

@@ -7,6 +7,7 @@ import { AppContext, syncBlockedReason, useApp, type AppApi, type Tab } from '..
 import { MeetingsView } from './MeetingsView';
 import { ClientsView } from './ClientsView';
 import { ConnectionView } from './ConnectionView';
+import { SettingsView } from './SettingsView';
 import { SyncPanel } from './SyncPanel';
 import { ErrorBanner, Notices } from './Notices';
 
@@ -21,6 +22,7 @@ const TABS: { tab: Tab; id: string; label: string }[] = [
   { tab: 'meetings', id: 'meetings-tab', label: 'Meetings' },
   { tab: 'clients', id: 'clients-tab', label: 'Clients' },
   { tab: 'connection', id: 'connection-tab', label: 'Account & sync' },
+  { tab: 'settings', id: 'settings-tab', label: 'Settings' },
 ];
 
 export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
@@ -112,7 +114,11 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
         setSyncFailure({ code, message });
         setOverview((previous) => ({ ...previous, sync }));
         if (code === 'needs_reconnect' || code === 'not_connected') void refreshOverview();
-        if (code === 'offline') setOverview((previous) => ({ ...previous, online: false }));
+        // An outage of Calendly's sign-in service is not the network being down: say which it is.
+        if (code === 'offline') {
+          void ipc.getOverview().then((fresh) => setOverviewState(fresh.connection.signInRetryAt ? fresh : { ...fresh, online: false }),
+            () => setOverview((previous) => ({ ...previous, online: false })));
+        }
       },
       'connection-changed': (connection) => {
         setOverview((previous) => ({ ...previous, connection }));
@@ -209,7 +215,8 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
           <ErrorBanner error={banner} onDismiss={() => setBanner(null)} />
           <Notices onConnectionScreen={tab === 'connection'} />
           <div class="panel" role="tabpanel" id={`${tab}-panel`} aria-labelledby={`${tab}-tab`}>
-            {tab === 'meetings' ? <MeetingsView /> : tab === 'clients' ? <ClientsView /> : <ConnectionView />}
+            {tab === 'meetings' ? <MeetingsView /> : tab === 'clients' ? <ClientsView />
+              : tab === 'settings' ? <SettingsView /> : <ConnectionView />}
           </div>
         </main>
       </div>

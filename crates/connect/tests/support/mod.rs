@@ -467,3 +467,29 @@ pub fn secret_tool_search(service: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// Polls `condition` every 20 ms until it holds, failing the test after 30 seconds.
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// True when some process is blocked waiting for an exclusive lock on `path` (a `->` line for
+/// the file's inode in `/proc/locks`).
+pub fn someone_waits_for_lock(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return false;
+    };
+    let inode = format!(":{} ", metadata.ino());
+    std::fs::read_to_string("/proc/locks")
+        .unwrap_or_default()
+        .lines()
+        .any(|line| line.contains("->") && line.contains(&inode))
+}

@@ -952,6 +952,80 @@ mod search_properties {
 }
 
 #[test]
+fn a_wipe_leaves_no_readable_copy_in_the_database_or_the_wal() {
+    let (mut temp, account) = store_with_account();
+    let mut events = Vec::new();
+    for number in 0..40 {
+        let meeting = event(&format!("ZQ{number}"), days(number));
+        let mut guest = invitee(
+            &meeting,
+            "Q1",
+            &format!("zebulonquark{number}@example.com"),
+            "Zebulonquark Person",
+        );
+        guest.questions_and_answers = vec![crate::domain::QuestionAnswer {
+            question: "Topic".into(),
+            answer: "zebulonquark pension plans".into(),
+            position: 0,
+        }];
+        events.push((meeting, vec![guest]));
+    }
+    seed(&mut temp.store, account, &events);
+    let files = |temp: &crate::test_support::TempStore| {
+        let mut bytes = std::fs::read(temp.path()).unwrap();
+        let wal = temp.directory.path().join("advicly.sqlite3-wal");
+        bytes.extend(std::fs::read(wal).unwrap_or_default());
+        bytes
+    };
+    let marker = b"ebulonquark";
+    let holds_marker = |bytes: &[u8]| bytes.windows(marker.len()).any(|window| window == marker);
+    assert!(
+        holds_marker(&files(&temp)),
+        "the seeded names, e-mails and answers are on disk (else this test proves nothing)"
+    );
+
+    temp.store.wipe_account_data(account).unwrap();
+
+    // Zeroed pages and a truncated WAL: neither file holds the wiped personal data any more.
+    assert!(
+        !holds_marker(&files(&temp)),
+        "wiped data is still readable in the database file or its WAL"
+    );
+    assert_eq!(
+        std::fs::metadata(temp.directory.path().join("advicly.sqlite3-wal"))
+            .map(|metadata| metadata.len())
+            .unwrap_or(0),
+        0,
+        "the WAL was checkpointed and truncated"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_companions_are_private_to_the_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("advicly.sqlite3");
+    // A file left world-readable by an older build is tightened on the next open.
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut store = Store::open(&path).unwrap();
+    store.upsert_account(&user(1), base_time()).unwrap();
+    for name in [
+        "advicly.sqlite3",
+        "advicly.sqlite3-wal",
+        "advicly.sqlite3-shm",
+    ] {
+        let mode = std::fs::metadata(directory.path().join(name))
+            .unwrap_or_else(|error| panic!("{name}: {error}"))
+            .permissions()
+            .mode();
+        // Meetings and client e-mails are personal data: no group or other access.
+        assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
+    }
+}
+
+#[test]
 fn migration_two_trusts_complete_poll_rows_and_unmarks_a_group_one_member_left() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("old.sqlite3");

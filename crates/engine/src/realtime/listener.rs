@@ -152,6 +152,7 @@ pub fn spawn_listener(engine: Engine, settings: ListenerSettings) -> ListenerHan
         failures: 0,
         down_since: None,
         checked: Vec::new(),
+        relay: None,
         keys: None,
     };
     let task = tokio::spawn(listener.run());
@@ -175,8 +176,10 @@ struct Listener {
     failures: u32,
     /// Since when no stream has been live (after one was).
     down_since: Option<Instant>,
-    /// Accounts whose set-up was checked since start.
+    /// Accounts whose set-up was checked since start (or since the relay last changed).
     checked: Vec<AccountId>,
+    /// The relay those checks were made against.
+    relay: Option<url::Url>,
     /// The keys deliveries of the current stream are checked with (re-read from the keychain
     /// when a subscription was recreated with a new key).
     keys: Option<SigningKeys>,
@@ -259,7 +262,13 @@ impl Listener {
     /// account's channel. The account's set-up is checked once per start (and again after
     /// every sync by the engine).
     async fn prepare(&mut self) -> Target {
-        if self.engine.config().relay_base.is_none() {
+        let relay = self.engine.relay_base();
+        if relay != self.relay {
+            // A relay changed in the settings: every account's set-up is checked against it.
+            self.checked.clear();
+            self.relay = relay;
+        }
+        if self.relay.is_none() {
             return idle(RealtimeState::Off, super::NO_RELAY, None);
         }
         if !self.online {
@@ -506,8 +515,12 @@ impl Listener {
         }
     }
 
-    /// True when the account or the channel to listen to is no longer the one being read.
+    /// True when the relay, the account or the channel to listen to is no longer the one being
+    /// read.
     async fn target_changed(&self, ready: &Ready) -> bool {
+        if self.engine.relay_base() != self.relay {
+            return true;
+        }
         match self.engine.active_account_row() {
             Ok(Some(account))
                 if account.account_id == ready.account

@@ -62,7 +62,6 @@ pub fn config_for(fake: &FakeHandle, data_dir: &TempDir) -> EngineConfig {
         redirect: RedirectMode::Direct,
         keychain_service: unique_keychain_service(),
         relay_base: None,
-        notifications_enabled: true,
         windows: SyncWindows::default(),
         calendly: fast_tuning(),
     }

@@ -7,5 +7,6 @@ mod harness;
 mod oauth;
 mod realtime;
 mod scheduler;
+mod settings;
 mod sync;
 mod views;

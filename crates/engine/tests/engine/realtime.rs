@@ -9,9 +9,9 @@ use chrono::Utc;
 use tempfile::TempDir;
 
 use advicly_engine::{
-    spawn_listener, spawn_scheduler, DeliveryOutcome, DeliveryReport, Engine, EngineConfig,
-    EngineEvent, ListenerHandle, ListenerSettings, MeetingChangeKind, RealtimeState,
-    SchedulerSettings, Status,
+    spawn_listener, spawn_scheduler, AddressPolicy, DeliveryOutcome, DeliveryReport, Engine,
+    EngineConfig, EngineEvent, ListenerHandle, ListenerSettings, LiveSettings, MeetingChangeKind,
+    RealtimeState, SchedulerSettings, SettingsOverrides, Status,
 };
 use advicly_relay::{ChannelCaps, Database, RelayConfig, RelayOptions, RunningRelay, SigningKey};
 use fake_calendly::{
@@ -31,7 +31,7 @@ struct RelaySetup {
 }
 
 /// The fake Calendly, a relay on a fixed loopback port (so it can be restarted), and an engine
-/// configured with that relay.
+/// that finds that relay in its settings file, as the app does.
 struct RealtimeWorld {
     /// Kept running for the test's duration.
     _fake: FakeHandle,
@@ -43,6 +43,8 @@ struct RealtimeWorld {
     engine: Engine,
     config: EngineConfig,
     _data_dir: TempDir,
+    /// Holds the settings file (`relay_base`, and what a test changes).
+    _config_dir: TempDir,
 }
 
 fn quick_listener() -> ListenerSettings {
@@ -105,9 +107,26 @@ impl RealtimeWorld {
         .await;
         let relay_address = relay.local_addr();
         let data_dir = tempfile::tempdir().expect("a temporary data folder");
-        let mut config = config_for(&fake, &data_dir);
-        config.relay_base = Some(relay.base_url().clone());
-        let engine = Engine::open(config.clone()).expect("the engine opens a fresh store");
+        let config = config_for(&fake, &data_dir);
+        let config_dir = tempfile::tempdir().expect("a config folder");
+        let settings = LiveSettings::new(
+            Some(config_dir.path().join("settings.toml")),
+            SettingsOverrides::default(),
+            AddressPolicy::AllowLoopbackHttp,
+        );
+        settings
+            .set(
+                advicly_engine::SettingKey::RelayBase,
+                relay.base_url().as_str(),
+            )
+            .expect("the relay is saved in the settings file");
+        let engine = Engine::open_with_settings(config.clone(), settings)
+            .expect("the engine opens a fresh store");
+        assert_eq!(
+            engine.relay_base().as_ref(),
+            Some(relay.base_url()),
+            "the settings file's relay carries real time"
+        );
         Self {
             control: fake.control(),
             _fake: fake,
@@ -118,6 +137,7 @@ impl RealtimeWorld {
             engine,
             config,
             _data_dir: data_dir,
+            _config_dir: config_dir,
         }
     }
 
@@ -331,7 +351,8 @@ async fn the_notification_and_the_list_refresh_are_announced_as_engine_events() 
     );
 
     // Turned off, the same kind of change makes no notification.
-    world.engine.set_notifications_enabled(false).unwrap();
+    // Off through the settings file, as the app's switch and `advicly config set` do.
+    assert!(!world.engine.set_notifications_enabled(false).unwrap());
     world.book_one("cy@example.com").await;
     let mut notified = false;
     tokio::time::timeout(Duration::from_secs(20), async {
@@ -1181,7 +1202,7 @@ async fn an_oauth_subscription_without_a_verifying_relay_is_rejected() {
 #[tokio::test]
 async fn the_demo_runs_its_own_relay_and_a_simulated_booking_arrives_verified_like_a_real_one() {
     let base = crate::harness::unconnected_world().await;
-    let demo = advicly_engine::demo::start_demo(&base.config)
+    let demo = advicly_engine::demo::start_demo(&base.engine)
         .await
         .expect("the demo starts");
     assert!(

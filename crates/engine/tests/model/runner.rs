@@ -130,7 +130,6 @@ impl Runner {
                 KEYCHAIN_COUNTER.fetch_add(1, Ordering::Relaxed)
             ),
             relay_base: Some(receiver.relay_base_url()),
-            notifications_enabled: false,
             windows: SyncWindows::default(),
             calendly: tuning(),
         };
