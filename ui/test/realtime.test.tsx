@@ -49,6 +49,32 @@ describe('real-time state', () => {
     await until(() => shell.callsOf('set_notifications').length === 1, 'the command');
     expect(shell.callsOf('set_notifications')[0].args).toEqual({ enabled: false });
     await until(() => !($('#notifications-enabled') as HTMLInputElement).checked, 'unchecked');
+    // One setting: the switch wrote the settings file's `notifications`, which Settings shows.
+    expect(shell.settings.notifications).toBe(false);
+    fireEvent.click($('#settings-tab')!);
+    const inSettings = await until(() => $('#setting-notifications') as HTMLInputElement, 'the Settings screen');
+    expect(inSettings.checked, 'Settings shows what the switch saved').toBe(false);
+    expect(text('#setting-notifications-hint')).toContain('Saved in Settings');
+  });
+
+  it('says so when an environment variable fixes notifications and the switch cannot change them', async () => {
+    const { shell } = await renderApp('connected', {
+      prepare: (fake) => {
+        fake.settings = {
+          ...fake.settings, notifications: false,
+          sources: { ...fake.settings.sources, notifications: 'environment' },
+          lockedBy: { notifications: 'ADVICLY_NOTIFICATIONS' },
+        };
+      },
+    });
+    fireEvent.click($('#connection-tab')!);
+    const box = await until(() => $('#notifications-enabled') as HTMLInputElement, 'the setting');
+    expect(box.checked, 'the environment turned them off').toBe(false);
+    fireEvent.click(box);
+    await until(() => $('#notifications-fixed'), 'the explanation');
+    expect(text('#notifications-fixed')).toContain('ADVICLY_NOTIFICATIONS');
+    expect(shell.callsOf('set_notifications')[0].args).toEqual({ enabled: true });
+    await until(() => !($('#notifications-enabled') as HTMLInputElement).checked, 'the switch shows what applies');
   });
 });
 
