@@ -45,7 +45,7 @@ impl SigningAuthority {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RealtimeChannelRow {
     pub account_id: AccountId,
-    /// The relay the channel lives on (`--relay-base`).
+    /// The relay the channel lives on (the `relay_base` setting when it was made).
     pub relay_base: String,
     pub channel_id: String,
     /// The URL Calendly posts to (our subscription's callback URL).

@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use advicly_engine::{
     spawn_listener, spawn_scheduler, AddressPolicy, DeliveryOutcome, DeliveryReport, Engine,
     EngineConfig, EngineEvent, ListenerHandle, ListenerSettings, LiveSettings, MeetingChangeKind,
-    RealtimeState, SchedulerSettings, SettingsOverrides, Status,
+    RealtimeState, SchedulerSettings, SettingKey, SettingsOverrides, Status,
 };
 use advicly_relay::{ChannelCaps, Database, RelayConfig, RelayOptions, RunningRelay, SigningKey};
 use fake_calendly::{
@@ -114,11 +114,13 @@ impl RealtimeWorld {
             SettingsOverrides::default(),
             AddressPolicy::AllowLoopbackHttp,
         );
+        // What an advisor saves once: the client id and the relay (the sign-in's bounce and the
+        // real-time channel in one).
         settings
-            .set(
-                advicly_engine::SettingKey::RelayBase,
-                relay.base_url().as_str(),
-            )
+            .set(SettingKey::ClientId, &FakeConfig::default().client_id)
+            .expect("the client id is saved in the settings file");
+        settings
+            .set(SettingKey::RelayBase, relay.base_url().as_str())
             .expect("the relay is saved in the settings file");
         let engine = Engine::open_with_settings(config.clone(), settings)
             .expect("the engine opens a fresh store");
@@ -1148,22 +1150,159 @@ async fn disconnecting_with_the_relay_unreachable_says_so_plainly() {
     );
 }
 
+// ---- the relay setting -----------------------------------------------------------------------
+
+impl RealtimeWorld {
+    /// The relay the account's channel lives on, as the app's database records it.
+    fn channel_relay(&self) -> Option<String> {
+        let store =
+            advicly_core::Store::open(&self.config.database_path()).expect("open the store");
+        let account = store.active_account().unwrap()?.account_id;
+        store
+            .realtime_channel(account)
+            .unwrap()
+            .map(|row| row.relay_base)
+    }
+}
+
+/// Waits (bounded) until the listener reports `state` and `condition` holds.
+async fn wait_for_state(
+    listener: &ListenerHandle,
+    state: RealtimeState,
+    what: &str,
+    condition: impl Fn() -> bool,
+) {
+    let mut states = listener.watch_state();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if states.borrow_and_update().state == state && condition() {
+                return;
+            }
+            states.changed().await.expect("the listener runs");
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: {:?}", listener.state()));
+}
+
+#[tokio::test]
+async fn a_relay_changed_in_the_settings_moves_the_running_listener_to_a_channel_there() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    let first_relay = world.engine.relay_base().unwrap();
+    let second_dir = tempfile::tempdir().unwrap();
+    let second = start_relay(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        second_dir.path(),
+        RelaySetup::default(),
+    )
+    .await;
+
+    // The advisor saves another relay in Settings while the app runs (no restart).
+    world
+        .engine
+        .set_setting(SettingKey::RelayBase, second.base_url().as_str())
+        .unwrap();
+    assert_eq!(world.engine.relay_base().as_ref(), Some(second.base_url()));
+    wait_for_state(
+        &listener,
+        RealtimeState::Live,
+        "the listener holds a channel at the new relay",
+        || world.channel_relay().as_deref() == Some(second.base_url().as_str()),
+    )
+    .await;
+
+    // Exactly one subscription of ours, and it points at the new relay; a booking arrives there.
+    let subscriptions: Vec<_> = world
+        .control
+        .subscriptions()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|subscription| subscription.state == "active")
+        .collect();
+    assert_eq!(subscriptions.len(), 1, "{subscriptions:#?}");
+    assert!(
+        subscriptions[0]
+            .callback_url
+            .starts_with(second.base_url().join("hooks/").unwrap().as_str()),
+        "{subscriptions:#?}"
+    );
+    assert!(
+        world.our_subscriptions().await.is_empty(),
+        "nothing points at the first relay {first_relay} any more"
+    );
+    let mut events = world.engine.subscribe();
+    let (event_uri, _) = world.book_one("ria@example.com").await;
+    let report = deliveries(&mut events, 1).await.remove(0);
+    assert_eq!(report.outcome, DeliveryOutcome::Applied, "{report:?}");
+    assert_eq!(report.meeting_uri.as_deref(), Some(event_uri.as_str()));
+    listener.shutdown().await;
+    second.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_relay_removed_from_the_settings_turns_real_time_off_and_the_next_sync_cleans_up() {
+    let (world, listener) = RealtimeWorld::listening(RelaySetup::default()).await;
+    assert_eq!(world.our_subscriptions().await.len(), 1);
+
+    world.engine.unset_setting(SettingKey::RelayBase).unwrap();
+    assert_eq!(world.engine.relay_base(), None);
+    wait_for_state(&listener, RealtimeState::Off, "real time is off", || true).await;
+    let status = world.engine.status(Utc::now()).unwrap();
+    assert_eq!(status.realtime.state, RealtimeState::Off);
+    assert!(
+        status
+            .realtime
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.contains("no relay is configured")),
+        "{:?}",
+        status.realtime
+    );
+
+    // Polling goes on, and the sync's check leaves nothing behind at Calendly or in the store.
+    world
+        .engine
+        .sync(advicly_engine::SyncRequest { force_full: false })
+        .await
+        .expect("polling works without a relay");
+    assert!(world.our_subscriptions().await.is_empty());
+    assert_eq!(world.channel_relay(), None, "the channel is forgotten");
+    listener.shutdown().await;
+}
+
 // ---- subscriptions signed with the app's key (OAuth) ------------------------------------------
 
+/// Plays the browser: the fake approves at once and redirects to the relay's bounce page (the
+/// relay setting makes sign-ins bounce through it), whose "Open Advicly" link is the deep link.
 async fn connect_through_browser(world: &RealtimeWorld) {
     let authorize_url = world.engine.begin_oauth().await.unwrap();
-    let response = reqwest::Client::builder()
+    let relay_base = world.engine.relay_base().expect("a relay is configured");
+    let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap()
-        .get(authorize_url)
-        .send()
-        .await
         .unwrap();
-    let callback = response.headers()[reqwest::header::LOCATION]
+    let response = browser.get(authorize_url).send().await.unwrap();
+    let bounce = response.headers()[reqwest::header::LOCATION]
         .to_str()
         .unwrap()
         .to_owned();
+    assert!(
+        bounce.starts_with(relay_base.join("oauth/callback").unwrap().as_str()),
+        "Calendly sends the browser to the relay from the settings: {bounce}"
+    );
+    let page = browser
+        .get(&bounce)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "id=\"open-advicly\" href=\"";
+    let start = page.find(marker).expect("the bounce page links to the app") + marker.len();
+    let end = start + page[start..].find('"').unwrap();
+    let callback = page[start..end].replace("&amp;", "&");
     world.engine.handle_callback_url(&callback).await.unwrap();
 }
 

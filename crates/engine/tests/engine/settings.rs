@@ -174,3 +174,81 @@ async fn a_client_id_set_by_another_process_is_used_without_a_restart() {
     assert!(engine.oauth_available(), "the running app follows the file");
     engine.begin_oauth().await.expect("Connect works at once");
 }
+
+#[tokio::test]
+async fn the_relay_in_the_settings_file_carries_both_the_sign_in_bounce_and_real_time() {
+    let world = folders(FakeConfig::for_tests()).await;
+    // A cold start with nothing but the file: no variables, no flags.
+    std::fs::write(
+        &world.file,
+        format!(
+            "client_id = \"{}\"\nrelay_base = \"http://127.0.0.1:4455\"\n",
+            FakeConfig::default().client_id
+        ),
+    )
+    .unwrap();
+    let engine = world.engine(&[]);
+
+    assert_eq!(
+        engine.relay_base().map(|url| url.to_string()).as_deref(),
+        Some("http://127.0.0.1:4455/"),
+        "the real-time channel is made at the file's relay"
+    );
+    let authorize_url = engine.begin_oauth().await.expect("sign-in starts");
+    let redirect_uri = authorize_url
+        .query_pairs()
+        .find(|(name, _)| name == "redirect_uri")
+        .map(|(_, value)| value.into_owned());
+    assert_eq!(
+        redirect_uri.as_deref(),
+        Some("http://127.0.0.1:4455/oauth/callback"),
+        "the sign-in bounces through the same relay"
+    );
+    // Not connected yet, but not "no relay" either.
+    let realtime = engine.status(chrono::Utc::now()).unwrap().realtime;
+    assert!(
+        !realtime
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no relay"),
+        "{realtime:?}"
+    );
+
+    // The environment overrides the file for both at once.
+    let overridden = world.engine(&[("ADVICLY_RELAY_BASE", "http://127.0.0.1:4466")]);
+    assert_eq!(
+        overridden
+            .relay_base()
+            .map(|url| url.to_string())
+            .as_deref(),
+        Some("http://127.0.0.1:4466/")
+    );
+}
+
+#[tokio::test]
+async fn the_demo_follows_the_notifications_setting_and_nothing_else_of_the_file() {
+    let world = folders(FakeConfig::for_tests()).await;
+    std::fs::write(
+        &world.file,
+        "relay_base = \"https://relay.example.com\"\nnotifications = false\n",
+    )
+    .unwrap();
+    let base = world.engine(&[]);
+    let demo = advicly_engine::demo::start_demo(&base)
+        .await
+        .expect("the demo starts");
+
+    // Its fake and its relay are its own, whatever the file says.
+    assert_eq!(demo.engine.relay_base(), Some(demo.relay_base()));
+    assert!(!demo.engine.notifications_enabled(), "the advisor's choice");
+
+    // Turned on from the demo's switch (the shell calls the base engine), the demo follows.
+    assert!(base.set_notifications_enabled(true).unwrap());
+    assert!(demo.engine.notifications_enabled());
+    assert!(
+        live(&world.file, &[]).resolve().notifications(),
+        "saved in the shared file"
+    );
+    demo.stop().await;
+}
