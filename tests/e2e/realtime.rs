@@ -51,7 +51,8 @@ async fn connect(cli: &Cli, control: &ControlClient) {
         .await
         .expect("the fake mints a token")
         .token;
-    cli.ok(&["connect", "--token", &token]).await;
+    // Piped in: issue 10 refuses a token written on the command line.
+    cli.connect_with_token(&token).await;
 }
 
 /// The next `advicly listen --json` line, parsed (bounded wait).
@@ -117,7 +118,8 @@ async fn listen_prints_one_json_line_per_delivery_and_stops_cleanly_on_ctrl_c() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn listen_without_a_relay_or_an_account_fails_with_the_usual_exit_codes() {
+async fn listen_without_a_relay_or_an_account_fails_with_the_usual_exit_codes_and_finds_a_saved_relay(
+) {
     let fake = patient_fake().await;
     let relay = start_relay().await;
     let client_id = FakeConfig::for_tests().client_id;
@@ -128,7 +130,22 @@ async fn listen_without_a_relay_or_an_account_fails_with_the_usual_exit_codes() 
         Some(2),
         "a missing setting is a usage error"
     );
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--relay-base"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("advicly config set relay_base") && stderr.contains("--relay-base"),
+        "says how to set a relay: {stderr}"
+    );
+    // Saved once in the settings file, the relay is found with no flag or variable.
+    without_relay
+        .ok(&["config", "set", "relay_base", relay.as_str()])
+        .await;
+    let output = without_relay.run(&["listen"]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "the file's relay counts; now only the account is missing: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let not_connected = Cli::new(&fake, &client_id, Some(&relay));
     let output = not_connected.run(&["listen", "--json"]).await;
     assert_eq!(

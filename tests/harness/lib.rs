@@ -234,6 +234,7 @@ impl Cli {
         tokio::process::Command::new(advicly_binary())
             .args(&self.arguments)
             .args(args)
+            .env("XDG_CONFIG_HOME", self.config_dir.path())
             .env_remove("ADVICLY_DATA_DIR")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
