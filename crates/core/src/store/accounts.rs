@@ -180,16 +180,22 @@ impl Store {
         Ok(())
     }
 
-    /// Removes every meeting, invitee, client, link, search row and sync run of the account,
-    /// keeping the account row and its settings (a disconnect with "wipe local data").
+    /// Removes every meeting, invitee, client (and note), link, search row, sync run and cached
+    /// event type of the account, keeping the account row and its settings (a disconnect with "wipe local data").
     pub fn wipe_account_data(&mut self, account: AccountId) -> Result<(), StoreError> {
         self.require_account(account)?;
         let transaction = self.connection.transaction()?;
         // Meetings cascade to invitees, answers and links; the trigger drops search rows.
         transaction.execute("DELETE FROM meetings WHERE account_id = ?1", [account.0])?;
         transaction.execute("DELETE FROM invitees WHERE account_id = ?1", [account.0])?;
+        // Client notes go with their clients (cascade).
         transaction.execute("DELETE FROM clients WHERE account_id = ?1", [account.0])?;
         transaction.execute("DELETE FROM sync_runs WHERE account_id = ?1", [account.0])?;
+        transaction.execute("DELETE FROM event_types WHERE account_id = ?1", [account.0])?;
+        transaction.execute(
+            "DELETE FROM event_type_refreshes WHERE account_id = ?1",
+            [account.0],
+        )?;
         transaction.commit()?;
         Ok(())
     }
