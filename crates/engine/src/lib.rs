@@ -11,6 +11,7 @@ mod connection;
 pub mod demo;
 mod engine;
 mod error;
+mod event_types;
 mod events;
 mod mapping;
 mod read_pool;
@@ -25,6 +26,7 @@ pub use config::{
 };
 pub use engine::Engine;
 pub use error::EngineError;
+pub use event_types::EVENT_TYPES_FRESH_FOR;
 pub use events::{EngineEvent, SyncCounts, SyncProgress, SyncReport, SyncRequest};
 pub use scheduler::{
     spawn_scheduler, validate_interval, SchedulerHandle, SchedulerSettings, SchedulerState,
@@ -32,12 +34,14 @@ pub use scheduler::{
 };
 pub use sync::INVITEE_CONCURRENCY;
 pub use views::{
-    AccountView, CircuitState, ClientView, DisconnectReport, InviteeDetailView, InviteeView,
-    LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,
-    QuestionAnswerView, StatusView,
+    AccountView, CircuitState, ClientAnswerView, ClientDetailView, ClientNoteView, ClientView,
+    DisconnectReport, EventTypeView, InviteeDetailView, InviteeView, LastSyncView,
+    MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView, QuestionAnswerView,
+    StatusView,
 };
 
 pub use advicly_calendly::{PacingPolicy, RetryPolicy};
 /// Re-exported so front ends need not depend on `advicly-core` for these.
 pub use advicly_core::domain::{ConnectionState, EventUri, Status, SyncKind, SyncWindow};
+pub use advicly_core::store::MAX_NOTE_CHARS;
 pub use advicly_core::Secret;

@@ -3,6 +3,7 @@
 //! One test binary (faster to link); the modules group the behaviours.
 
 mod harness;
+mod history;
 mod oauth;
 mod scheduler;
 mod sync;
