@@ -7,8 +7,8 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::error::IpcError;
 use crate::ipc::{
-    ClientSummary, Connection, DisconnectReport, MeetingDetail, MeetingQuery, MeetingStatusFilter,
-    MeetingSummary, Overview, SyncStatus,
+    ClientDetail, ClientNote, ClientSummary, Connection, DisconnectReport, EventType,
+    MeetingDetail, MeetingQuery, MeetingStatusFilter, MeetingSummary, Overview, SyncStatus,
 };
 use crate::AppState;
 
@@ -20,6 +20,9 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         get_meeting,
         list_clients,
         client_meetings,
+        get_client,
+        set_client_note,
+        list_event_types,
         sync_now,
         connect_oauth,
         connect_token,
@@ -125,6 +128,41 @@ pub async fn client_meetings(
     })
     .await?;
     Ok(meetings.into_iter().map(Into::into).collect())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub async fn get_client(
+    state: State<'_, AppState>,
+    email: String,
+) -> Result<ClientDetail, IpcError> {
+    Ok(
+        read(&state, move |engine| engine.client(&email, Utc::now()))
+            .await?
+            .into(),
+    )
+}
+
+/// Saves the private note on a client (blank removes it); the note never leaves this computer.
+#[tauri::command]
+#[tracing::instrument(skip(state, note), err)]
+pub async fn set_client_note(
+    state: State<'_, AppState>,
+    email: String,
+    note: String,
+) -> Result<Option<ClientNote>, IpcError> {
+    let saved = read(&state, move |engine| {
+        engine.set_client_note(&email, &note, Utc::now())
+    })
+    .await?;
+    Ok(saved.map(Into::into))
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub async fn list_event_types(state: State<'_, AppState>) -> Result<Vec<EventType>, IpcError> {
+    let event_types = read(&state, |engine| engine.event_types()).await?;
+    Ok(event_types.into_iter().map(Into::into).collect())
 }
 
 /// Asks the one scheduler for a sync (joining a running one) and waits for its outcome;

@@ -212,6 +212,65 @@ fn the_demo_connects_syncs_lists_and_disconnects_without_an_account() {
         "demo meetings have clients: {clients}"
     );
 
+    // Event types are listed after the meetings; then every demo meeting names its type.
+    wait_until("the demo's event types to be listed", 60, || {
+        invoke(&app, "list_meetings", all.clone()).is_ok_and(|meetings| {
+            meetings.as_array().is_some_and(|rows| {
+                rows.iter()
+                    .all(|row| row["eventTypeName"].as_str().is_some())
+            })
+        })
+    });
+    let meetings = invoke(&app, "list_meetings", all.clone()).expect("the demo lists meetings");
+    for row in meetings.as_array().expect("an array") {
+        let name = row["eventTypeName"].as_str().expect("a name");
+        assert!(!name.contains("://"), "a name, not a URI: {row}");
+        let color = row["eventTypeColor"].as_str().expect("a colour");
+        assert!(color.starts_with('#') && color.len() == 7, "{row}");
+    }
+    let event_types = invoke(&app, "list_event_types", json!({})).expect("event types");
+    assert!(
+        event_types.as_array().is_some_and(|rows| rows.len() >= 6),
+        "the demo advisor offers named types: {event_types}"
+    );
+
+    // The client page and the private note.
+    let email = clients[0]["email"].clone();
+    let page = invoke(&app, "get_client", json!({ "email": email })).expect("a client page");
+    for field in ["client", "emails", "meetings", "answers", "note"] {
+        assert!(
+            page.get(field).is_some(),
+            "ClientDetail lacks {field}: {page}"
+        );
+    }
+    assert!(page["note"].is_null(), "no note yet: {page}");
+    let saved = invoke(
+        &app,
+        "set_client_note",
+        json!({ "email": email, "note": "Zanzibar holiday in May" }),
+    )
+    .expect("the note is saved");
+    assert_eq!(saved["body"], "Zanzibar holiday in May", "{saved}");
+    assert!(saved["updatedAt"].is_string(), "{saved}");
+    let page = invoke(&app, "get_client", json!({ "email": email })).expect("a client page");
+    assert_eq!(page["note"]["body"], "Zanzibar holiday in May", "{page}");
+    let search = json!({ "query": { "search": "zanzibar", "status": "all", "from": null, "to": null, "clientEmail": null } });
+    let found = invoke(&app, "list_meetings", search).expect("search");
+    assert_eq!(
+        found.as_array().map(Vec::len),
+        page["meetings"]
+            .as_array()
+            .map(|rows| rows.iter().filter(|row| row["deleted"] == false).count()),
+        "the note finds the client's meetings: {found}"
+    );
+    let missing = invoke(
+        &app,
+        "get_client",
+        json!({ "email": "nobody@nowhere.example" }),
+    )
+    .expect_err("no such client");
+    assert_eq!(missing["code"], "not_found", "{missing}");
+
     let report = invoke(&app, "disconnect", json!({ "wipe": false }))
         .expect("disconnecting the demo succeeds");
     assert_eq!(report["wiped"], false, "{report}");
