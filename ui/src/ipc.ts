@@ -62,7 +62,11 @@ export type MeetingSummary = {
   status: string;
   startTime: string;
   endTime: string;
+  /** The event type's URI: for matching only, never shown to the advisor. */
   eventType: string | null;
+  /** The event type's name and `#rrggbb` colour; null until the shell has listed the event types. */
+  eventTypeName: string | null;
+  eventTypeColor: string | null;
   locationKind: string | null;
   joinUrl: string | null;
   canceledReason: string | null;
@@ -95,6 +99,36 @@ export type ClientSummary = {
   meetingCount: number;
   nextMeeting: string | null;
   lastMeeting: string | null;
+  canceledMeetingCount: number;
+  /** The advisor's private note (stored only on this computer). */
+  note: string | null;
+};
+export type ClientNote = { body: string; updatedAt: string };
+export type ClientAnswer = {
+  meetingUri: string;
+  meetingName: string | null;
+  meetingStart: string;
+  answeredAt: string;
+  question: string;
+  answer: string;
+};
+export type ClientDetail = {
+  client: ClientSummary;
+  emails: string[];
+  /** Newest start first, deleted ones included. */
+  meetings: MeetingSummary[];
+  /** Newest booking first. */
+  answers: ClientAnswer[];
+  note: ClientNote | null;
+};
+export type EventType = {
+  uri: string;
+  name: string | null;
+  durationMinutes: number | null;
+  color: string | null;
+  kind: string | null;
+  schedulingUrl: string | null;
+  active: boolean;
 };
 export type Account = {
   email: string;
@@ -166,6 +200,9 @@ export const ipc = {
   getMeeting: (uri: string) => call<MeetingDetail>('get_meeting', { uri }),
   listClients: () => call<ClientSummary[]>('list_clients'),
   clientMeetings: (email: string) => call<MeetingSummary[]>('client_meetings', { email }),
+  getClient: (email: string) => call<ClientDetail>('get_client', { email }),
+  setClientNote: (email: string, note: string) => call<ClientNote | null>('set_client_note', { email, note }),
+  listEventTypes: () => call<EventType[]>('list_event_types'),
   syncNow: () => call<null>('sync_now'),
   connectOauth: () => call<null>('connect_oauth'),
   connectToken: (token: string) => call<Connection>('connect_token', { token }),

@@ -3,8 +3,10 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ipc, listenAll, type IpcError, type Overview } from '../ipc';
 import { reactionFor } from '../errors';
 import { systemZone, type Zone } from '../format';
-import { AppContext, syncBlockedReason, useApp, type AppApi, type Tab } from '../context';
+import { AppContext, normalizeEmail, syncBlockedReason, useApp, type AppApi, type Tab } from '../context';
 import { MeetingsView } from './MeetingsView';
+import { TodayView } from './TodayView';
+import { WeekView } from './WeekView';
 import { ClientsView } from './ClientsView';
 import { ConnectionView } from './ConnectionView';
 import { SyncPanel } from './SyncPanel';
@@ -18,7 +20,9 @@ type AppProps = {
 };
 
 const TABS: { tab: Tab; id: string; label: string }[] = [
-  { tab: 'meetings', id: 'meetings-tab', label: 'Meetings' },
+  { tab: 'today', id: 'today-tab', label: 'Today' },
+  { tab: 'week', id: 'week-tab', label: 'Week' },
+  { tab: 'meetings', id: 'meetings-tab', label: 'All meetings' },
   { tab: 'clients', id: 'clients-tab', label: 'Clients' },
   { tab: 'connection', id: 'connection-tab', label: 'Account & sync' },
 ];
@@ -30,7 +34,12 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
   const [now, setNow] = useState(() => clock());
   const [overview, setOverviewState] = useState<Overview | null>(null);
   const [loadError, setLoadError] = useState<IpcError | null>(null);
-  const [tab, setTab] = useState<Tab>('meetings');
+  const [tab, setTab] = useState<Tab>('today');
+  const [openClientEmail, setOpenClientEmail] = useState<string | null>(null);
+  const openClient = useCallback((email: string) => {
+    setOpenClientEmail(normalizeEmail(email));
+    setTab('clients');
+  }, []);
   const [banner, setBanner] = useState<IpcError | null>(null);
   const [meetingsVersion, setMeetingsVersion] = useState(0);
   const [syncFailure, setSyncFailure] = useState<IpcError | null>(null);
@@ -118,7 +127,7 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
         setOverview((previous) => ({ ...previous, connection }));
         if (connection.state !== 'connecting') setWaitingForBrowser(null);
         if (connection.state === 'connected') {
-          setTab((current) => (current === 'connection' ? 'meetings' : current));
+          setTab((current) => (current === 'connection' ? 'today' : current));
         }
         void refreshOverview();
       },
@@ -167,7 +176,7 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
 
   const api: AppApi = {
     zone, now, overview, meetingsVersion, syncFailure, waitingForBrowser,
-    goTo: setTab, reportError, syncNow, syncBlockedReason: syncBlockedReason(overview),
+    goTo: setTab, openClient, openClientEmail, setOpenClientEmail, reportError, syncNow, syncBlockedReason: syncBlockedReason(overview),
     setOverview, setWaitingForBrowser, refreshOverview,
   };
 
@@ -208,7 +217,10 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
           <ErrorBanner error={banner} onDismiss={() => setBanner(null)} />
           <Notices onConnectionScreen={tab === 'connection'} />
           <div class="panel" role="tabpanel" id={`${tab}-panel`} aria-labelledby={`${tab}-tab`}>
-            {tab === 'meetings' ? <MeetingsView /> : tab === 'clients' ? <ClientsView /> : <ConnectionView />}
+            {tab === 'today' ? <TodayView />
+              : tab === 'week' ? <WeekView />
+                : tab === 'meetings' ? <MeetingsView />
+                  : tab === 'clients' ? <ClientsView /> : <ConnectionView />}
           </div>
         </main>
       </div>

@@ -122,7 +122,7 @@ function TokenForm() {
       setToken('');
       setOverview((previous) => ({ ...previous, connection }));
       void refreshOverview();
-      goTo('meetings');
+      goTo('today');
     }, (failure: IpcError) => {
       const reaction = reactionFor(failure.code);
       if (reaction === 'token-message' || reaction === 'input-message' || failure.code === 'offline'
