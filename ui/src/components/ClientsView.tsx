@@ -225,7 +225,7 @@ function ClientPage({ email, onClose }: { email: string; onClose: () => void }) 
         <button type="button" class="ghost" id="close-client" onClick={onClose}>Close</button>
       </div>
       <div class="detail-body client-body">
-        <NoteEditor email={client.email} initial={detail.note?.body ?? ''} updatedAt={detail.note?.updatedAt ?? null}
+        <NoteEditor key={client.email} email={client.email} initial={detail.note?.body ?? ''} updatedAt={detail.note?.updatedAt ?? null}
           onSaved={(note) => setDetail((previous) => (previous ? { ...previous, note } : previous))} />
 
         <h3 id="timeline-heading">Meetings ({detail.meetings.length})</h3>
@@ -312,18 +312,16 @@ function NoteEditor({ email, initial, updatedAt, onSaved }: NoteProps) {
   const [text, setText] = useState(initial);
   const [saved, setSaved] = useState(initial);
   const [status, setStatus] = useState<{ kind: 'idle' | 'saving' | 'saved' | 'error'; message?: string }>({ kind: 'idle' });
-  // Another client's page starts afresh.
-  useEffect(() => {
-    setText(initial);
-    setSaved(initial);
-    setStatus({ kind: 'idle' });
-  }, [email]);
   // The note changed elsewhere (another window, the CLI): take it unless the advisor is typing.
+  // (Another client's page is a new editor: the caller keys it by e-mail.)
   const textRef = useRef(text);
   textRef.current = text;
   const savedRef = useRef(saved);
   savedRef.current = saved;
+  const shownInitial = useRef(initial);
   useEffect(() => {
+    if (shownInitial.current === initial) return;
+    shownInitial.current = initial;
     if (textRef.current === savedRef.current) setText(initial);
     setSaved(initial);
   }, [initial]);
