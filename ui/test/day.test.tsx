@@ -75,7 +75,7 @@ describe('week', () => {
     ]);
     expect(block('UP01')!.dataset.day, 'in Saturday’s column').toBe('2026-11-21');
     expect(block('UP01')!.getAttribute('style'), 'coloured by its type').toContain('#0069ff');
-    expect(block('UP01')!.getAttribute('aria-label'), 'a full sentence for screen readers').toMatch(/12:00 to 12:45: Financial review.*Grace Hopper/);
+    expect(block('UP01')!.textContent, 'a full sentence for screen readers').toMatch(/12:00 to 12:45, Financial review.*with Grace Hopper/);
     fireEvent.click($('#week-next')!);
     await until(() => $('#week[data-loaded=true][data-week-start="2026-11-23"]') && block('UP07'), 'next week');
     expect(block('UP07')!.dataset.status, 'canceled').toBe('canceled');

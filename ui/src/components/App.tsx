@@ -181,7 +181,9 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
   };
 
   const onTabKeyDown = (event: KeyboardEvent) => {
-    const index = TABS.findIndex((entry) => entry.tab === tab);
+    // Arrows move from the focused tab (which need not be the selected one).
+    const focused = TABS.findIndex((entry) => entry.id === (event.target as HTMLElement | null)?.id);
+    const index = focused >= 0 ? focused : TABS.findIndex((entry) => entry.tab === tab);
     const step = event.key === 'ArrowDown' || event.key === 'ArrowRight' ? 1
       : event.key === 'ArrowUp' || event.key === 'ArrowLeft' ? -1 : 0;
     if (step === 0) return;

@@ -270,20 +270,21 @@ function WeekBlock({ block, firstHour, zone, selected, onOpen }: BlockProps) {
   const start = formatTime(meeting.startTime, zone);
   const end = formatTime(meeting.endTime, zone);
   const people = inviteeLine(meeting);
-  const label = `${start} to ${end}: ${name}${meeting.eventTypeName ? ` (${meeting.eventTypeName})` : ''}, with ${people}${inactive ? `, ${status}` : ''}`;
+  const label = `${start}–${end} ${name}${meeting.eventTypeName ? ` (${meeting.eventTypeName})` : ''}, with ${people}${inactive ? `, ${status}` : ''}`;
   return (
     <div role="listitem" class="week-item">
       <button type="button" class={`week-block${inactive ? ' inactive' : ''}${selected ? ' selected' : ''}${block.minutes < 50 ? ' short' : block.minutes < 75 ? ' compact' : ''}`}
         data-testid="week-block" data-uri={meeting.uri} data-status={status} data-day={block.dayKey}
-        data-start-minute={block.startMinute} aria-label={label} aria-current={selected ? 'true' : undefined} title={label}
+        data-start-minute={block.startMinute} aria-current={selected ? 'true' : undefined} title={label}
         style={{
           top: `${top}px`, height: `${height}px`, left: `calc(${block.column * width}% + 2px)`, width: `calc(${width}% - 4px)`,
           ...(color ? { '--type-color': color } : {}),
         }}
         onClick={() => onOpen(meeting.uri)}>
-        <span class="week-block-time">{start}</span>
+        <span class="week-block-time">{start}<span class="visually-hidden"> to {end}, </span></span>
         <span class="week-block-name">{name}</span>
-        <span class="week-block-people">{people}</span>
+        <span class="week-block-people"><span class="visually-hidden">{meeting.eventTypeName ? ` (${meeting.eventTypeName})` : ''}, with </span>{people}</span>
+        {inactive ? <span class="visually-hidden">, {status}</span> : null}
       </button>
     </div>
   );
