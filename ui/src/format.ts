@@ -311,7 +311,8 @@ export function timeElsewhere(startTime: string, endTime: string, otherZone: str
     const mine = `${formatDateTime(startTime, zone)}`;
     const there = `${formatDateTime(startTime, theirs)}`;
     if (mine === there) return null;
-    return `${formatDateTime(startTime, theirs)}–${formatTime(endTime, theirs)}`;
+    const day = formatter(theirs, { weekday: 'short', day: 'numeric', month: 'short' }).format(toDate(startTime));
+    return `${day}, ${formatTime(startTime, theirs)}–${formatTime(endTime, theirs)}`;
   } catch {
     // An unknown zone name from Calendly is shown as it is, without a converted time.
     return null;
