@@ -34,10 +34,20 @@ pub fn init<R: Runtime>(app: &AppHandle<R>) {
     // Registering writes a .desktop handler for `advicly://` into the user's data folder, so the
     // browser can hand the OAuth callback back to this binary. Packaged installs register at
     // install time; this covers running from a build folder.
+    // It runs xdg-mime and update-desktop-database (tens of milliseconds of child processes), so it
+    // happens on a thread of its own rather than between the process start and the first paint.
     #[cfg(target_os = "linux")]
     if std::env::var_os("ADVICLY_SKIP_SCHEME_REGISTRATION").is_none() {
-        if let Err(error) = app.deep_link().register_all() {
-            tracing::warn!(%error, "could not register the advicly:// link handler (is xdg-utils installed?)");
+        let app = app.clone();
+        let spawned = std::thread::Builder::new()
+            .name("advicly-scheme-registration".into())
+            .spawn(move || {
+                if let Err(error) = app.deep_link().register_all() {
+                    tracing::warn!(%error, "could not register the advicly:// link handler (is xdg-utils installed?)");
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not start registering the advicly:// link handler");
         }
     }
 }

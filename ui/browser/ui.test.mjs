@@ -86,6 +86,8 @@ async function openApp(scenario, query = '', { tab = null, time = null } = {}) {
   await page.addInitScript({ content: harness });
   await page.goto(`${server.url}?scenario=${scenario}${query}`);
   await page.locator('.app').waitFor();
+  // The overview is read again once the app listens to events; from then on the fake's events arrive.
+  await page.waitForFunction(() => window.__fakeShell.callsOf('get_overview').length >= 2);
   if (tab) await page.locator(`#${tab}-tab`).click();
   return page;
 }

@@ -29,6 +29,8 @@ export async function renderApp(scenario: Scenario, options: RenderOptions = {})
   if (options.waitForApp === false) return { shell, ...view };
   await waitFor(() => {
     if (!document.querySelector('.app')) throw new Error('app not loaded yet');
+    // The overview is read again once the app listens to the shell's events: from then on no event is missed.
+    if (shell.callsOf('get_overview').length < 2) throw new Error('not subscribed to events yet');
   });
   if (options.tab) fireEvent.click(document.getElementById(`${options.tab}-tab`)!);
   return { shell, ...view };

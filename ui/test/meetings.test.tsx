@@ -2,7 +2,7 @@
 // search, detail, windowing and the XSS rule.
 import { fireEvent, waitFor } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
-import { $, $$, renderMeetings, until } from './helpers';
+import { $, $$, renderApp, renderMeetings, until } from './helpers';
 import { MEETINGS_PAGE_SIZE } from '../src/components/MeetingsView';
 import { HOSTILE_EVENT_NAME, HOSTILE_NAME } from '../test-support/fixtures';
 
@@ -127,7 +127,7 @@ describe('meetings list', () => {
 
 describe('empty states', () => {
   it('says to connect when no account is connected', async () => {
-    await renderMeetings('disconnected');
+    await renderApp('disconnected');
     // With no account and no data the app opens on the connect screen.
     await until(() => $('#connect-oauth'), 'connect screen');
     fireEvent.click($('#meetings-tab')!);

@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ipc, listenAll, type IpcError, type Overview } from '../ipc';
 import { reactionFor } from '../errors';
+import { markStartup, takeStartupOverview } from '../startup';
 import { systemZone, type Zone } from '../format';
 import { AppContext, normalizeEmail, syncBlockedReason, useApp, type AppApi, type Tab } from '../context';
 import { MeetingsView } from './MeetingsView';
@@ -49,15 +50,26 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
     setOverviewState((previous) => (previous ? update(previous) : previous));
   }, []);
 
+  // With nothing stored and no account, the connect screen is the useful first screen. Decided with the
+  // first overview, in the same render, so no other screen (and its query) comes first.
+  const firstLoad = useRef(true);
+  const applyOverview = useCallback((fresh: Overview) => {
+    if (firstLoad.current) {
+      firstLoad.current = false;
+      if (fresh.connection.state !== 'connected' && fresh.meetingCount === 0) setTab('connection');
+      markStartup('advicly:overview');
+    }
+    setOverviewState(fresh);
+    setLoadError(null);
+  }, []);
+
   const refreshOverview = useCallback(async () => {
     try {
-      const fresh = await ipc.getOverview();
-      setOverviewState(fresh);
-      setLoadError(null);
+      applyOverview(await ipc.getOverview());
     } catch (error) {
       setLoadError(error as IpcError);
     }
-  }, []);
+  }, [applyOverview]);
 
   const reportError = useCallback((error: IpcError) => {
     switch (reactionFor(error.code)) {
@@ -96,8 +108,11 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
     });
   }, [reportError]);
 
-  // Subscribe first, then load, so no event between the two is lost.
+  // Subscribing and the first overview run side by side (each costs an IPC round trip before the first
+  // screen); once subscribed, the overview is read once more, so no event between the two is lost.
   useEffect(() => {
+    const first = takeStartupOverview();
+    first.then(applyOverview, (error: IpcError) => setLoadError(error));
     let stop: (() => void) | null = null;
     let cancelled = false;
     listenAll({
@@ -135,13 +150,13 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
     }).then((unlisten) => {
       if (cancelled) unlisten();
       else stop = unlisten;
-      return refreshOverview();
+      return first.then(() => refreshOverview(), () => refreshOverview());
     }).catch((error) => setLoadError(error as IpcError));
     return () => {
       cancelled = true;
       stop?.();
     };
-  }, [refreshOverview, setOverview]);
+  }, [applyOverview, refreshOverview, setOverview]);
 
   // Relative times ("5 min ago") and the upcoming/past split move with the clock; the overview is re-read
   // too (a local call), so a missed event cannot leave the screen stale for long.
@@ -152,14 +167,6 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
     }, 30_000);
     return () => clearInterval(timer);
   }, [refreshOverview]);
-
-  // With nothing stored and no account, the connect screen is the useful first screen.
-  const firstLoad = useRef(true);
-  useEffect(() => {
-    if (!overview || !firstLoad.current) return;
-    firstLoad.current = false;
-    if (overview.connection.state !== 'connected' && overview.meetingCount === 0) setTab('connection');
-  }, [overview]);
 
   if (!overview) {
     return (

@@ -3,8 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ipc, type IpcError, type MeetingSummary } from '../ipc';
 import {
-  dayKey, dayLabel, formatDuration, formatTime, formatUntil, instantMs, plural, shiftDayKey, shortDayLabel, startOfDay,
-  type Zone,
+  dayKey, dayLabel, formatDuration, formatTime, formatUntil, instantMs, plural, shiftDayKey, shortDayLabel, type Zone,
 } from '../format';
 import { useApp } from '../context';
 import { StatusBadges, effectiveStatus } from './Badges';
@@ -12,9 +11,9 @@ import { ClientLink, TypeLabel, typeColor } from './Labels';
 import { InviteeLinks, inviteeLine } from './MeetingList';
 import { MeetingDetailPane } from './MeetingDetail';
 import { MeetingsEmptyState } from './MeetingsView';
+import { AGENDA_DAYS, agendaQuery, markStartup, takeStartupAgenda } from '../startup';
 
-/** Today and this many following days are on the agenda. */
-export const AGENDA_DAYS = 7;
+export { AGENDA_DAYS };
 
 export type AgendaDay = { dayKey: string; label: string; meetings: MeetingSummary[] };
 
@@ -61,9 +60,13 @@ export function TodayView() {
 
   useEffect(() => {
     const mine = ++requestNumber.current;
-    const from = startOfDay(today, zone).toISOString();
-    const to = startOfDay(shiftDayKey(today, AGENDA_DAYS), zone).toISOString();
-    ipc.listMeetings({ search: null, status: 'all', from, to, clientEmail: null, limit: null }).then((result) => {
+    const query = agendaQuery(today, zone);
+    // Nothing is stored and no account is connected: there is nothing to ask for.
+    if (connectionState !== 'connected' && overview.meetingCount === 0) {
+      setMeetings([]);
+      return;
+    }
+    (takeStartupAgenda(query) ?? ipc.listMeetings(query)).then((result) => {
       if (mine !== requestNumber.current) return;
       setMeetings(result);
       setFailed(false);
@@ -73,7 +76,11 @@ export function TodayView() {
       setFailed(true);
       reportError(error);
     });
-  }, [today, zone, meetingsVersion, connectionState, reportError]);
+  }, [today, zone, meetingsVersion, connectionState, overview.meetingCount === 0, reportError]);
+
+  useEffect(() => {
+    if (meetings !== null) markStartup('advicly:first-screen');
+  }, [meetings]);
 
   const days = useMemo(() => (meetings ? agendaDays(meetings, today, now, zone) : []), [meetings, today, now, zone]);
   const next = useMemo(() => (meetings ? nextMeeting(meetings, now) : null), [meetings, now]);
