@@ -94,8 +94,14 @@ export function ClientsView() {
 
 function ClientRow({ client, selected, onSelect }: { client: ClientSummary; selected: boolean; onSelect: () => void }) {
   const { zone } = useApp();
+  const element = useRef<HTMLDivElement>(null);
+  // A client opened from another screen is shown in the list too.
+  useEffect(() => {
+    if (selected) element.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [selected]);
   return (
-    <div role="listitem" class={`client-row${selected ? ' selected' : ''}`} data-testid="client-row" data-email={client.email}>
+    <div role="listitem" ref={element} class={`client-row${selected ? ' selected' : ''}`} data-testid="client-row"
+      data-email={client.email}>
       <button type="button" class="row-main" aria-current={selected ? 'true' : undefined} onClick={onSelect}>
         <span class="row-text">
           <span class="row-name" data-testid="client-name">{client.name || client.email}</span>
