@@ -577,6 +577,7 @@ describe('accessibility', () => {
       await page.locator('#week-tab').click();
       await page.locator('#week[data-loaded=true]').waitFor();
       await assertAccessible(page, `week (${colorScheme})`);
+      if (colorScheme === 'dark') await shot(page, 'week-dark');
 
       await page.locator('#meetings-tab').click();
       await row(page, 'UP01').waitFor();
@@ -593,7 +594,6 @@ describe('accessibility', () => {
       await page.locator('#connection-tab').click();
       await page.locator('#disconnect').waitFor();
       await assertAccessible(page, `account & sync (${colorScheme})`);
-      if (colorScheme === 'dark') await shot(page, 'week-dark');
       await page.close();
 
       for (const scenario of ['disconnected', 'needs-reconnect', 'offline']) {

@@ -56,6 +56,7 @@ export function TodayView() {
   const [selectedUri, setSelectedUri] = useState<string | null>(null);
   const [joinError, setJoinError] = useState<string | null>(null);
   const requestNumber = useRef(0);
+  const listRef = useRef<HTMLDivElement>(null);
   const connectionState = overview.connection.state;
 
   useEffect(() => {
@@ -81,6 +82,16 @@ export function TodayView() {
   useEffect(() => {
     if (meetings !== null) markStartup('advicly:first-screen');
   }, [meetings]);
+
+  // On a busy day the list opens at the meeting that matters now, not at this morning's first one.
+  const scrolledFor = useRef<string | null>(null);
+  const nextUri = meetings ? nextMeeting(meetings, now)?.uri ?? null : null;
+  useEffect(() => {
+    if (!nextUri || scrolledFor.current === today) return;
+    scrolledFor.current = today;
+    const item = listRef.current?.querySelector<HTMLElement>(`[data-testid=agenda-item][data-uri="${CSS.escape(nextUri)}"]`);
+    item?.scrollIntoView?.({ block: 'center' });
+  }, [nextUri, today]);
 
   const days = useMemo(() => (meetings ? agendaDays(meetings, today, now, zone) : []), [meetings, today, now, zone]);
   const next = useMemo(() => (meetings ? nextMeeting(meetings, now) : null), [meetings, now]);
@@ -129,7 +140,7 @@ export function TodayView() {
           {meetings === null ? <p class="loading">Loading today’s meetings…</p>
             : showEmpty ? <MeetingsEmptyState search="" status="all" failed={failed} onClear={() => undefined} />
               : (
-                <div class="agenda-list" id="agenda-list" onKeyDown={onListKeyDown}>
+                <div class="agenda-list" id="agenda-list" ref={listRef} onKeyDown={onListKeyDown}>
                   {days.map((day) => (
                     <section key={day.dayKey} class="agenda-day" data-testid="agenda-day" data-day={day.dayKey}
                       aria-labelledby={`agenda-day-${day.dayKey}`}>
