@@ -4,6 +4,7 @@
 /// Every `#[tauri::command]` the shell registers; must match `commands::handler()`.
 const COMMANDS: &[&str] = &[
     "get_overview",
+    "get_start",
     "list_meetings",
     "get_meeting",
     "list_clients",

@@ -8,7 +8,8 @@ use tauri_plugin_opener::OpenerExt;
 use crate::error::IpcError;
 use crate::ipc::{
     ClientDetail, ClientNote, ClientSummary, Connection, DisconnectReport, EventType,
-    MeetingDetail, MeetingQuery, MeetingStatusFilter, MeetingSummary, Overview, SyncStatus,
+    MeetingDetail, MeetingQuery, MeetingStatusFilter, MeetingSummary, Overview, StartData,
+    SyncStatus,
 };
 use crate::AppState;
 
@@ -16,6 +17,7 @@ use crate::AppState;
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         get_overview,
+        get_start,
         list_meetings,
         get_meeting,
         list_clients,
@@ -74,6 +76,26 @@ pub fn sync_status(state: &AppState, status: &StatusView) -> SyncStatus {
 pub async fn get_overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
     let status = read(&state, |engine| engine.status(Utc::now())).await?;
     Ok(overview_from_status(&state, &status))
+}
+
+/// The UI's first request: the overview and today's agenda in one round trip (the agenda is
+/// `null` when no account is connected).
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub async fn get_start(
+    state: State<'_, AppState>,
+    agenda: MeetingQuery,
+) -> Result<StartData, IpcError> {
+    let first = read(&state, move |engine| {
+        engine.first_screen(&agenda.into(), Utc::now())
+    })
+    .await?;
+    Ok(StartData {
+        overview: overview_from_status(&state, &first.status),
+        agenda: first
+            .agenda
+            .map(|meetings| meetings.into_iter().map(Into::into).collect()),
+    })
 }
 
 #[tauri::command]

@@ -258,6 +258,14 @@ pub struct Overview {
     pub meeting_count: u64,
 }
 
+/// Returned by `get_start`: the overview and, when an account is connected, the agenda asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartData {
+    pub overview: Overview,
+    pub agenda: Option<Vec<MeetingSummary>>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DisconnectReport {

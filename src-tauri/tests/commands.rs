@@ -90,6 +90,22 @@ fn overview_of_a_fresh_install_offers_the_demo_when_no_client_is_configured() {
 }
 
 #[test]
+fn the_first_request_without_an_account_has_no_agenda_and_no_error() {
+    let app = test_app(None);
+    let start = invoke(
+        &app,
+        "get_start",
+        json!({ "agenda": { "search": null, "status": "all", "from": null, "to": null, "clientEmail": null } }),
+    )
+    .expect("get_start answers even before any account exists");
+    assert_eq!(
+        start["overview"]["connection"]["state"], "disconnected",
+        "{start}"
+    );
+    assert!(start["agenda"].is_null(), "nothing to list: {start}");
+}
+
+#[test]
 fn a_configured_oauth_client_hides_the_demo() {
     let app = test_app(Some("registered-client"));
     let overview = invoke(&app, "get_overview", json!({})).expect("get_overview succeeds");
@@ -211,6 +227,19 @@ fn the_demo_connects_syncs_lists_and_disconnects_without_an_account() {
         clients.as_array().is_some_and(|rows| !rows.is_empty()),
         "demo meetings have clients: {clients}"
     );
+
+    // The UI's first request: the overview and an agenda in one answer.
+    let start = invoke(
+        &app,
+        "get_start",
+        json!({ "agenda": { "search": null, "status": "all", "from": null, "to": null, "clientEmail": null, "limit": 5 } }),
+    )
+    .expect("get_start succeeds");
+    assert_eq!(
+        start["overview"]["connection"]["state"], "connected",
+        "{start}"
+    );
+    assert_eq!(start["agenda"].as_array().map(Vec::len), Some(5), "{start}");
 
     // Event types are listed after the meetings; then every demo meeting names its type.
     wait_until("the demo's event types to be listed", 60, || {

@@ -86,8 +86,8 @@ async function openApp(scenario, query = '', { tab = null, time = null } = {}) {
   await page.addInitScript({ content: harness });
   await page.goto(`${server.url}?scenario=${scenario}${query}`);
   await page.locator('.app').waitFor();
-  // The overview is read again once the app listens to events; from then on the fake's events arrive.
-  await page.waitForFunction(() => window.__fakeShell.callsOf('get_overview').length >= 2);
+  // The overview is read (again) once the app listens to events; from then on the fake's events arrive.
+  await page.waitForFunction(() => window.__fakeShell.callsOf('get_overview').length >= 1);
   if (tab) await page.locator(`#${tab}-tab`).click();
   return page;
 }
@@ -469,6 +469,8 @@ describe('today', () => {
     const page = await openApp('connected');
     assert.equal(await page.locator('#today-tab').getAttribute('aria-selected'), 'true', 'Today is the start screen');
     await agendaItem(page, 'UP01').waitFor();
+    assert.deepEqual(await page.evaluate(() => [window.__fakeShell.callsOf('get_start').length, window.__fakeShell.callsOf('list_meetings').length]),
+      [1, 0], 'one round trip brought the overview and the agenda');
     assert.match(await page.locator('#next-meeting-countdown').innerText(), /^in (1|2) h/, 'how long until it starts');
     assert.equal(await agendaItem(page, 'UP01').locator('[data-testid=event-type]').innerText(), 'Financial review', 'the type by name');
     assert.ok(!(await page.locator('#agenda').innerText()).includes('api.calendly.com'), 'no URI is shown');

@@ -176,6 +176,7 @@ export type Overview = {
   demoAvailable: boolean;
   meetingCount: number;
 };
+export type StartData = { overview: Overview; agenda: MeetingSummary[] | null };
 export type DisconnectReport = {
   subscriptionsDeleted: number;
   tokensRevoked: boolean;
@@ -196,6 +197,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 
 export const ipc = {
   getOverview: () => call<Overview>('get_overview'),
+  /** The first request: the overview and the agenda in one round trip (`agenda` null without an account). */
+  getStart: (agenda: MeetingQuery) => call<StartData>('get_start', { agenda }),
   listMeetings: (query: MeetingQuery) => call<MeetingSummary[]>('list_meetings', { query }),
   getMeeting: (uri: string) => call<MeetingDetail>('get_meeting', { uri }),
   listClients: () => call<ClientSummary[]>('list_clients'),

@@ -16,17 +16,22 @@ export function agendaQuery(today: string, zone: Zone): MeetingQuery {
 }
 
 let overview: Promise<Overview> | null = null;
-let agenda: { query: MeetingQuery; answer: Promise<MeetingSummary[]> } | null = null;
+let agenda: { query: MeetingQuery; meetings: MeetingSummary[] | null } | null = null;
 
-/** Starts the first reads at once (called by main.tsx before the first render). */
+/**
+ * Starts the first read at once (called by main.tsx before the first render): one round trip brings
+ * the overview and today's agenda, so Today renders with its meetings in its very first frame.
+ */
 export function prefetchStartup(): void {
-  overview = ipc.getOverview();
   const zone = systemZone();
   const query = agendaQuery(dayKey(new Date(), zone), zone);
-  agenda = { query, answer: ipc.listMeetings(query) };
-  // Whoever takes these reports their failures; unclaimed ones must not surface as unhandled.
+  const start = ipc.getStart(query);
+  overview = start.then((data) => {
+    agenda = { query, meetings: data.agenda };
+    return data.overview;
+  });
+  // Whoever takes the overview reports a failure; an unclaimed one must not surface as unhandled.
   overview.catch(() => undefined);
-  agenda.answer.catch(() => undefined);
 }
 
 /** The prefetched overview (once), else a fresh one. */
@@ -36,11 +41,12 @@ export function takeStartupOverview(): Promise<Overview> {
   return answer;
 }
 
-/** The prefetched agenda if it was asked for exactly `query` (once), else null. */
-export function takeStartupAgenda(query: MeetingQuery): Promise<MeetingSummary[]> | null {
+/** The prefetched agenda if it has arrived and was asked for exactly `query` (once), else null. */
+export function takeStartupAgenda(query: MeetingQuery): MeetingSummary[] | null {
   const prefetched = agenda;
   agenda = null;
-  return prefetched && prefetched.query.from === query.from && prefetched.query.to === query.to ? prefetched.answer : null;
+  return prefetched && prefetched.query.from === query.from && prefetched.query.to === query.to
+    ? prefetched.meetings : null;
 }
 
 /** A named point of the start-up, read by the desktop benchmark (`performance.getEntriesByName`). */

@@ -167,6 +167,12 @@ export class FakeShell {
     switch (command) {
       case 'get_overview':
         return this.overview();
+      case 'get_start': {
+        // As the engine: no agenda without any account (nothing is stored then).
+        const agenda = this.connection.state === 'disconnected' && this.meetings.length === 0
+          ? null : this.listMeetings(args?.agenda as MeetingQuery);
+        return { overview: this.overview(), agenda };
+      }
       case 'list_meetings':
         return this.listMeetings(args?.query as MeetingQuery);
       case 'get_meeting': {

@@ -26,7 +26,8 @@ use crate::read_pool::ReadPool;
 use crate::sync::SyncJob;
 use crate::views::{
     AccountView, CircuitState, ClientDetailView, ClientNoteView, ClientView, DisconnectReport,
-    EventTypeView, LastSyncView, MeetingDetailView, MeetingQuery, MeetingView, StatusView,
+    EventTypeView, FirstScreenView, LastSyncView, MeetingDetailView, MeetingQuery, MeetingView,
+    StatusView,
 };
 
 /// The lock file that keeps syncs of different processes on one store apart.
@@ -469,6 +470,22 @@ impl Engine {
     /// Clients of the active account, by e-mail.
     pub fn clients(&self, now: DateTime<Utc>) -> Result<Vec<ClientView>, EngineError> {
         self.with_active_reader(|store, account| crate::views::list_clients(store, account, now))
+    }
+
+    /// The status and, when an account is active, the meetings of `agenda`: the first screen in
+    /// one call (the desktop shell answers the UI's first request with it).
+    pub fn first_screen(
+        &self,
+        agenda: &MeetingQuery,
+        now: DateTime<Utc>,
+    ) -> Result<FirstScreenView, EngineError> {
+        let status = self.status(now)?;
+        let agenda = match self.meetings(agenda, now) {
+            Ok(meetings) => Some(meetings),
+            Err(EngineError::NotConnected) => None,
+            Err(error) => return Err(error),
+        };
+        Ok(FirstScreenView { status, agenda })
     }
 
     /// One client's page: meetings (deleted ones too), every answer, the private note.

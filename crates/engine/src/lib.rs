@@ -35,7 +35,7 @@ pub use scheduler::{
 pub use sync::INVITEE_CONCURRENCY;
 pub use views::{
     AccountView, CircuitState, ClientAnswerView, ClientDetailView, ClientNoteView, ClientView,
-    DisconnectReport, EventTypeView, InviteeDetailView, InviteeView, LastSyncView,
+    DisconnectReport, EventTypeView, FirstScreenView, InviteeDetailView, InviteeView, LastSyncView,
     MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView, QuestionAnswerView,
     StatusView,
 };

@@ -240,6 +240,15 @@ pub struct StatusView {
     pub meeting_count: u64,
 }
 
+/// What the first screen needs, read together so the UI waits for one answer: the status and,
+/// when an account is active, the agenda it asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirstScreenView {
+    pub status: StatusView,
+    /// `None` when no account is active (nothing to list).
+    pub agenda: Option<Vec<MeetingView>>,
+}
+
 /// What disconnecting did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DisconnectReport {

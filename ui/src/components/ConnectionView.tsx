@@ -1,6 +1,6 @@
 // The Account & sync screen: connect (OAuth, token, demo), the connected account, reconnect,
 // disconnect (optionally wiping local data) and the sync interval.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ipc, type DisconnectReport, type IpcError } from '../ipc';
 import { reactionFor } from '../errors';
 import { formatDateTime } from '../format';
@@ -26,7 +26,7 @@ export function ConnectionView() {
   useEffect(() => {
     if (connection.state === 'connected') setReport(null);
   }, [connection.state]);
-  useEffect(() => markStartup('advicly:first-screen'), []);
+  useLayoutEffect(() => markStartup('advicly:first-screen'), []);
 
   return (
     <div class="connection-view">

@@ -1,6 +1,6 @@
 // The start screen: today's and the coming days' meetings in order, the next meeting with a countdown and
 // its Join button, and the detail of whichever meeting is opened.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ipc, type IpcError, type MeetingSummary } from '../ipc';
 import {
   dayKey, dayLabel, formatDuration, formatTime, formatUntil, instantMs, plural, shiftDayKey, shortDayLabel, type Zone,
@@ -51,7 +51,10 @@ export function nextMeeting(meetings: readonly MeetingSummary[], now: Date): Mee
 export function TodayView() {
   const { zone, now, meetingsVersion, overview, reportError } = useApp();
   const today = dayKey(now, zone);
-  const [meetings, setMeetings] = useState<MeetingSummary[] | null>(null);
+  // Arrived with the first overview (src/startup.ts): the first frame already shows the meetings.
+  const [prefetched] = useState(() => takeStartupAgenda(agendaQuery(today, zone)));
+  const [meetings, setMeetings] = useState<MeetingSummary[] | null>(prefetched);
+  const skipFirstRead = useRef(prefetched !== null);
   const [failed, setFailed] = useState(false);
   const [selectedUri, setSelectedUri] = useState<string | null>(null);
   const [joinError, setJoinError] = useState<string | null>(null);
@@ -60,6 +63,10 @@ export function TodayView() {
   const connectionState = overview.connection.state;
 
   useEffect(() => {
+    if (skipFirstRead.current) {
+      skipFirstRead.current = false;
+      return;
+    }
     const mine = ++requestNumber.current;
     const query = agendaQuery(today, zone);
     // Nothing is stored and no account is connected: there is nothing to ask for.
@@ -67,7 +74,7 @@ export function TodayView() {
       setMeetings([]);
       return;
     }
-    (takeStartupAgenda(query) ?? ipc.listMeetings(query)).then((result) => {
+    ipc.listMeetings(query).then((result) => {
       if (mine !== requestNumber.current) return;
       setMeetings(result);
       setFailed(false);
@@ -79,7 +86,7 @@ export function TodayView() {
     });
   }, [today, zone, meetingsVersion, connectionState, overview.meetingCount === 0, reportError]);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (meetings !== null) markStartup('advicly:first-screen');
   }, [meetings]);
 
