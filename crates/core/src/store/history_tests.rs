@@ -423,3 +423,27 @@ fn a_clients_answers_come_newest_booking_first_in_form_order() {
     );
     assert_eq!(answers[0].answered_at, newer.created_at);
 }
+
+// ---- the status count ----
+
+#[test]
+fn counting_meetings_reads_the_small_index_not_the_table() {
+    let (temp, account) = store_with_account();
+    let plan: Vec<String> = temp
+        .store
+        .connection()
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT count(*) FROM meetings WHERE account_id = ?1 AND deleted_in_calendly = 0",
+        )
+        .unwrap()
+        .query_map([account.0], |row| row.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // Every status refresh counts; reading the table would touch every meeting's page.
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("COVERING INDEX meetings_live_by_account")),
+        "plan: {plan:?}"
+    );
+}

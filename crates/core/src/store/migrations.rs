@@ -181,6 +181,10 @@ CREATE TABLE event_type_refreshes (
     refreshed_at TEXT NOT NULL
 );
 "#,
+    // Counting an account's meetings (every status refresh) from a small index, not the table.
+    r#"
+CREATE INDEX meetings_live_by_account ON meetings (account_id) WHERE deleted_in_calendly = 0;
+"#,
     // Client notes: the advisor's private note on a client, kept only in this database.
     r#"
 CREATE TABLE client_notes (

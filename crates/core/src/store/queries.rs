@@ -347,10 +347,22 @@ impl Store {
             );
         }
         if let Some(expression) = filter.search.as_deref().and_then(fts_match_expression) {
+            // The full-text match runs once here; the (two) list queries below then look its hits
+            // up by id instead of each evaluating the match again.
+            let hits: Vec<i64> = self
+                .connection
+                .prepare_cached("SELECT rowid FROM meeting_search WHERE meeting_search MATCH ?1")?
+                .query_map([expression], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            if hits.is_empty() {
+                return Ok(Vec::new());
+            }
             conditions.driven_by_id_list = true;
             conditions.push(
-                "m.meeting_id IN (SELECT rowid FROM meeting_search WHERE meeting_search MATCH ?)",
-                [Value::Text(expression)],
+                "m.meeting_id IN (SELECT value FROM json_each(?))",
+                [Value::Text(
+                    serde_json::to_string(&hits).expect("a list of integers always serializes"),
+                )],
             );
         }
         let limit = filter.limit.map(i64::from).unwrap_or(-1);
