@@ -618,8 +618,8 @@ describe('accessibility', () => {
       const ring = await page.evaluate(() => {
         const element = document.activeElement;
         const own = getComputedStyle(element);
-        const holder = element.closest('.agenda-item');
-        return [own.boxShadow, own.outlineStyle, holder ? getComputedStyle(holder).boxShadow : 'none'];
+        const after = getComputedStyle(element, '::after');
+        return [own.boxShadow, own.outlineStyle, after.content !== 'none' ? after.boxShadow : 'none'];
       });
       assert.ok(ring[0] !== 'none' || ring[1] !== 'none' || ring[2] !== 'none', `${selector} shows where the focus is (${ring})`);
     }

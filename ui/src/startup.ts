@@ -56,3 +56,12 @@ export function markStartup(name: string): void {
     performance.mark(name);
   }
 }
+
+/** Marks the first screen as rendered, and as painted two frames later (what the benchmark compares). */
+export function markFirstScreen(): void {
+  if (typeof performance === 'undefined' || performance.getEntriesByName?.('advicly:first-screen').length) return;
+  markStartup('advicly:first-screen');
+  if (typeof requestAnimationFrame === 'function') {
+    requestAnimationFrame(() => requestAnimationFrame(() => markStartup('advicly:painted')));
+  }
+}

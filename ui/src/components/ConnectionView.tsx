@@ -5,7 +5,7 @@ import { ipc, type DisconnectReport, type IpcError } from '../ipc';
 import { reactionFor } from '../errors';
 import { formatDateTime } from '../format';
 import { useApp } from '../context';
-import { markStartup } from '../startup';
+import { markFirstScreen } from '../startup';
 
 export const MIN_INTERVAL = 5;
 export const MAX_INTERVAL = 60;
@@ -26,7 +26,7 @@ export function ConnectionView() {
   useEffect(() => {
     if (connection.state === 'connected') setReport(null);
   }, [connection.state]);
-  useLayoutEffect(() => markStartup('advicly:first-screen'), []);
+  useLayoutEffect(() => markFirstScreen(), []);
 
   return (
     <div class="connection-view">

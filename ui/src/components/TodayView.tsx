@@ -11,7 +11,7 @@ import { ClientLink, TypeLabel, typeColor } from './Labels';
 import { InviteeLinks, inviteeLine } from './MeetingList';
 import { MeetingDetailPane } from './MeetingDetail';
 import { MeetingsEmptyState } from './MeetingsView';
-import { AGENDA_DAYS, agendaQuery, markStartup, takeStartupAgenda } from '../startup';
+import { AGENDA_DAYS, agendaQuery, markFirstScreen, takeStartupAgenda } from '../startup';
 
 export { AGENDA_DAYS };
 
@@ -87,7 +87,7 @@ export function TodayView() {
   }, [today, zone, meetingsVersion, connectionState, overview.meetingCount === 0, reportError]);
 
   useLayoutEffect(() => {
-    if (meetings !== null) markStartup('advicly:first-screen');
+    if (meetings !== null) markFirstScreen();
   }, [meetings]);
 
   // On a busy day the list opens at the meeting that matters now, not at this morning's first one.

@@ -4,9 +4,10 @@
 //!
 //! Run inside the world of `scripts/desktop-e2e.sh --bench` (release build, Xvfb, private D-Bus).
 //! Method, in short (details in tests/desktop/README.md):
-//! - start → painted: the binary is launched through WebDriver; its age is read from
-//!   `/proc/<pid>/stat` (start time) against `/proc/uptime` when the screen's element is first found
-//!   and two animation frames have passed (both clocks tick in 10 ms steps);
+//! - start → painted: the binary is launched through WebDriver; the process start comes from
+//!   `/proc/<pid>/stat` (10 ms steps), the paint from the page's own `advicly:painted` mark (two
+//!   animation frames after the first screen was rendered; the floor's pages set the same marks),
+//!   put on one clock through `performance.timeOrigin`;
 //! - where the time goes: the process start against the page's `performance.timeOrigin`, and the
 //!   UI's own `performance.mark`s (script running, first overview, first screen rendered);
 //! - queries: `Engine` calls timed directly, idle on the seeded file and during a full sync;
@@ -380,6 +381,8 @@ struct StartConfiguration {
 #[derive(Clone, Copy)]
 struct StartSample {
     found: Duration,
+    /// Process start → the page's `advicly:painted` mark (two frames after the first screen was
+    /// rendered), on the page's own clock: no WebDriver polling in it.
     painted: Duration,
     /// Process start → the page's navigation start (`performance.timeOrigin`).
     navigation: Duration,
@@ -683,31 +686,36 @@ async fn measure_start(driver: &TauriDriver, binary: &Path, selector: &str) -> R
         },
     )
     .await?;
-    let page = client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             requestAnimationFrame(() => requestAnimationFrame(() => {
-               const mark = (name) => { const entry = performance.getEntriesByName(name)[0]; return entry ? entry.startTime : null; };
-               done({ now: performance.now(), origin: performance.timeOrigin,
-                      script: mark('advicly:script'), overview: mark('advicly:overview'), screen: mark('advicly:first-screen') });
-             }));",
-            vec![],
-        )
-        .await?;
-    let painted_at = uptime()?;
+    let page = wait_for("the painted mark", Duration::from_secs(10), || async {
+        let page = client
+            .execute(
+                "const mark = (name) => { const entry = performance.getEntriesByName(name)[0]; return entry ? entry.startTime : null; };
+                 return { origin: performance.timeOrigin, script: mark('advicly:script'), overview: mark('advicly:overview'),
+                          screen: mark('advicly:first-screen'), painted: mark('advicly:painted') };",
+                vec![],
+            )
+            .await?;
+        Ok(page
+            .get("painted")
+            .is_some_and(|painted| painted.is_number())
+            .then_some(page))
+    })
+    .await?;
     let number = |key: &str| page.get(key).and_then(serde_json::Value::as_f64);
     let idle_pss_kilobytes = settled_pss(pid).await?;
     let idle_pss_own_kilobytes = pss_kilobytes(pid).unwrap_or_default();
     quit(client, binary).await?;
-    let navigation_ms = number("origin").map(|origin| (origin - started_epoch).max(0.0));
+    let origin = number("origin").context("the page has a time origin")?;
+    let painted_in_page = number("painted").context("the page marked its paint")?;
+    let navigation_ms = (origin - started_epoch).max(0.0);
     Ok(StartSample {
         found: Duration::from_secs_f64((found_at - started_at).max(0.0)),
-        painted: Duration::from_secs_f64((painted_at - started_at).max(0.0)),
-        navigation: Duration::from_secs_f64(navigation_ms.unwrap_or_default() / 1000.0),
+        painted: Duration::from_secs_f64((navigation_ms + painted_in_page).max(0.0) / 1000.0),
+        navigation: Duration::from_secs_f64(navigation_ms / 1000.0),
         script: number("script"),
         overview: number("overview"),
         first_screen: number("screen"),
-        page_to_painted: number("now").unwrap_or_default(),
+        page_to_painted: painted_in_page,
         idle_pss_kilobytes,
         idle_pss_own_kilobytes,
     })
