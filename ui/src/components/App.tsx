@@ -59,7 +59,8 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
       if (fresh.connection.state !== 'connected' && fresh.meetingCount === 0) setTab('connection');
       markStartup('advicly:overview');
     }
-    setOverviewState(fresh);
+    // An unchanged overview keeps its identity: re-rendering every screen for nothing costs frames.
+    setOverviewState((previous) => (previous && JSON.stringify(previous) === JSON.stringify(fresh) ? previous : fresh));
     setLoadError(null);
   }, []);
 
@@ -108,14 +109,23 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
     });
   }, [reportError]);
 
-  // Subscribing and the first overview run side by side (each costs an IPC round trip before the first
-  // screen); once subscribed, the overview is read once more, so no event between the two is lost.
+  // The first overview (asked for as the script started) comes first; the seven event subscriptions
+  // (one IPC round trip each) wait until the first screen is painted, so they do not compete with it.
+  // Once subscribed, the overview is read again and the screens re-query if a sync ended meanwhile, so
+  // nothing that happened before the subscription is lost.
   useEffect(() => {
-    const first = takeStartupOverview();
-    first.then(applyOverview, (error: IpcError) => setLoadError(error));
     let stop: (() => void) | null = null;
     let cancelled = false;
-    listenAll({
+    let firstSync: string | null | undefined;
+    const first = takeStartupOverview().then((fresh) => {
+      firstSync = fresh.sync.lastSync?.finishedAt ?? null;
+      applyOverview(fresh);
+    }, (error: IpcError) => setLoadError(error));
+    const afterFirstPaint = first.then(() => new Promise<void>((done) => {
+      if (typeof requestAnimationFrame !== 'function') return done();
+      requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0)));
+    }));
+    afterFirstPaint.then(() => (cancelled ? null : listenAll({
       'meetings-changed': () => {
         setMeetingsVersion((version) => version + 1);
         void ipc.getOverview().then((fresh) => setOverview((previous) => ({ ...previous, meetingCount: fresh.meetingCount })), () => undefined);
@@ -147,10 +157,18 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
         void refreshOverview();
       },
       'network-changed': ({ online }) => setOverview((previous) => ({ ...previous, online })),
-    }).then((unlisten) => {
-      if (cancelled) unlisten();
-      else stop = unlisten;
-      return first.then(() => refreshOverview(), () => refreshOverview());
+    }))).then(async (unlisten) => {
+      if (!unlisten) return;
+      if (cancelled) {
+        unlisten();
+        return;
+      }
+      stop = unlisten;
+      const fresh = await ipc.getOverview();
+      applyOverview(fresh);
+      if (firstSync !== undefined && (fresh.sync.lastSync?.finishedAt ?? null) !== firstSync) {
+        setMeetingsVersion((version) => version + 1);
+      }
     }).catch((error) => setLoadError(error as IpcError));
     return () => {
       cancelled = true;

@@ -96,8 +96,14 @@ export function TodayView() {
   useEffect(() => {
     if (!nextUri || scrolledFor.current === today) return;
     scrolledFor.current = today;
-    const item = listRef.current?.querySelector<HTMLElement>(`[data-testid=agenda-item][data-uri="${CSS.escape(nextUri)}"]`);
-    item?.scrollIntoView?.({ block: 'center' });
+    const list = listRef.current;
+    const item = list?.querySelector<HTMLElement>(`[data-testid=agenda-item][data-uri="${CSS.escape(nextUri)}"]`);
+    const pane = list?.parentElement;
+    if (!item || !pane) return;
+    // Only when it is out of view: scrolling (and the layout it forces) is not free on the first frames.
+    const itemBox = item.getBoundingClientRect();
+    const paneBox = pane.getBoundingClientRect();
+    if (itemBox.bottom > paneBox.bottom || itemBox.top < paneBox.top) item.scrollIntoView?.({ block: 'center' });
   }, [nextUri, today]);
 
   const days = useMemo(() => (meetings ? agendaDays(meetings, today, now, zone) : []), [meetings, today, now, zone]);
