@@ -39,6 +39,8 @@ struct Options {
     query_runs: usize,
     sync_meetings: usize,
     compositing: bool,
+    /// Only these start-up configurations (by key), when given.
+    only: Option<Vec<String>>,
     profile: String,
 }
 
@@ -49,6 +51,7 @@ fn options() -> Result<Options> {
         query_runs: 50,
         sync_meetings: 10_000,
         compositing: false,
+        only: None,
         profile: "release".to_owned(),
     };
     let mut arguments = std::env::args().skip(1);
@@ -64,10 +67,13 @@ fn options() -> Result<Options> {
             "--query-runs" => options.query_runs = value()?.parse()?,
             "--sync-meetings" => options.sync_meetings = value()?.parse()?,
             "--compositing" => options.compositing = true,
+            "--only" => {
+                options.only = Some(value()?.split(',').map(str::to_owned).collect());
+            }
             "--profile" => options.profile = value()?,
             // A separator passed through by wrapper scripts.
             "--" => {}
-            other => bail!("unknown argument {other}; use --meetings N --runs N --query-runs N --sync-meetings N (0 skips) --compositing --profile debug|release"),
+            other => bail!("unknown argument {other}; use --meetings N --runs N --query-runs N --sync-meetings N (0 skips) --compositing --only floor-plain,ours-empty,floor-list,ours-full --profile debug|release"),
         }
     }
     Ok(options)
@@ -479,6 +485,9 @@ async fn start_up(
         });
     }
 
+    if let Some(only) = &options.only {
+        configurations.retain(|configuration| only.iter().any(|key| key == configuration.key));
+    }
     println!(
         "\n## Start-up and idle memory ({} fresh-profile starts each, interleaved; medians)",
         options.runs
@@ -502,6 +511,7 @@ async fn start_up(
                 &drivers[index],
                 &configuration.binary,
                 configuration.selector,
+                round == 0,
             )
             .await
             .with_context(|| format!("{} (round {})", configuration.label, round + 1))?;
@@ -583,7 +593,9 @@ async fn start_up(
         ),
     ];
     for (label, floor_key, ours_key) in pairs {
-        let (floor, ours) = (&summaries[floor_key], &summaries[ours_key]);
+        let (Some(floor), Some(ours)) = (summaries.get(floor_key), summaries.get(ours_key)) else {
+            continue;
+        };
         println!(
             "| {label} | {} | {} | {:.2} × | ≤ 1.30 × |",
             ms(floor.painted),
@@ -595,7 +607,9 @@ async fn start_up(
         ("idle memory, empty database", "floor-plain", "ours-empty"),
         ("idle memory, 10,000 meetings", "floor-plain", "ours-full"),
     ] {
-        let (floor, ours) = (&summaries[floor_key], &summaries[ours_key]);
+        let (Some(floor), Some(ours)) = (summaries.get(floor_key), summaries.get(ours_key)) else {
+            continue;
+        };
         println!(
             "| {label} (PSS, app + WebKit) | {:.0} MB | {:.0} MB | {:.2} × | ≤ 1.15 × |",
             floor.pss_kilobytes as f64 / 1024.0,
@@ -664,7 +678,12 @@ fn process_start_epoch_ms(pid: u32) -> Result<f64> {
     Ok(now_epoch - age * 1000.0)
 }
 
-async fn measure_start(driver: &TauriDriver, binary: &Path, selector: &str) -> Result<StartSample> {
+async fn measure_start(
+    driver: &TauriDriver,
+    binary: &Path,
+    selector: &str,
+    probe: bool,
+) -> Result<StartSample> {
     let client = driver.launch(binary, &[]).await?;
     let pid = wait_for("the process", Duration::from_secs(10), || async {
         Ok(processes_running(binary).into_iter().next())
@@ -703,6 +722,9 @@ async fn measure_start(driver: &TauriDriver, binary: &Path, selector: &str) -> R
     .await?;
     let number = |key: &str| page.get(key).and_then(serde_json::Value::as_f64);
     let idle_pss_kilobytes = settled_pss(pid).await?;
+    if probe {
+        probe_rendering(&client, binary).await?;
+    }
     let idle_pss_own_kilobytes = pss_kilobytes(pid).unwrap_or_default();
     quit(client, binary).await?;
     let origin = number("origin").context("the page has a time origin")?;
@@ -719,6 +741,38 @@ async fn measure_start(driver: &TauriDriver, binary: &Path, selector: &str) -> R
         idle_pss_kilobytes,
         idle_pss_own_kilobytes,
     })
+}
+
+/// Once per configuration, on the settled page: how long a full relayout of the document takes, and
+/// how long frames take that repaint the whole window (a style change on the root each frame).
+async fn probe_rendering(client: &Client, binary: &Path) -> Result<()> {
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const root = document.documentElement;
+             const started = performance.now();
+             root.style.display = 'none'; void root.offsetHeight; root.style.display = ''; void root.offsetHeight;
+             const layout = Math.round(performance.now() - started);
+             const frames = [];
+             let last = performance.now();
+             let count = 0;
+             const step = () => {
+               const now = performance.now();
+               if (count > 0) frames.push(Math.round(now - last));
+               last = now;
+               document.body.style.opacity = count % 2 ? '1' : '0.999';
+               if (++count <= 6) requestAnimationFrame(step);
+               else done({ layout, frames, elements: document.getElementsByTagName('*').length });
+             };
+             requestAnimationFrame(step);",
+            vec![],
+        )
+        .await?;
+    println!(
+        "- rendering probe of {}: {result}",
+        binary.file_name().unwrap_or_default().to_string_lossy()
+    );
+    Ok(())
 }
 
 /// PSS of the process tree once three samples half a second apart agree within 2%.
