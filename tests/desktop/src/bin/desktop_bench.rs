@@ -21,8 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use advicly_desktop_e2e::seed::seed_store;
 use advicly_desktop_e2e::{
-    app_binary, free_port, process_tree, processes_running, pss_kilobytes, target_dir, wait_for,
-    TauriDriver,
+    app_binary, free_port, process_name, process_tree, processes_running, pss_parts, target_dir,
+    wait_for, PssParts, TauriDriver,
 };
 use advicly_engine::{
     CalendlyTuning, Engine, EngineConfig, EventUri, MeetingQuery, MeetingStatusFilter,
@@ -398,13 +398,77 @@ struct StartSample {
     first_screen: Option<f64>,
     page_to_painted: f64,
     idle_pss_kilobytes: u64,
-    /// The part of it that is the binary's own process (the rest is WebKit's processes).
-    idle_pss_own_kilobytes: u64,
+    /// The same idle memory by process and by what backs it, sampled once it had settled.
+    idle_pss_breakdown: PssBreakdown,
+}
+
+/// Idle PSS of a process tree by role (the binary, WebKit's web and network processes, anything
+/// else) and, over all of them, by backing (anonymous, file-backed, shared memory).
+#[derive(Clone, Copy, Default)]
+struct PssBreakdown {
+    own: PssParts,
+    web: PssParts,
+    network: PssParts,
+    other: PssParts,
+    all: PssParts,
+}
+
+impl PssBreakdown {
+    fn of_tree(root: u32) -> Self {
+        let mut breakdown = Self::default();
+        for pid in process_tree(root) {
+            let Some(parts) = pss_parts(pid) else {
+                continue;
+            };
+            let name = process_name(pid).unwrap_or_default();
+            let role = if pid == root {
+                &mut breakdown.own
+            } else if name.starts_with("WebKitWebProces") {
+                &mut breakdown.web
+            } else if name.starts_with("WebKitNetworkPr") {
+                &mut breakdown.network
+            } else {
+                &mut breakdown.other
+            };
+            *role += parts;
+            breakdown.all += parts;
+        }
+        breakdown
+    }
+
+    /// The columns of the breakdown table, in kilobytes.
+    fn columns(&self) -> [u64; 7] {
+        [
+            self.own.total,
+            self.web.total,
+            self.network.total,
+            self.other.total,
+            self.all.anonymous,
+            self.all.file,
+            self.all.shmem,
+        ]
+    }
 }
 
 struct Summary {
     painted: Duration,
     pss_kilobytes: u64,
+    /// [`PssBreakdown::columns`], each the median over the runs.
+    pss_columns: [u64; 7],
+}
+
+/// The median of each breakdown column over a configuration's runs.
+fn median_columns(samples: &[StartSample]) -> [u64; 7] {
+    let mut medians = [0; 7];
+    for (column, median) in medians.iter_mut().enumerate() {
+        let mut values: Vec<u64> = samples
+            .iter()
+            .map(|sample| sample.idle_pss_breakdown.columns()[column])
+            .collect();
+        values.sort_unstable();
+        *median = values.get(values.len() / 2).copied().unwrap_or_default();
+    }
+    medians
 }
 
 async fn start_up(
@@ -528,8 +592,8 @@ async fn start_up(
     }
     drop(drivers);
 
-    println!("| configuration | start → found | start → painted | process → page | page → script | → overview | → first screen | page → painted | idle PSS (process tree) | of it: the binary’s own process |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| configuration | start → found | start → painted | process → page | page → script | → overview | → first screen | page → painted | idle PSS (process tree) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut summaries = std::collections::HashMap::new();
     for (configuration, samples) in configurations.iter().zip(&samples) {
         let median_duration = |pick: &dyn Fn(&StartSample) -> Duration| {
@@ -551,13 +615,8 @@ async fn start_up(
         pss.sort_unstable();
         let painted = median_duration(&|sample| sample.painted);
         let pss_median = pss[pss.len() / 2];
-        let mut own: Vec<u64> = samples
-            .iter()
-            .map(|sample| sample.idle_pss_own_kilobytes)
-            .collect();
-        own.sort_unstable();
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} MB | {:.0} MB |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} MB |",
             configuration.label,
             ms(median_duration(&|sample| sample.found)),
             ms(painted),
@@ -567,14 +626,45 @@ async fn start_up(
             median_mark(&|sample| sample.first_screen),
             median_mark(&|sample| Some(sample.page_to_painted)),
             pss_median as f64 / 1024.0,
-            own[own.len() / 2] as f64 / 1024.0
         );
         summaries.insert(
             configuration.key,
             Summary {
                 painted,
                 pss_kilobytes: pss_median,
+                pss_columns: median_columns(samples),
             },
+        );
+    }
+
+    println!("\n## Where the idle memory goes (PSS medians per column, MB)");
+    println!("| configuration | the binary’s process | WebKit web process | WebKit network process | other | of all: anonymous | file-backed | shared memory |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let megabytes = |kilobytes: u64| format!("{:.1}", kilobytes as f64 / 1024.0);
+    for configuration in &configurations {
+        let columns = summaries[configuration.key].pss_columns;
+        println!(
+            "| {} | {} |",
+            configuration.label,
+            columns
+                .iter()
+                .map(|&kilobytes| megabytes(kilobytes))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    for (ours_key, floor_key) in [("ours-empty", "floor-plain"), ("ours-full", "floor-list")] {
+        let (Some(ours), Some(floor)) = (summaries.get(ours_key), summaries.get(floor_key)) else {
+            continue;
+        };
+        println!(
+            "| {ours_key} − {floor_key} | {} |",
+            ours.pss_columns
+                .iter()
+                .zip(floor.pss_columns)
+                .map(|(&ours, floor)| format!("{:+.1}", (ours as f64 - floor as f64) / 1024.0))
+                .collect::<Vec<_>>()
+                .join(" | ")
         );
     }
 
@@ -722,10 +812,10 @@ async fn measure_start(
     .await?;
     let number = |key: &str| page.get(key).and_then(serde_json::Value::as_f64);
     let idle_pss_kilobytes = settled_pss(pid).await?;
+    let idle_pss_breakdown = PssBreakdown::of_tree(pid);
     if probe {
         probe_rendering(&client, binary).await?;
     }
-    let idle_pss_own_kilobytes = pss_kilobytes(pid).unwrap_or_default();
     quit(client, binary).await?;
     let origin = number("origin").context("the page has a time origin")?;
     let painted_in_page = number("painted").context("the page marked its paint")?;
@@ -739,7 +829,7 @@ async fn measure_start(
         first_screen: number("screen"),
         page_to_painted: painted_in_page,
         idle_pss_kilobytes,
-        idle_pss_own_kilobytes,
+        idle_pss_breakdown,
     })
 }
 
@@ -780,7 +870,8 @@ async fn settled_pss(pid: u32) -> Result<u64> {
     let total = || {
         process_tree(pid)
             .into_iter()
-            .filter_map(pss_kilobytes)
+            .filter_map(pss_parts)
+            .map(|parts| parts.total)
             .sum::<u64>()
     };
     let mut recent: Vec<u64> = Vec::new();
