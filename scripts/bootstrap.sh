@@ -10,12 +10,15 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # System packages: WebKitGTK for Tauri, Xvfb + WebDriver for the desktop end-to-end tests,
-# gnome-keyring + D-Bus for the real Secret Service, Chromium for the UI browser tests.
+# gnome-keyring + D-Bus for the real Secret Service, Chromium for the UI browser tests,
+# PostgreSQL for the relay's tests (they start private servers from its binaries; the `main`
+# cluster Debian's package may start is never used).
 APT_PACKAGES=(
   build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev
   xvfb xauth imagemagick xdg-utils desktop-file-utils webkit2gtk-driver
   gnome-keyring libsecret-tools dbus dbus-user-session chromium
   curl ca-certificates git
+  postgresql
 )
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -49,6 +52,13 @@ if [ -f ui/package-lock.json ]; then
   if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
     log "installing UI packages"
     npm ci --prefix ui --no-audit --no-fund --loglevel=error
+  fi
+fi
+# The Tauri CLI (prebuilt) that bundles the .deb and .rpm, exactly as locked.
+if [ -f tools/package-lock.json ]; then
+  if [ ! -d tools/node_modules ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+    log "installing build tools (Tauri CLI)"
+    npm ci --prefix tools --no-audit --no-fund --loglevel=error
   fi
 fi
 log "ready"

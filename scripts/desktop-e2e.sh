@@ -19,7 +19,7 @@ if [ "${ADVICLY_DESKTOP_WORLD:-}" != "inside" ]; then
   # Build with the real HOME, so cargo's caches are reused and the build stays out of the timing.
   if [ ! -f ui/dist/index.html ]; then npm run --prefix ui build; fi
   if [ "$mode" = bench ]; then
-    cargo build --locked --release -p advicly-desktop --features custom-protocol
+    cargo build --locked --release -p advicly-desktop --features custom-protocol,loopback-http
     # The floor the start-up is compared with: a bare Tauri window built the same way.
     cargo build --locked --release -p advicly-desktop-floor --features custom-protocol
     cargo build --locked --release -p advicly-desktop-e2e --bin desktop-bench
@@ -35,7 +35,7 @@ if [ "${ADVICLY_DESKTOP_WORLD:-}" != "inside" ]; then
   export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
   export PATH="$CARGO_HOME/bin:$PATH"
   export HOME="$world" XDG_DATA_HOME="$world/.local/share" XDG_CONFIG_HOME="$world/.config" \
-         XDG_CACHE_HOME="$world/.cache" ADVICLY_DESKTOP_WORLD=inside
+         XDG_CACHE_HOME="$world/.cache" ADVICLY_DESKTOP_WORLD=inside ADVICLY_TEST_SESSION=inside
   # A locked keyring must never meet a visible display (its password prompt would block forever),
   # and nothing may reach the real session bus.
   unset DISPLAY WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR

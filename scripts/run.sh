@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds and launches the Advicly desktop app. With no Calendly OAuth client configured
-# (ADVICLY_CLIENT_ID unset) the first screen offers "Try with demo data", which runs a fake
+# Builds and launches the Advicly desktop app. With no Calendly OAuth client id set (Settings, or
+# `advicly config set client_id …`) the first screen offers "Try with demo data", which runs a fake
 # Calendly inside the app, so no Calendly account is needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."

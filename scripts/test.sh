@@ -37,6 +37,9 @@ tests scripts/with-test-session.sh cargo test --workspace --locked --exclude adv
 step "desktop app end to end (Xvfb + WebDriver)"
 tests scripts/desktop-e2e.sh
 
+step "installer: release .deb/.rpm, apt-get install, advicly:// through xdg-open, demo, removal"
+tests scripts/installer-test.sh
+
 # One closing line over every runner: Rust's "test result:" lines, Vitest's "Tests" line and the
 # Node test runner's "# pass" / "# fail" lines (colour codes stripped first).
 sed 's/\x1b\[[0-9;]*m//g' "$test_log" | awk '

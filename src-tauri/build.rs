@@ -19,6 +19,10 @@ const COMMANDS: &[&str] = &[
     "disconnect",
     "set_sync_interval",
     "open_join_link",
+    "simulate_booking",
+    "set_notifications",
+    "get_settings",
+    "save_settings",
 ];
 
 fn main() {

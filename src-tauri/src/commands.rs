@@ -1,15 +1,15 @@
 //! The IPC commands of `docs/ipc.md`: each takes the state, makes one engine call and maps the result.
 
-use advicly_engine::{Engine, EngineError, EventUri, Secret, StatusView};
+use advicly_engine::{ConnectStart, Engine, EngineError, EventUri, Secret, SettingKey, StatusView};
 use chrono::Utc;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_opener::OpenerExt;
 
 use crate::error::IpcError;
 use crate::ipc::{
-    ClientDetail, ClientNote, ClientSummary, Connection, DisconnectReport, EventType,
-    MeetingDetail, MeetingQuery, MeetingStatusFilter, MeetingSummary, Overview, StartData,
-    SyncStatus,
+    ClientDetail, ClientNote, ClientSummary, ConnectOutcome, Connection, DisconnectReport,
+    EventType, MeetingDetail, MeetingQuery, MeetingStatusFilter, MeetingSummary, Overview,
+    Realtime, Settings, SettingsUpdate, StartData, SyncStatus,
 };
 use crate::AppState;
 
@@ -32,6 +32,10 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         disconnect,
         set_sync_interval,
         open_join_link,
+        simulate_booking,
+        set_notifications,
+        get_settings,
+        save_settings,
     ]
 }
 
@@ -60,8 +64,11 @@ pub fn overview_from_status(state: &AppState, status: &StatusView) -> Overview {
         connection: Connection::from_status(status),
         sync: sync_status(state, status),
         online: state.is_online(),
-        demo_available: state.demo_available,
+        demo_available: state.demo_available(),
+        oauth_available: state.base_engine().oauth_available(),
         meeting_count: status.meeting_count,
+        realtime: Realtime::from(&status.realtime),
+        notifications_enabled: state.engine().notifications_enabled(),
     }
 }
 
@@ -196,15 +203,67 @@ pub async fn sync_now(state: State<'_, AppState>) -> Result<(), IpcError> {
     Ok(())
 }
 
-/// Opens Calendly's authorization page in the system browser; the deep link completes it.
+/// Connects (or reconnects): when the saved sign-in still works the account is connected again
+/// at once; otherwise Calendly's authorization page opens in the system browser and the deep
+/// link completes it.
 #[tauri::command]
 #[tracing::instrument(skip(state, app), err)]
 pub async fn connect_oauth<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
-) -> Result<(), IpcError> {
-    let authorize_url = state.engine().begin_oauth().await?;
-    open_in_browser(&app, authorize_url.as_str())
+) -> Result<ConnectOutcome, IpcError> {
+    match state.engine().reconnect_or_begin_oauth().await? {
+        ConnectStart::Reconnected(_) => Ok(ConnectOutcome {
+            browser_opened: false,
+        }),
+        ConnectStart::OpenBrowser(authorize_url) => {
+            open_in_browser(&app, authorize_url.as_str())?;
+            Ok(ConnectOutcome {
+                browser_opened: true,
+            })
+        }
+    }
+}
+
+/// The Settings screen's values, where each comes from, and what is wrong with any of them.
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub fn get_settings(state: State<'_, AppState>) -> Result<Settings, IpcError> {
+    let resolved = state
+        .base_engine()
+        .settings()
+        .ok_or_else(|| IpcError::internal("This app was started without a settings file."))?;
+    Ok(Settings::from_resolved(&resolved))
+}
+
+/// Saves the changed settings in the shared file (all or nothing) and applies them: a client id
+/// or relay counts for the next Connect, an interval for the next scheduled sync.
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub fn save_settings(
+    state: State<'_, AppState>,
+    update: SettingsUpdate,
+) -> Result<Settings, IpcError> {
+    let text =
+        |value: Option<String>| value.map(|text| Some(text).filter(|text| !text.trim().is_empty()));
+    let mut changes = Vec::new();
+    if let Some(client_id) = text(update.client_id) {
+        changes.push((SettingKey::ClientId, client_id));
+    }
+    if let Some(relay_base) = text(update.relay_base) {
+        changes.push((SettingKey::RelayBase, relay_base));
+    }
+    if let Some(minutes) = update.sync_interval_minutes {
+        changes.push((SettingKey::SyncIntervalMinutes, Some(minutes.to_string())));
+    }
+    if let Some(on) = update.notifications {
+        changes.push((SettingKey::Notifications, Some(on.to_string())));
+    }
+    let resolved = state.base_engine().update_settings(&changes)?;
+    if let Some(minutes) = update.sync_interval_minutes {
+        state.scheduler().set_interval(minutes)?;
+    }
+    Ok(Settings::from_resolved(&resolved))
 }
 
 #[tauri::command]
@@ -225,7 +284,7 @@ pub async fn start_demo<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<(), IpcError> {
-    if !state.demo_available {
+    if !state.demo_available() {
         return Err(IpcError::invalid_input(
             "The demo is only offered when no Calendly app is configured.",
         ));
@@ -264,6 +323,28 @@ pub async fn set_sync_interval(
     // The scheduler applies the change asynchronously; report what was asked for.
     sync.interval_minutes = minutes;
     Ok(sync)
+}
+
+/// Demo mode only: the demo's Calendly books a meeting now; it arrives through the relay like a
+/// real booking (with its notification).
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub async fn simulate_booking(state: State<'_, AppState>) -> Result<(), IpcError> {
+    let demo = state.demo.lock().await;
+    let demo = demo
+        .as_ref()
+        .ok_or_else(|| IpcError::invalid_input("Simulating a booking only works in the demo."))?;
+    demo.simulate_booking().await?;
+    Ok(())
+}
+
+/// Turns desktop notifications for new, canceled and rescheduled meetings on or off: saves the
+/// `notifications` setting in the shared settings file (the demo follows it too) and answers
+/// whether they are on now (`ADVICLY_NOTIFICATIONS` still wins over the file).
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub fn set_notifications(state: State<'_, AppState>, enabled: bool) -> Result<bool, IpcError> {
+    Ok(state.base_engine().set_notifications_enabled(enabled)?)
 }
 
 /// Opens the join link of a stored meeting. The UI passes the meeting, never a URL, so the

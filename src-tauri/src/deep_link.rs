@@ -32,11 +32,13 @@ pub fn init<R: Runtime>(app: &AppHandle<R>) {
     }
 
     // Registering writes a .desktop handler for `advicly://` into the user's data folder, so the
-    // browser can hand the OAuth callback back to this binary. Packaged installs register at
-    // install time; this covers running from a build folder.
+    // browser can hand the OAuth callback back to this binary. Only development builds do it: the
+    // installed package's own entry (/usr/share/applications/Advicly.desktop) registers the scheme
+    // at install time, and a per-user handler would shadow it (with an Exec line Debian's generic
+    // xdg-open cannot run).
     // It runs xdg-mime and update-desktop-database (tens of milliseconds of child processes), so it
     // happens on a thread of its own rather than between the process start and the first paint.
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", debug_assertions))]
     if std::env::var_os("ADVICLY_SKIP_SCHEME_REGISTRATION").is_none() {
         let app = app.clone();
         let spawned = std::thread::Builder::new()

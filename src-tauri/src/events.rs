@@ -11,8 +11,8 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::commands::{overview, sync_status};
 use crate::error::IpcError;
 use crate::ipc::{
-    Connection, NetworkChangedPayload, SyncFailedPayload, SyncProgress, SyncStartedPayload,
-    SyncStatus,
+    Connection, NetworkChangedPayload, Realtime, SyncFailedPayload, SyncProgress,
+    SyncStartedPayload, SyncStatus,
 };
 use crate::AppState;
 
@@ -23,6 +23,7 @@ pub const SYNC_FINISHED: &str = "sync-finished";
 pub const SYNC_FAILED: &str = "sync-failed";
 pub const CONNECTION_CHANGED: &str = "connection-changed";
 pub const NETWORK_CHANGED: &str = "network-changed";
+pub const REALTIME_CHANGED: &str = "realtime-changed";
 
 /// How often Calendly's reachability is checked while online, and while offline (faster, so the
 /// app notices quickly when the network is back).
@@ -83,6 +84,30 @@ fn forward<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
         }
         EngineEvent::MeetingsChanged => emit_meetings_changed(app),
         EngineEvent::ConnectionChanged => emit_connection(app, None),
+        EngineEvent::RealtimeChanged => match app.state::<AppState>().engine().status(Utc::now()) {
+            Ok(status) => emit(app, REALTIME_CHANGED, Realtime::from(&status.realtime)),
+            Err(error) => tracing::warn!(%error, "could not read the real-time state"),
+        },
+        // The engine decided this deserves a notification (and that they are on).
+        EngineEvent::Notification(notification) => show_notification(app, &notification),
+        EngineEvent::DeliveryProcessed(_)
+        | EngineEvent::RealtimeSetupChanged
+        | EngineEvent::ResyncRequested { .. } => {}
+    }
+}
+
+/// A desktop notification through the notification plugin (the freedesktop notification
+/// service on Linux).
+fn show_notification<R: Runtime>(app: &AppHandle<R>, notification: &advicly_engine::Notification) {
+    use tauri_plugin_notification::NotificationExt;
+    if let Err(error) = app
+        .notification()
+        .builder()
+        .title(&notification.title)
+        .body(&notification.body)
+        .show()
+    {
+        tracing::warn!(%error, "could not show a desktop notification");
     }
 }
 
@@ -148,6 +173,8 @@ pub fn spawn_network_probe<R: Runtime>(app: &AppHandle<R>) {
                     tracing::debug!(%error, "network probe stopping");
                     break;
                 }
+                // The listener pauses while offline and reconnects at once when back.
+                let _ = state.listener().network_changed(online);
                 if last_reported.map(|(was_online, _)| was_online) != Some(online) {
                     emit(&app, NETWORK_CHANGED, NetworkChangedPayload { online });
                 }

@@ -60,6 +60,13 @@ pub struct MeetingSummary {
     pub rescheduled_from: Option<String>,
     pub rescheduled_to: Option<String>,
     pub rescheduled_to_start: Option<DateTime<Utc>>,
+    /// Invitees who rescheduled away, of `invitee_count` (Calendly's total).
+    pub moved_invitees: u32,
+    pub invitee_count: u32,
+    /// "1 of 3 moved" when some, not all, invitees rescheduled.
+    pub reschedule_note: Option<String>,
+    /// Why this meeting's invitees could not be read from Calendly on the last try.
+    pub read_error: Option<String>,
     pub deleted: bool,
     pub invitees: Vec<InviteeSummary>,
     pub client_emails: Vec<String>,
@@ -83,6 +90,11 @@ pub struct InviteeDetail {
     pub questions_and_answers: Vec<QuestionAnswer>,
     pub no_show: bool,
     pub canceled_reason: Option<String>,
+    /// The meeting this invitee rescheduled to, and its start when known.
+    pub rescheduled_to: Option<String>,
+    pub rescheduled_to_start: Option<DateTime<Utc>>,
+    /// The meeting this invitee's booking replaced.
+    pub rescheduled_from: Option<String>,
 }
 
 /// `MeetingSummary` plus the detail fields; `invitees` carries the detailed invitees.
@@ -106,6 +118,10 @@ pub struct MeetingDetail {
     pub rescheduled_from: Option<String>,
     pub rescheduled_to: Option<String>,
     pub rescheduled_to_start: Option<DateTime<Utc>>,
+    pub moved_invitees: u32,
+    pub invitee_count: u32,
+    pub reschedule_note: Option<String>,
+    pub read_error: Option<String>,
     pub deleted: bool,
     pub invitees: Vec<InviteeDetail>,
     pub client_emails: Vec<String>,
@@ -199,6 +215,13 @@ pub struct Connection {
     pub reason: Option<String>,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub demo: bool,
+    /// While Calendly's token endpoint fails (the account stays connected): when the next
+    /// trial refresh happens.
+    #[serde(default)]
+    pub sign_in_retry_at: Option<DateTime<Utc>>,
+    /// The last failure of the token endpoint, in plain words.
+    #[serde(default)]
+    pub sign_in_problem: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +250,8 @@ pub struct LastSync {
     pub finished_at: Option<DateTime<Utc>>,
     pub counts: SyncCounts,
     pub error: Option<String>,
+    /// "1 meeting could not be read from Calendly: …" while some meetings could not be read.
+    pub warning: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -255,7 +280,87 @@ pub struct Overview {
     pub sync: SyncStatus,
     pub online: bool,
     pub demo_available: bool,
+    /// False when no OAuth client id is set: "Connect with Calendly" explains how to set one.
+    #[serde(default)]
+    pub oauth_available: bool,
     pub meeting_count: u64,
+    pub realtime: Realtime,
+    /// Whether new, canceled and rescheduled meetings become desktop notifications.
+    pub notifications_enabled: bool,
+}
+
+/// `off`, `connecting`, `live` or `degraded`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RealtimeState {
+    Off,
+    Connecting,
+    Live,
+    Degraded,
+}
+
+/// Real-time updates: the state, why they are not live, the newest delivery, the subscription.
+/// Also the payload of the `realtime-changed` event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Realtime {
+    pub state: RealtimeState,
+    pub reason: Option<String>,
+    pub last_delivery_at: Option<DateTime<Utc>>,
+    pub subscription: Option<RealtimeSubscription>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RealtimeSubscription {
+    pub uri: String,
+    /// `active`, `disabled`, …
+    pub state: String,
+}
+
+/// Result of `connect_oauth`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectOutcome {
+    /// True when the system browser was opened (the deep link finishes the sign-in); false when
+    /// the saved sign-in still worked and the account is connected again already.
+    pub browser_opened: bool,
+}
+
+/// Where a setting's value comes from: `default`, `built_in`, `file`, `environment`, `flag`.
+pub type SettingSource = String;
+
+/// The Settings screen's values (`get_settings`, `save_settings`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    pub client_id: Option<String>,
+    pub relay_base: Option<String>,
+    pub sync_interval_minutes: u32,
+    pub notifications: bool,
+    /// Per setting name (`client_id`, `relay_base`, `sync_interval_minutes`, `notifications`).
+    pub sources: std::collections::BTreeMap<String, SettingSource>,
+    /// Settings an environment variable fixes (name → variable); the screen shows them read-only.
+    pub locked_by: std::collections::BTreeMap<String, String>,
+    /// Problems with values that are ignored, one sentence each, naming the setting.
+    pub problems: Vec<String>,
+    /// The settings file shared with the `advicly` command line.
+    pub file: Option<String>,
+}
+
+/// Arguments of `save_settings`: only the fields present change; an empty text removes the
+/// setting from the file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsUpdate {
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub relay_base: Option<String>,
+    #[serde(default)]
+    pub sync_interval_minutes: Option<u32>,
+    #[serde(default)]
+    pub notifications: Option<bool>,
 }
 
 /// Returned by `get_start`: the overview and, when an account is connected, the agenda asked for.
@@ -369,6 +474,10 @@ mod from_engine {
                 rescheduled_from: meeting.rescheduled_from.map(|uri| uri.as_str().to_owned()),
                 rescheduled_to: meeting.rescheduled_to.map(|uri| uri.as_str().to_owned()),
                 rescheduled_to_start: meeting.rescheduled_to_start,
+                moved_invitees: meeting.moved_invitees,
+                invitee_count: meeting.invitee_count,
+                reschedule_note: meeting.reschedule_note,
+                read_error: meeting.read_error,
                 deleted: meeting.deleted,
                 invitees: meeting.invitees.into_iter().map(Into::into).collect(),
                 client_emails: meeting.client_emails,
@@ -394,6 +503,9 @@ mod from_engine {
                     .collect(),
                 no_show: invitee.no_show,
                 canceled_reason: invitee.canceled_reason,
+                rescheduled_to: invitee.rescheduled_to.map(|uri| uri.as_str().to_owned()),
+                rescheduled_to_start: invitee.rescheduled_to_start,
+                rescheduled_from: invitee.rescheduled_from.map(|uri| uri.as_str().to_owned()),
             }
         }
     }
@@ -417,6 +529,10 @@ mod from_engine {
                 rescheduled_from: summary.rescheduled_from,
                 rescheduled_to: summary.rescheduled_to,
                 rescheduled_to_start: summary.rescheduled_to_start,
+                moved_invitees: summary.moved_invitees,
+                invitee_count: summary.invitee_count,
+                reschedule_note: summary.reschedule_note,
+                read_error: summary.read_error,
                 deleted: summary.deleted,
                 invitees: detail.invitees.into_iter().map(Into::into).collect(),
                 client_emails: summary.client_emails,
@@ -534,6 +650,7 @@ mod from_engine {
                 finished_at: last.finished_at,
                 counts: last.counts.into(),
                 error: last.error,
+                warning: last.warning,
             }
         }
     }
@@ -563,6 +680,81 @@ mod from_engine {
                 account: status.account.clone().map(Into::into),
                 reason: status.reason.clone(),
                 token_expires_at: status.token_expires_at,
+                sign_in_retry_at: status.sign_in_outage.as_ref().map(|outage| outage.retry_at),
+                sign_in_problem: status
+                    .sign_in_outage
+                    .as_ref()
+                    .map(|outage| outage.problem.clone()),
+            }
+        }
+    }
+
+    impl Settings {
+        /// The advisor's four settings out of everything resolved.
+        pub fn from_resolved(resolved: &engine::ResolvedSettings) -> Self {
+            use engine::{SettingKey, SettingSource};
+            let keys = [
+                SettingKey::ClientId,
+                SettingKey::RelayBase,
+                SettingKey::SyncIntervalMinutes,
+                SettingKey::Notifications,
+            ];
+            Self {
+                client_id: resolved.client_id(),
+                relay_base: resolved.relay_base().map(|url| url.to_string()),
+                sync_interval_minutes: resolved
+                    .sync_interval_minutes()
+                    .unwrap_or(engine::DEFAULT_INTERVAL_MINUTES),
+                notifications: resolved.notifications(),
+                sources: keys
+                    .iter()
+                    .map(|key| {
+                        (
+                            key.name().to_owned(),
+                            resolved.source(*key).as_str().to_owned(),
+                        )
+                    })
+                    .collect(),
+                locked_by: keys
+                    .iter()
+                    .filter(|key| {
+                        matches!(
+                            resolved.source(**key),
+                            SettingSource::Environment | SettingSource::Flag
+                        )
+                    })
+                    .map(|key| (key.name().to_owned(), key.environment_variable().to_owned()))
+                    .collect(),
+                problems: resolved
+                    .problems
+                    .iter()
+                    .map(|problem| problem.message.clone())
+                    .collect(),
+                file: resolved
+                    .file
+                    .as_ref()
+                    .map(|path| path.display().to_string()),
+            }
+        }
+    }
+
+    impl From<&engine::RealtimeView> for Realtime {
+        fn from(realtime: &engine::RealtimeView) -> Self {
+            Self {
+                state: match realtime.state {
+                    engine::RealtimeState::Off => RealtimeState::Off,
+                    engine::RealtimeState::Connecting => RealtimeState::Connecting,
+                    engine::RealtimeState::Live => RealtimeState::Live,
+                    engine::RealtimeState::Degraded => RealtimeState::Degraded,
+                },
+                reason: realtime.reason.clone(),
+                last_delivery_at: realtime.last_delivery_at,
+                subscription: realtime.subscription.as_ref().map(|subscription| {
+                    RealtimeSubscription {
+                        uri: subscription.uri.clone(),
+                        state: subscription.state.clone(),
+                    }
+                }),
             }
         }
     }
@@ -640,6 +832,8 @@ mod tests {
                 reason: None,
                 token_expires_at: None,
                 demo: true,
+                sign_in_retry_at: None,
+                sign_in_problem: None,
             },
             sync: SyncStatus {
                 running: false,
@@ -650,9 +844,24 @@ mod tests {
             },
             online: true,
             demo_available: false,
+            oauth_available: true,
             meeting_count: 3,
+            realtime: Realtime {
+                state: RealtimeState::Degraded,
+                reason: Some("The relay cannot be reached".into()),
+                last_delivery_at: None,
+                subscription: Some(RealtimeSubscription {
+                    uri: "https://api.calendly.com/webhook_subscriptions/S".into(),
+                    state: "active".into(),
+                }),
+            },
+            notifications_enabled: true,
         };
         let value = serde_json::to_value(&overview).expect("serializes");
+        assert_eq!(value["realtime"]["state"], json!("degraded"));
+        assert_eq!(value["realtime"]["lastDeliveryAt"], json!(null));
+        assert_eq!(value["realtime"]["subscription"]["state"], json!("active"));
+        assert_eq!(value["notificationsEnabled"], json!(true));
         // Field names are the contract's, not Rust's.
         assert_eq!(value["demoAvailable"], json!(false));
         assert_eq!(value["meetingCount"], json!(3));

@@ -15,10 +15,11 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use advicly_engine::{
-    spawn_scheduler, Engine, EngineConfig, RedirectMode, SchedulerHandle, SchedulerSettings,
+    spawn_listener, spawn_scheduler, AddressPolicy, Engine, EngineConfig, ListenerHandle,
+    ListenerSettings, LiveSettings, SchedulerHandle, SchedulerSettings, SettingsOverrides,
+    SETTINGS_FILE_NAME,
 };
 use tauri::{AppHandle, Manager, RunEvent, Runtime};
-use url::Url;
 
 /// The Tauri identifier; also the data folder name and the release keychain service.
 pub use advicly_engine::APP_IDENTIFIER;
@@ -26,11 +27,13 @@ pub use advicly_engine::APP_IDENTIFIER;
 /// How long quitting waits for a running sync to stop at a page boundary.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The engine the UI talks to right now and the scheduler polling for it. The demo swaps in an
-/// engine of its own (own database and keychain service) and swaps back on disconnect.
+/// The engine the UI talks to right now, the scheduler polling for it and the listener holding
+/// its real-time stream. The demo swaps in an engine of its own (own database, keychain service
+/// and relay) and swaps back on disconnect.
 struct ActiveEngine {
     engine: Engine,
     scheduler: Arc<SchedulerHandle>,
+    listener: Arc<ListenerHandle>,
 }
 
 /// What every command and background task shares.
@@ -44,26 +47,28 @@ pub struct AppState {
     demo: tokio::sync::Mutex<Option<advicly_engine::demo::Demo>>,
     /// Latest result of the reachability probe (see `events::spawn_network_probe`).
     online: AtomicBool,
-    /// True when no OAuth client is configured, so the UI offers the in-process demo.
-    pub demo_available: bool,
     /// Set once quitting has begun, so the exit handler runs the shutdown only once.
     shutting_down: AtomicBool,
 }
 
+/// The two background tasks of an engine: the poller and the real-time listener.
+fn spawn_background(engine: &Engine, settings: SchedulerSettings) -> ActiveEngine {
+    ActiveEngine {
+        engine: engine.clone(),
+        scheduler: Arc::new(spawn_scheduler(engine.clone(), settings)),
+        listener: Arc::new(spawn_listener(engine.clone(), ListenerSettings::default())),
+    }
+}
+
 impl AppState {
     /// Must be called inside the Tokio runtime (the scheduler is spawned onto it).
-    pub fn new(engine: Engine, settings: SchedulerSettings, demo_available: bool) -> Self {
-        let scheduler = Arc::new(spawn_scheduler(engine.clone(), settings));
+    pub fn new(engine: Engine, settings: SchedulerSettings) -> Self {
         Self {
-            active: RwLock::new(ActiveEngine {
-                engine: engine.clone(),
-                scheduler,
-            }),
+            active: RwLock::new(spawn_background(&engine, settings)),
             generation: AtomicU64::new(0),
             base_engine: engine,
             demo: tokio::sync::Mutex::new(None),
             online: AtomicBool::new(true),
-            demo_available,
             shutting_down: AtomicBool::new(false),
         }
     }
@@ -85,8 +90,27 @@ impl AppState {
             .clone()
     }
 
+    pub fn listener(&self) -> Arc<ListenerHandle> {
+        self.active
+            .read()
+            .expect("the active-engine lock is never poisoned")
+            .listener
+            .clone()
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
+    }
+
+    /// True when no OAuth client id is configured (now: a client id saved in Settings counts at
+    /// once), so the UI offers the in-process demo next to the personal access token.
+    pub fn demo_available(&self) -> bool {
+        !self.base_engine.oauth_available()
+    }
+
+    /// The engine of the configured Calendly (not the demo's): settings belong to it.
+    pub fn base_engine(&self) -> &Engine {
+        &self.base_engine
     }
 
     pub fn is_online(&self) -> bool {
@@ -98,37 +122,41 @@ impl AppState {
     }
 }
 
-/// Makes `engine` the one the UI talks to: a fresh scheduler polls for it, its events are
-/// forwarded, and the previous scheduler is stopped. The UI is told to re-read everything.
+/// Makes `engine` the one the UI talks to: a fresh scheduler polls for it and a fresh listener
+/// holds its stream, its events are forwarded, and the previous tasks are stopped. The UI is
+/// told to re-read everything.
 pub async fn activate_engine<R: Runtime>(app: &AppHandle<R>, engine: Engine) {
     let state = app.state::<AppState>();
-    let scheduler = Arc::new(spawn_scheduler(
-        engine.clone(),
-        SchedulerSettings::default(),
-    ));
+    let background = spawn_background(&engine, SchedulerSettings::default());
     let previous = {
         let mut active = state
             .active
             .write()
             .expect("the active-engine lock is never poisoned");
-        std::mem::replace(
-            &mut *active,
-            ActiveEngine {
-                engine: engine.clone(),
-                scheduler,
-            },
-        )
+        std::mem::replace(&mut *active, background)
     };
     let generation = state.generation.fetch_add(1, Ordering::SeqCst) + 1;
     events::spawn_engine_forwarder(app, &engine, generation);
-    if tokio::time::timeout(SHUTDOWN_TIMEOUT, previous.scheduler.shutdown())
+    stop_background(&previous).await;
+    events::emit_connection(app, None);
+    events::emit_meetings_changed(app);
+}
+
+/// Stops an engine's poller (a running sync ends at a page boundary) and its listener (the
+/// delivery being applied is committed and acknowledged first).
+async fn stop_background(background: &ActiveEngine) {
+    let stopped = async {
+        tokio::join!(
+            background.scheduler.shutdown(),
+            background.listener.shutdown()
+        );
+    };
+    if tokio::time::timeout(SHUTDOWN_TIMEOUT, stopped)
         .await
         .is_err()
     {
-        tracing::warn!("the previous background sync did not stop within {SHUTDOWN_TIMEOUT:?}");
+        tracing::warn!("the background tasks did not stop within {SHUTDOWN_TIMEOUT:?}");
     }
-    events::emit_connection(app, None);
-    events::emit_meetings_changed(app);
 }
 
 /// Starts the in-process demo Calendly, connects a demo engine to it through the OAuth flow and
@@ -136,7 +164,7 @@ pub async fn activate_engine<R: Runtime>(app: &AppHandle<R>, engine: Engine) {
 pub async fn enter_demo<R: Runtime>(app: &AppHandle<R>) -> Result<(), advicly_engine::EngineError> {
     let state = app.state::<AppState>();
     let mut demo_slot = state.demo.lock().await;
-    let demo = advicly_engine::demo::start_demo(state.base_engine.config()).await?;
+    let demo = advicly_engine::demo::start_demo(&state.base_engine).await?;
     let engine = demo.engine.clone();
     let previous = demo_slot.replace(demo);
     drop(demo_slot);
@@ -157,38 +185,31 @@ pub async fn leave_demo<R: Runtime>(app: &AppHandle<R>) {
     demo.stop().await;
 }
 
-/// Reads the engine configuration from the environment, the same variables the CLI honours, so
-/// tests can point the app at the fake Calendly and a private keychain service.
-pub fn engine_config_from_env(default_data_dir: PathBuf) -> Result<EngineConfig, String> {
+/// The engine configuration and the settings the app runs with: the settings file in the app's
+/// config folder (shared with the CLI), overridden by the same environment variables the CLI
+/// honours, so tests can point the app at the fake Calendly and a private keychain service.
+/// `ADVICLY_DATA_DIR` and `ADVICLY_KEYCHAIN_SERVICE` are not settings but still honoured.
+pub fn engine_config_from_settings(
+    default_data_dir: PathBuf,
+    settings_file: Option<PathBuf>,
+) -> (EngineConfig, LiveSettings) {
     let variable = |name: &str| {
         std::env::var(name)
             .ok()
             .filter(|value| !value.trim().is_empty())
     };
-    let url = |name: &str| -> Result<Option<Url>, String> {
-        variable(name)
-            .map(|raw| {
-                Url::parse(&raw)
-                    .map_err(|error| format!("{name} is not a valid URL ({raw}): {error}"))
-            })
-            .transpose()
-    };
     let data_dir = variable("ADVICLY_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or(default_data_dir);
-    let mut config = EngineConfig::production(data_dir, variable("ADVICLY_CLIENT_ID"));
-    if let Some(api_base) = url("ADVICLY_API_BASE")? {
-        config.api_base = api_base;
-    }
-    if let Some(auth_base) = url("ADVICLY_AUTH_BASE")? {
-        config.auth_base = auth_base;
-    }
-    if let Some(relay_base) = url("ADVICLY_RELAY_BASE")? {
-        config.redirect = RedirectMode::RelayBounce { relay_base };
-    }
+    let mut config = EngineConfig::production(data_dir, None);
     config.keychain_service = variable("ADVICLY_KEYCHAIN_SERVICE")
         .unwrap_or_else(|| default_keychain_service().to_owned());
-    Ok(config)
+    let settings = LiveSettings::new(
+        settings_file,
+        SettingsOverrides::from_environment(),
+        AddressPolicy::for_this_build(),
+    );
+    (config, settings)
 }
 
 pub use advicly_engine::default_keychain_service;
@@ -203,6 +224,7 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(commands::handler())
 }
 
@@ -251,19 +273,24 @@ fn init_tracing() {
 /// link handling. Also used by the command tests with a mock runtime.
 pub fn setup<R: Runtime>(app: &AppHandle<R>) -> Result<(), Box<dyn std::error::Error>> {
     let default_data_dir = app.path().app_data_dir()?;
-    let config = engine_config_from_env(default_data_dir)?;
-    let demo_available = config.oauth_client_id.is_none();
+    // Tauri's app_config_dir is $XDG_CONFIG_HOME/com.advicly.desktop: the CLI's folder too.
+    let settings_file = app
+        .path()
+        .app_config_dir()
+        .ok()
+        .map(|folder| folder.join(SETTINGS_FILE_NAME));
+    let (config, settings) = engine_config_from_settings(default_data_dir, settings_file);
+    // Problems with single settings are logged and shown in Settings; they never stop the app.
+    let engine = Engine::open_with_settings(config, settings)?;
     tracing::info!(
-        data_dir = %config.data_dir.display(),
-        api_base = %config.api_base,
-        keychain_service = %config.keychain_service,
-        demo_available,
+        data_dir = %engine.config().data_dir.display(),
+        keychain_service = %engine.config().keychain_service,
+        oauth_available = engine.oauth_available(),
         "starting"
     );
-    let engine = Engine::open(config)?;
     // The scheduler spawns onto the current Tokio runtime, which is Tauri's.
     let state = tauri::async_runtime::block_on(async {
-        AppState::new(engine.clone(), SchedulerSettings::default(), demo_available)
+        AppState::new(engine.clone(), SchedulerSettings::default())
     });
     app.manage(state);
     events::spawn_engine_forwarder(app, &engine, 0);
@@ -298,8 +325,9 @@ fn exit_on_terminate_signal<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// Quitting stops the scheduler first (a running sync ends at a page boundary) and the demo's
-/// fake Calendly, then exits, so no task writes to the store while the process goes away and
+/// Quitting stops the scheduler (a running sync ends at a page boundary), the listener (the
+/// delivery in hand is committed and acknowledged) and the demo's fake Calendly and relay, then
+/// exits, so no task writes to the store while the process goes away and
 /// nothing is left running.
 fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
     if let RunEvent::ExitRequested { api, code, .. } = event {
@@ -314,12 +342,16 @@ fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
             let state = app.state::<AppState>();
-            if tokio::time::timeout(SHUTDOWN_TIMEOUT, state.scheduler().shutdown())
+            let (scheduler, listener) = (state.scheduler(), state.listener());
+            let stopped = async {
+                tokio::join!(scheduler.shutdown(), listener.shutdown());
+            };
+            if tokio::time::timeout(SHUTDOWN_TIMEOUT, stopped)
                 .await
                 .is_err()
             {
                 tracing::warn!(
-                    "the background sync did not stop within {SHUTDOWN_TIMEOUT:?}; exiting anyway"
+                    "the background tasks did not stop within {SHUTDOWN_TIMEOUT:?}; exiting anyway"
                 );
             }
             if let Some(demo) = state.demo.lock().await.take() {

@@ -2,7 +2,10 @@
 //! names and shapes, camelCase DTOs, and errors arriving as `{code, message}`.
 
 use advicly_desktop::{commands, AppState};
-use advicly_engine::{Engine, EngineConfig, SchedulerSettings};
+use advicly_engine::{
+    AddressPolicy, Engine, EngineConfig, LiveSettings, SchedulerSettings, SettingKey,
+    SettingsOverrides,
+};
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{
@@ -17,14 +20,14 @@ struct TestApp {
     _app: tauri::App<MockRuntime>,
     webview: WebviewWindow<MockRuntime>,
     _data: tempfile::TempDir,
+    /// Holds the settings file (the app's config folder).
+    config: tempfile::TempDir,
 }
 
 fn test_app(oauth_client_id: Option<&str>) -> TestApp {
     let data = tempfile::tempdir().expect("a temporary data folder");
-    let mut config = EngineConfig::production(
-        data.path().to_path_buf(),
-        oauth_client_id.map(str::to_owned),
-    );
+    let config_folder = tempfile::tempdir().expect("a temporary config folder");
+    let mut config = EngineConfig::production(data.path().to_path_buf(), None);
     // Nothing listens here, so the engine can never reach a real Calendly.
     config.api_base = "http://127.0.0.1:9/".parse().expect("a valid URL");
     config.auth_base = "http://127.0.0.1:9/".parse().expect("a valid URL");
@@ -32,14 +35,25 @@ fn test_app(oauth_client_id: Option<&str>) -> TestApp {
     static NEXT_APP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let number = NEXT_APP.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     config.keychain_service = format!("com.advicly.desktop.test-{}-{number}", std::process::id());
-    let engine = Engine::open(config).expect("the engine opens a fresh database");
+    // Settings as the app reads them: the file in its config folder, plus a client id "from the
+    // environment" when the test wants one.
+    let mut overrides = SettingsOverrides::default();
+    if let Some(client_id) = oauth_client_id {
+        overrides = overrides.with_flag(SettingKey::ClientId, client_id);
+    }
+    let settings = LiveSettings::new(
+        Some(config_folder.path().join("settings.toml")),
+        overrides,
+        AddressPolicy::AllowLoopbackHttp,
+    );
+    let engine =
+        Engine::open_with_settings(config, settings).expect("the engine opens a fresh database");
     let app = mock_builder()
         .invoke_handler(commands::handler())
         .build(mock_context(noop_assets()))
         .expect("the mock app builds");
-    let demo_available = oauth_client_id.is_none();
     let state = tauri::async_runtime::block_on(async {
-        AppState::new(engine, SchedulerSettings::default(), demo_available)
+        AppState::new(engine, SchedulerSettings::default())
     });
     app.manage(state);
     let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -49,6 +63,7 @@ fn test_app(oauth_client_id: Option<&str>) -> TestApp {
         _app: app,
         webview,
         _data: data,
+        config: config_folder,
     }
 }
 
@@ -313,5 +328,74 @@ fn the_demo_connects_syncs_lists_and_disconnects_without_an_account() {
     assert_eq!(
         overview["meetingCount"], 0,
         "the real database never saw demo meetings: {overview}"
+    );
+}
+
+#[test]
+fn settings_are_saved_to_the_shared_file_and_a_client_id_enables_connect_at_once() {
+    let app = test_app(None);
+    let settings = invoke(&app, "get_settings", json!({})).expect("get_settings succeeds");
+    assert_eq!(settings["clientId"], Value::Null, "{settings}");
+    assert_eq!(settings["syncIntervalMinutes"], 15, "{settings}");
+    assert_eq!(settings["notifications"], true, "{settings}");
+    assert_eq!(settings["sources"]["client_id"], "default", "{settings}");
+    let overview = invoke(&app, "get_overview", json!({})).unwrap();
+    assert_eq!(overview["oauthAvailable"], false, "{overview}");
+
+    let saved = invoke(
+        &app,
+        "save_settings",
+        json!({ "update": { "clientId": "my-registration", "notifications": false, "syncIntervalMinutes": 20 } }),
+    )
+    .expect("valid settings are saved");
+    assert_eq!(saved["clientId"], "my-registration", "{saved}");
+    assert_eq!(saved["sources"]["client_id"], "file", "{saved}");
+    assert_eq!(saved["notifications"], false, "{saved}");
+    let file = std::fs::read_to_string(app.config.path().join("settings.toml")).unwrap();
+    assert!(file.contains("client_id = \"my-registration\""), "{file}");
+    // No restart: Connect with Calendly is available now, and the demo steps aside.
+    let overview = invoke(&app, "get_overview", json!({})).unwrap();
+    assert_eq!(overview["oauthAvailable"], true, "{overview}");
+    assert_eq!(overview["demoAvailable"], false, "{overview}");
+    assert_eq!(overview["sync"]["intervalMinutes"], 20, "{overview}");
+
+    // An empty client id removes it again.
+    let cleared = invoke(
+        &app,
+        "save_settings",
+        json!({ "update": { "clientId": "" } }),
+    )
+    .unwrap();
+    assert_eq!(cleared["clientId"], Value::Null, "{cleared}");
+}
+
+#[test]
+fn an_invalid_setting_is_refused_by_name_and_nothing_is_saved() {
+    let app = test_app(None);
+    let error = invoke(
+        &app,
+        "save_settings",
+        json!({ "update": { "clientId": "fine", "relayBase": "http://relay.example.com" } }),
+    )
+    .expect_err("a cleartext relay is refused");
+    assert_eq!(error["code"], "invalid_input", "{error}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("The setting relay_base must use https"),
+        "{error}"
+    );
+    // All or nothing: the valid client id next to it was not written either.
+    let settings = invoke(&app, "get_settings", json!({})).unwrap();
+    assert_eq!(settings["clientId"], Value::Null, "{settings}");
+}
+
+#[test]
+fn a_value_fixed_by_the_environment_is_shown_as_locked() {
+    let app = test_app(Some("from-the-environment"));
+    let settings = invoke(&app, "get_settings", json!({})).unwrap();
+    assert_eq!(settings["clientId"], "from-the-environment", "{settings}");
+    assert_eq!(
+        settings["lockedBy"]["client_id"], "ADVICLY_CLIENT_ID",
+        "{settings}"
     );
 }

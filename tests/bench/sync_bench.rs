@@ -163,8 +163,13 @@ fn print_report(scenario: &Scenario<'_>, report: &SyncReport, wall: Duration, ex
         .iter()
         .map(|(endpoint, count)| format!("{endpoint}={count}"))
         .collect();
+    // Invitee lists read only for the freshness rule (no-shows after a meeting, upcoming groups)
+    // are reported apart, so "no invitee calls for unchanged meetings outside the rule" shows.
+    let outside_rule = report
+        .calls_to("invitees")
+        .saturating_sub(report.invitee_refreshes);
     println!(
-        "{:<44} events={:>6}  kind={:<11} wall={:>8.2}s  peak_rss={:>6.1} MiB  created={} updated={} unchanged={}  calls: {}{}",
+        "{:<44} events={:>6}  kind={:<11} wall={:>8.2}s  peak_rss={:>6.1} MiB  created={} updated={} unchanged={}  calls: {}  freshness_reads={} invitee_calls_outside_rule={}{}",
         scenario.label,
         scenario.events,
         report.kind.as_str(),
@@ -174,6 +179,8 @@ fn print_report(scenario: &Scenario<'_>, report: &SyncReport, wall: Duration, ex
         report.counts.updated,
         report.counts.unchanged,
         calls.join(" "),
+        report.invitee_refreshes,
+        outside_rule,
         extra,
     );
 }
@@ -190,7 +197,7 @@ async fn connected_engine(
         oauth_client_id: None,
         redirect: RedirectMode::Direct,
         keychain_service: format!("com.advicly.bench.{}.{label}", std::process::id()),
-        webhook_callback_base: None,
+        relay_base: None,
         windows: SyncWindows::default(),
         calendly: Default::default(),
     };
@@ -274,7 +281,8 @@ async fn run(options: Options) -> anyhow::Result<()> {
             "",
         );
 
-        // (c) Incremental sync with no changes: list pages only, no invitee calls.
+        // (c) Incremental sync with no changes: list pages, and invitee calls only for the
+        // freshness rule (meetings that ended in the last three days, groups in the next two weeks).
         reset_peak_rss();
         let started = Instant::now();
         let report = engine.sync(SyncRequest::default()).await?;

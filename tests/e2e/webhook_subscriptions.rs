@@ -1,7 +1,7 @@
-//! Exactly one webhook subscription per connected account, through the `advicly` binary: kept
-//! single across reconnects, removed from the previous account when a different account
-//! connects, and removed entirely on disconnect. Checked at the fake Calendly, which answers
-//! Calendly's 409 for a duplicate callback URL.
+//! Exactly one webhook subscription per connected account, pointing at the account's relay
+//! channel, through the `advicly` binary: kept single across reconnects, moved when a different
+//! account connects, and removed entirely on disconnect. Checked at the fake Calendly, which
+//! answers Calendly's 409 for a duplicate callback URL.
 
 use advicly_e2e::{start_fake, start_relay, Cli};
 use chrono::{Duration, Utc};
@@ -75,7 +75,8 @@ fn client_emails(meetings: &serde_json::Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn one_subscription_per_account_across_reconnect_switch_and_disconnect() {
     let relay = start_relay().await;
-    let webhook_base = relay.join("webhooks/").expect("a webhook base URL");
+    // Every channel's ingress URL lies under the relay's /hooks/.
+    let webhook_base = relay.join("hooks/").expect("the ingress path");
     let fake = start_fake(None).await;
     let control = fake.control();
     let first = fake.default_user().clone();
@@ -92,11 +93,10 @@ async fn one_subscription_per_account_across_reconnect_switch_and_disconnect() {
     book_for(&control, &second.user_uri, "second.client@example.org").await;
 
     let client_id = FakeConfig::for_tests().client_id;
-    let cli = Cli::new(&fake, &client_id, None)
-        .with_arguments(&["--webhook-base", webhook_base.as_str()]);
+    let cli = Cli::new(&fake, &client_id, Some(&relay));
 
     let first_token = token_for(&control, &first.user_uri).await;
-    cli.ok(&["connect", "--token", &first_token]).await;
+    cli.connect_with_token(&first_token).await;
     let after_connect = ours_for(&control, &webhook_base, &first.user_uri).await;
     assert_eq!(
         after_connect.len(),
@@ -108,20 +108,36 @@ async fn one_subscription_per_account_across_reconnect_switch_and_disconnect() {
         after_connect[0].has_signing_key,
         "our subscription carries a signing key so deliveries can be verified"
     );
+    let status = cli.json(&["status", "--json"]).await;
+    assert_eq!(
+        status["realtime"]["subscription"]["uri"], after_connect[0].uri,
+        "status shows our subscription: {status}"
+    );
+    assert_eq!(status["realtime"]["subscription"]["state"], "active");
+    // Nothing holds the stream between commands, and status says so instead of claiming live.
+    assert_eq!(status["realtime"]["state"], "degraded", "{status}");
+    assert!(status["realtime"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("advicly listen"));
     cli.ok(&["sync"]).await;
 
     // Reconnecting the same account must not pile up subscriptions.
-    cli.ok(&["connect", "--token", &first_token]).await;
+    cli.connect_with_token(&first_token).await;
     let after_reconnect = ours_for(&control, &webhook_base, &first.user_uri).await;
     assert_eq!(
         after_reconnect.len(),
         1,
         "a reconnect keeps exactly one subscription: {after_reconnect:?}"
     );
+    assert_eq!(
+        after_reconnect[0].callback_url, after_connect[0].callback_url,
+        "a reconnect keeps the channel"
+    );
 
     // A different account: the previous account's subscription goes, the new one gets its own.
     let second_token = token_for(&control, &second.user_uri).await;
-    cli.ok(&["connect", "--token", &second_token]).await;
+    cli.connect_with_token(&second_token).await;
     assert!(
         ours_for(&control, &webhook_base, &first.user_uri)
             .await

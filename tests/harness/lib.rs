@@ -17,7 +17,19 @@ pub fn advicly_binary() -> PathBuf {
     BINARY.get_or_init(build_advicly_binary).clone()
 }
 
+/// The `advicly-relay` binary of this build, brought up to date once per test process.
+pub fn relay_binary() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY
+        .get_or_init(|| build_binary("advicly-relay", "advicly-relay"))
+        .clone()
+}
+
 fn build_advicly_binary() -> PathBuf {
+    build_binary("advicly-cli", "advicly")
+}
+
+fn build_binary(package: &str, binary: &str) -> PathBuf {
     let test_executable = std::env::current_exe().expect("the test binary knows its own path");
     let profile_dir = test_executable
         .parent()
@@ -25,11 +37,11 @@ fn build_advicly_binary() -> PathBuf {
         .expect("test binaries live in target/<profile>/deps");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = std::process::Command::new(cargo)
-        .args(["build", "-q", "-p", "advicly-cli", "--bin", "advicly"])
+        .args(["build", "-q", "-p", package, "--bin", binary])
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "building the advicly binary failed");
-    profile_dir.join("advicly")
+    assert!(status.success(), "building the {binary} binary failed");
+    profile_dir.join(binary)
 }
 
 /// The fake Calendly configured the way the end-to-end tests need it: consent auto-approved and
@@ -61,10 +73,79 @@ pub async fn start_relay() -> Url {
     Url::parse(&format!("http://{address}")).expect("a loopback URL")
 }
 
+/// The `advicly-relay` binary running as a child process on a fixed loopback address, so a test
+/// can kill it with SIGKILL and start it again on the same address and data folder.
+pub struct RelayProcess {
+    pub base: Url,
+    pub address: std::net::SocketAddr,
+    pub data_dir: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl RelayProcess {
+    /// Starts the relay on a free loopback port with its SQLite store in `data_dir`.
+    pub fn start(data_dir: &Path) -> Self {
+        let address = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free loopback port");
+        let mut relay = Self {
+            base: Url::parse(&format!("http://{address}/")).expect("a loopback URL"),
+            address,
+            data_dir: data_dir.to_path_buf(),
+            child: None,
+        };
+        relay.spawn();
+        relay
+    }
+
+    /// `kill -9`: no shutdown, no flush, the process is simply gone.
+    pub fn kill_9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL the relay");
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same address and data folder.
+    pub fn restart(&mut self) {
+        self.kill_9();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(relay_binary())
+            .args(["--listen", &self.address.to_string(), "--data-dir"])
+            .arg(&self.data_dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the relay binary starts");
+        // The first line of stdout is printed once the relay accepts connections.
+        let mut first_line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut first_line)
+            .expect("the relay prints its base URL");
+        assert!(
+            first_line.starts_with("http://"),
+            "relay said {first_line:?}"
+        );
+        self.child = Some(child);
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
 /// One advisor's `advicly` command line: its own data folder and keychain namespace. Every
 /// output it produced is kept, so a test can scan all of it for secrets.
 pub struct Cli {
     pub data_dir: tempfile::TempDir,
+    /// `XDG_CONFIG_HOME` of this advisor, so their settings file is their own.
+    pub config_dir: tempfile::TempDir,
     pub keychain_service: String,
     arguments: Vec<String>,
     transcript: std::sync::Mutex<Vec<u8>>,
@@ -96,6 +177,7 @@ impl Cli {
         }
         Self {
             data_dir,
+            config_dir: tempfile::tempdir().expect("a temporary config folder"),
             keychain_service,
             arguments,
             transcript: std::sync::Mutex::new(Vec::new()),
@@ -111,18 +193,54 @@ impl Cli {
 
     /// Runs `advicly <global flags> <args>` with debug logging on, and records its output.
     pub async fn run(&self, args: &[&str]) -> Output {
-        let output = tokio::process::Command::new(advicly_binary())
+        self.run_with_input(args, None).await
+    }
+
+    /// Like [`Cli::run`], with `input` piped to standard input (how a token is handed over).
+    pub async fn run_with_input(&self, args: &[&str], input: Option<&str>) -> Output {
+        use tokio::io::AsyncWriteExt;
+        let mut child = tokio::process::Command::new(advicly_binary())
             .args(&self.arguments)
             .args(args)
             .env("RUST_LOG", "debug")
+            .env("XDG_CONFIG_HOME", self.config_dir.path())
             .env_remove("ADVICLY_DATA_DIR")
-            .output()
-            .await
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .expect("the advicly binary runs");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        if let Some(input) = input {
+            stdin
+                .write_all(input.as_bytes())
+                .await
+                .expect("advicly reads its standard input");
+        }
+        drop(stdin);
+        let output = child
+            .wait_with_output()
+            .await
+            .expect("the advicly binary finishes");
         let mut transcript = self.transcript.lock().expect("transcript lock");
         transcript.extend_from_slice(&output.stdout);
         transcript.extend_from_slice(&output.stderr);
         output
+    }
+
+    /// Starts `advicly <global flags> <args>` in the background with piped stdout (for
+    /// `advicly listen`).
+    pub fn spawn(&self, args: &[&str]) -> tokio::process::Child {
+        tokio::process::Command::new(advicly_binary())
+            .args(&self.arguments)
+            .args(args)
+            .env("XDG_CONFIG_HOME", self.config_dir.path())
+            .env_remove("ADVICLY_DATA_DIR")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the advicly binary starts")
     }
 
     /// Runs a command that must succeed and returns its standard output.
@@ -131,6 +249,19 @@ impl Cli {
         assert!(
             output.status.success(),
             "advicly {args:?} must succeed; stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("the CLI prints UTF-8")
+    }
+
+    /// `advicly connect --token` with the token piped in; must succeed.
+    pub async fn connect_with_token(&self, token: &str) -> String {
+        let output = self
+            .run_with_input(&["connect", "--token"], Some(token))
+            .await;
+        assert!(
+            output.status.success(),
+            "advicly connect --token must succeed; stderr: {}",
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).expect("the CLI prints UTF-8")

@@ -391,7 +391,8 @@ describe('sync', () => {
     await page.locator('#sync-status[data-state=running]').waitFor();
     await page.evaluate(() => window.__fakeShell.failSync('needs_reconnect', 'Calendly revoked the refresh token.'));
     await page.locator('#last-sync-error').waitFor();
-    assert.match(await page.locator('#last-sync-error').innerText(), /Reconnect your account\. Calendly revoked the refresh token\./, 'plain words');
+    // Issue 10's wording: the lead no longer claims Calendly refused access; Reconnect tries the saved sign-in first.
+    assert.match(await page.locator('#last-sync-error').innerText(), /^Sign in to Calendly again to keep syncing \(Reconnect tries the saved sign-in first\)\. Calendly revoked the refresh token\.$/, 'plain words');
     await page.close();
   });
 

@@ -4,7 +4,7 @@ import { useContext } from 'preact/hooks';
 import type { IpcError, Overview } from './ipc';
 import type { Zone } from './format';
 
-export type Tab = 'today' | 'week' | 'meetings' | 'clients' | 'connection';
+export type Tab = 'today' | 'week' | 'meetings' | 'clients' | 'connection' | 'settings';
 
 export type AppApi = {
   zone: Zone;

@@ -46,7 +46,7 @@ export function reactionFor(code: ErrorCode): ErrorReaction {
 export function describeSyncFailure(error: IpcError): string {
   const lead: Record<ErrorCode, string> = {
     not_connected: 'No Calendly account is connected.',
-    needs_reconnect: 'Calendly no longer accepts this app’s access. Reconnect your account.',
+    needs_reconnect: 'Sign in to Calendly again to keep syncing (Reconnect tries the saved sign-in first).',
     offline: 'Calendly could not be reached. Check your internet connection.',
     keychain_unavailable: 'The system keychain is not available, so the app cannot read its Calendly access.',
     oauth_denied: 'Access to Calendly was denied.',

@@ -74,6 +74,13 @@ export type MeetingSummary = {
   rescheduledFrom: string | null;
   rescheduledTo: string | null;
   rescheduledToStart: string | null;
+  /** Invitees who rescheduled away, of `inviteeCount` (reschedules belong to invitees). */
+  movedInvitees?: number;
+  inviteeCount?: number;
+  /** "1 of 3 moved" when some, not all, invitees rescheduled. */
+  rescheduleNote?: string | null;
+  /** Why this meeting's invitees could not be read from Calendly last time. */
+  readError?: string | null;
   deleted: boolean;
   invitees: InviteeSummary[];
   clientEmails: string[];
@@ -85,6 +92,10 @@ export type InviteeDetail = InviteeSummary & {
   questionsAndAnswers: QuestionAnswer[];
   noShow: boolean;
   canceledReason: string | null;
+  /** This invitee's reschedule links (meeting URIs). */
+  rescheduledTo?: string | null;
+  rescheduledToStart?: string | null;
+  rescheduledFrom?: string | null;
 };
 export type MeetingDetail = Omit<MeetingSummary, 'invitees'> & {
   locationDetail: string | null;
@@ -144,6 +155,10 @@ export type Connection = {
   reason: string | null;
   tokenExpiresAt: string | null;
   demo: boolean;
+  /** While Calendly's sign-in service fails (the account stays connected): when it is retried. */
+  signInRetryAt?: string | null;
+  /** What the sign-in service's last failure was, in plain words. */
+  signInProblem?: string | null;
 };
 export type SyncCounts = {
   created: number;
@@ -160,6 +175,8 @@ export type LastSync = {
   finishedAt: string | null;
   counts: SyncCounts;
   error: string | null;
+  /** "1 meeting could not be read from Calendly: …" while that holds (the sync succeeded). */
+  warning?: string | null;
 };
 export type SyncProgress = { pages: number; events: number; invitees: number; inviteesPending: number };
 export type SyncStatus = {
@@ -169,12 +186,48 @@ export type SyncStatus = {
   nextSyncAt: string | null;
   intervalMinutes: number;
 };
+export type RealtimeState = 'off' | 'connecting' | 'live' | 'degraded';
+export type Realtime = {
+  state: RealtimeState;
+  /** A sentence for the advisor when the state is not `live`. */
+  reason: string | null;
+  lastDeliveryAt: string | null;
+  subscription: { uri: string; state: string } | null;
+};
 export type Overview = {
   connection: Connection;
   sync: SyncStatus;
   online: boolean;
   demoAvailable: boolean;
+  /** False when no OAuth client id is set: Connect with Calendly explains how to set one. */
+  oauthAvailable?: boolean;
   meetingCount: number;
+  realtime: Realtime;
+  notificationsEnabled: boolean;
+};
+/** `connect_oauth`: false when the saved sign-in still worked and no browser was needed. */
+export type ConnectOutcome = { browserOpened: boolean };
+export type SettingSource = 'default' | 'built_in' | 'file' | 'environment' | 'flag';
+/** The Settings screen's values, shared with `advicly config`. */
+export type Settings = {
+  clientId: string | null;
+  relayBase: string | null;
+  syncIntervalMinutes: number;
+  notifications: boolean;
+  /** Per setting name: `client_id`, `relay_base`, `sync_interval_minutes`, `notifications`. */
+  sources: Record<string, SettingSource>;
+  /** Settings an environment variable fixes (name → variable). */
+  lockedBy: Record<string, string>;
+  /** Ignored values, one sentence each naming the setting. */
+  problems: string[];
+  file: string | null;
+};
+/** Only the fields present change; an empty text removes that setting. */
+export type SettingsUpdate = {
+  clientId?: string;
+  relayBase?: string;
+  syncIntervalMinutes?: number;
+  notifications?: boolean;
 };
 export type StartData = { overview: Overview; agenda: MeetingSummary[] | null };
 export type DisconnectReport = {
@@ -207,12 +260,16 @@ export const ipc = {
   setClientNote: (email: string, note: string) => call<ClientNote | null>('set_client_note', { email, note }),
   listEventTypes: () => call<EventType[]>('list_event_types'),
   syncNow: () => call<null>('sync_now'),
-  connectOauth: () => call<null>('connect_oauth'),
+  connectOauth: () => call<ConnectOutcome>('connect_oauth'),
   connectToken: (token: string) => call<Connection>('connect_token', { token }),
   startDemo: () => call<null>('start_demo'),
   disconnect: (wipe: boolean) => call<DisconnectReport>('disconnect', { wipe }),
   setSyncInterval: (minutes: number) => call<SyncStatus>('set_sync_interval', { minutes }),
   openJoinLink: (uri: string) => call<null>('open_join_link', { uri }),
+  simulateBooking: () => call<null>('simulate_booking'),
+  setNotifications: (enabled: boolean) => call<boolean>('set_notifications', { enabled }),
+  getSettings: () => call<Settings>('get_settings'),
+  saveSettings: (update: SettingsUpdate) => call<Settings>('save_settings', { update }),
 };
 export type Ipc = typeof ipc;
 
@@ -227,6 +284,7 @@ export type EventPayloads = {
   'sync-failed': SyncFailedPayload;
   'connection-changed': Connection;
   'network-changed': { online: boolean };
+  'realtime-changed': Realtime;
 };
 export type EventName = keyof EventPayloads;
 export type EventHandlers = { [Name in EventName]: (payload: EventPayloads[Name]) => void };

@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import type {
   Connection, DisconnectReport, ErrorCode, EventName, EventPayloads, IpcError, MeetingDetail, MeetingQuery,
-  MeetingSummary, Overview, SyncCounts, SyncKind, SyncProgress, SyncStatus,
+  MeetingSummary, Overview, Realtime, Settings, SettingsUpdate, SyncCounts, SyncKind, SyncProgress, SyncStatus,
 } from '../src/ipc';
 import {
   ADVISOR, DEMO_ADVISOR, EVENT_TYPES, advisorMeetings, busyDayMeetings, clientDetailOf, clientsOf, dstWeekMeetings, manyMeetings,
@@ -47,6 +47,18 @@ export class FakeShell {
   sync: SyncStatus;
   online: boolean;
   demoAvailable = true;
+  realtime: Realtime = { state: 'live', reason: null, lastDeliveryAt: null, subscription: { uri: 'https://api.calendly.com/webhook_subscriptions/SUB', state: 'active' } };
+  /** False: no OAuth client id is set (the demo and the token are still offered). */
+  oauthAvailable = true;
+  /** Whether Reconnect works with the saved sign-in (no browser), as the real shell tries first. */
+  savedSignInWorks = false;
+  settings: Settings = {
+    clientId: 'registered-client', relayBase: null, syncIntervalMinutes: 15, notifications: true,
+    sources: { client_id: 'file', relay_base: 'default', sync_interval_minutes: 'default', notifications: 'default' },
+    lockedBy: {}, problems: [], file: '/home/advisor/.config/com.advicly.desktop/settings.toml',
+  };
+  /** Notifications follow the one `notifications` setting, as in the real shell. */
+  get notificationsEnabled(): boolean { return this.settings.notifications; }
   meetings: MeetingDetail[];
   calls: FakeCall[] = [];
   /** Private notes by normalised e-mail. */
@@ -57,6 +69,8 @@ export class FakeShell {
   held = new Map<string, { resolve: () => void }>();
   /** Complete the demo's OAuth flow by itself right after `start_demo` (as the real shell does). */
   autoCompleteDemo = true;
+  /** Resolves a held `start_demo` once the test completes the demo's sign-in. */
+  private demoStarted: (() => void) | null = null;
   private installed = false;
 
   constructor(scenario: Scenario = 'connected', now: Date = new Date()) {
@@ -151,7 +165,8 @@ export class FakeShell {
   overview(): Overview {
     return {
       connection: this.connection, sync: this.sync, online: this.online, demoAvailable: this.demoAvailable,
-      meetingCount: this.meetings.length,
+      oauthAvailable: this.oauthAvailable, meetingCount: this.meetings.length,
+      realtime: this.realtime, notificationsEnabled: this.notificationsEnabled,
     };
   }
 
@@ -214,11 +229,27 @@ export class FakeShell {
         return this.syncNow();
       case 'connect_oauth':
         if (!this.online) fail('offline', 'Calendly cannot be reached. Check your internet connection.');
-        return null;
+        if (!this.oauthAvailable) fail('oauth_failed', 'Signing in through the browser needs the OAuth client id of your Calendly app, and none is set.');
+        if (this.savedSignInWorks && this.connection.state === 'needs_reconnect') {
+          this.connection = { ...this.connection, state: 'connected', reason: null };
+          setTimeout(() => void this.emit('connection-changed', this.connection), 0);
+          return { browserOpened: false };
+        }
+        return { browserOpened: true };
+      case 'get_settings':
+        return this.settings;
+      case 'save_settings':
+        return this.saveSettings((args?.update ?? {}) as SettingsUpdate);
       case 'connect_token':
         return this.connectToken(String(args?.token ?? ''));
       case 'start_demo':
-        if (this.autoCompleteDemo) setTimeout(() => void this.completeOauth({ demo: true }), 50);
+        // The real shell answers only once the demo is connected (its connection-changed comes first).
+        if (this.autoCompleteDemo) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          await this.completeOauth({ demo: true });
+        } else {
+          await new Promise<void>((resolve) => { this.demoStarted = resolve; });
+        }
         return null;
       case 'disconnect':
         return this.disconnect(Boolean(args?.wipe));
@@ -236,6 +267,14 @@ export class FakeShell {
         if (!found.joinUrl) fail('invalid_input', 'This meeting has no join link.');
         return null;
       }
+      case 'simulate_booking':
+        if (!this.connection.demo) fail('invalid_input', 'Simulating a booking only works in the demo.');
+        return null;
+      case 'set_notifications':
+        // Like the real shell: the switch writes the settings file's `notifications`, and an
+        // environment variable that fixes it still wins.
+        if (!this.settings.lockedBy.notifications) this.saveSettings({ notifications: Boolean(args?.enabled) });
+        return this.notificationsEnabled;
       default:
         return fail('internal', `The fake shell does not know the command ${command}.`);
     }
@@ -335,6 +374,8 @@ export class FakeShell {
     if (this.meetings.length === 0) this.meetings = advisorMeetings(this.now);
     await this.emit('connection-changed', this.connection);
     await this.emit('meetings-changed', null);
+    this.demoStarted?.();
+    this.demoStarted = null;
   }
 
   async denyOauth(reason = 'You declined access in Calendly, so Advicly was not connected.'): Promise<void> {
@@ -345,6 +386,11 @@ export class FakeShell {
   async loseAccess(reason = RECONNECT_REASON): Promise<void> {
     this.connection = { ...this.connection, state: 'needs_reconnect', reason };
     await this.emit('connection-changed', this.connection);
+  }
+
+  async setRealtime(realtime: Realtime): Promise<void> {
+    this.realtime = realtime;
+    await this.emit('realtime-changed', realtime);
   }
 
   async addMeeting(detail: MeetingDetail): Promise<void> {
@@ -358,6 +404,37 @@ export class FakeShell {
     this.connection = { state: 'connected', account: ADVISOR, reason: null, tokenExpiresAt: null, demo: false };
     if (this.meetings.length === 0) this.meetings = advisorMeetings(this.now);
     return this.connection;
+  }
+
+  saveSettings(update: SettingsUpdate): Settings {
+    if (update.relayBase && !update.relayBase.startsWith('https://')) {
+      fail('invalid_input', `The setting relay_base must use https, so that a sign-in is never sent unencrypted (got "${update.relayBase}").`);
+    }
+    if (update.syncIntervalMinutes !== undefined && (update.syncIntervalMinutes < 5 || update.syncIntervalMinutes > 60)) {
+      fail('invalid_input', 'The setting sync_interval_minutes must be a whole number of minutes from 5 to 60.');
+    }
+    const next = { ...this.settings, sources: { ...this.settings.sources } };
+    if (update.clientId !== undefined) {
+      next.clientId = update.clientId === '' ? null : update.clientId;
+      next.sources.client_id = update.clientId === '' ? 'default' : 'file';
+      this.oauthAvailable = next.clientId !== null;
+      this.demoAvailable = !this.oauthAvailable;
+    }
+    if (update.relayBase !== undefined) {
+      next.relayBase = update.relayBase === '' ? null : update.relayBase;
+      next.sources.relay_base = update.relayBase === '' ? 'default' : 'file';
+    }
+    if (update.syncIntervalMinutes !== undefined) {
+      next.syncIntervalMinutes = update.syncIntervalMinutes;
+      next.sources.sync_interval_minutes = 'file';
+      this.sync = { ...this.sync, intervalMinutes: update.syncIntervalMinutes };
+    }
+    if (update.notifications !== undefined) {
+      next.notifications = update.notifications;
+      next.sources.notifications = 'file';
+    }
+    this.settings = next;
+    return next;
   }
 
   disconnect(wipe: boolean): DisconnectReport {

@@ -118,6 +118,8 @@ enum Attempt {
         kind: NetworkFailure,
         message: String,
     },
+    /// The answer was larger than `max_response_bytes`; it was not read.
+    TooLarge { limit: usize },
 }
 
 impl CalendlyClient {
@@ -510,6 +512,16 @@ impl CalendlyClient {
                     }
                     return Err(Error::Network { kind, message });
                 }
+                Attempt::TooLarge { limit } => {
+                    ticket.learnt_nothing();
+                    return Err(Error::Decode {
+                        context: format!("{} {}", request.method, url.path()),
+                        message: format!(
+                            "the answer was larger than {} MiB and was not read",
+                            limit / (1024 * 1024)
+                        ),
+                    });
+                }
                 Attempt::Answered {
                     status,
                     headers,
@@ -614,13 +626,33 @@ impl CalendlyClient {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        match response.bytes().await {
-            Ok(body) => Attempt::Answered {
-                status,
-                headers,
-                body: body.to_vec(),
-            },
-            Err(error) => network_failure(&error),
+        let limit = self.inner.config.max_response_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Attempt::TooLarge { limit };
+        }
+        // Read chunk by chunk so a body without (or with a lying) Content-Length stops at the cap.
+        let mut response = response;
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Attempt::TooLarge { limit };
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => {
+                    return Attempt::Answered {
+                        status,
+                        headers,
+                        body,
+                    }
+                }
+                Err(error) => return network_failure(&error),
+            }
         }
     }
 
@@ -648,11 +680,16 @@ fn bearer_header(token: &Secret) -> Result<HeaderValue, Error> {
     Ok(value)
 }
 
+/// The longest wait a header may announce; larger values are clamped to it.
+const MAX_REPORTED_WAIT_SECONDS: f64 = 3600.0;
+
 /// `X-RateLimit-Reset` (seconds until reset), else `Retry-After` (seconds).
 fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
     let seconds = |name| -> Option<Duration> {
         let value: f64 = headers.get(name)?.to_str().ok()?.trim().parse().ok()?;
-        (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value.ceil()))
+        // A hostile 1e300 or NaN must neither panic nor park the client for centuries.
+        (value.is_finite() && value >= 0.0)
+            .then(|| Duration::from_secs_f64(value.ceil().min(MAX_REPORTED_WAIT_SECONDS)))
     };
     seconds("x-ratelimit-reset").or_else(|| seconds(RETRY_AFTER.as_str()))
 }
@@ -755,6 +792,11 @@ mod tests {
     #[case::reset_wins(&[("x-ratelimit-reset", "2"), ("retry-after", "30")], Some(2))]
     #[case::nothing(&[], None)]
     #[case::garbage(&[("x-ratelimit-reset", "soon")], None)]
+    #[case::hostile_huge(&[("x-ratelimit-reset", "1e300")], Some(3600))]
+    #[case::hostile_u64(&[("retry-after", "99999999999999999999999")], Some(3600))]
+    #[case::hostile_nan(&[("retry-after", "NaN")], None)]
+    #[case::hostile_infinity(&[("x-ratelimit-reset", "inf")], None)]
+    #[case::hostile_negative(&[("retry-after", "-5")], None)]
     fn rate_limit_wait_reads_the_reset_header(
         #[case] headers: &[(&'static str, &'static str)],
         #[case] expected_seconds: Option<u64>,

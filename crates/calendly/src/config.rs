@@ -15,6 +15,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Time allowed for one whole request, body included.
     pub request_timeout: Duration,
+    /// The largest answer body read; a bigger one is refused unread (a page of 100 events with
+    /// everything Calendly sends is well under 1 MiB).
+    pub max_response_bytes: usize,
     pub retry: RetryPolicy,
     pub pacing: PacingPolicy,
 }
@@ -26,6 +29,7 @@ impl ClientConfig {
             user_agent: concat!("advicly-desktop/", env!("CARGO_PKG_VERSION")).to_owned(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            max_response_bytes: 16 * 1024 * 1024,
             retry: RetryPolicy::default(),
             pacing: PacingPolicy::default(),
         }

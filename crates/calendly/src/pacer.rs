@@ -43,7 +43,8 @@ impl RateLimitObservation {
         Some(Self {
             limit: u32::try_from(number("x-ratelimit-limit")?).ok()?,
             remaining: u32::try_from(number("x-ratelimit-remaining")?).ok()?,
-            reset_after: Duration::from_secs(number("x-ratelimit-reset")?),
+            // Clamped: `now + reset_after` must never overflow an Instant, whatever the header says.
+            reset_after: Duration::from_secs(number("x-ratelimit-reset")?.min(3600)),
         })
     }
 }

@@ -1,5 +1,5 @@
-//! Webhook deliveries: verifying `Calendly-Webhook-Signature` over the raw body, and reading a
-//! delivery into domain types.
+//! Webhook deliveries: verifying `Calendly-Webhook-Signature` over the raw body (also for
+//! deliveries that a relay buffered), and reading a delivery into domain types.
 
 use std::time::Duration;
 
@@ -47,13 +47,47 @@ pub enum DeliveryError {
     #[error("the webhook delivery could not be read: {message}")]
     Malformed { message: String },
     /// Events other than `invitee.*` / `invitee_no_show.*`; acknowledge and ignore them.
-    #[error("webhook event `{event_name}` is not about an invitee; ignored")]
+    #[error("webhook event `{event_name}` is not one Advicly applies; recorded, not applied")]
     Unsupported { event_name: String },
+}
+
+/// The webhook events Advicly applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeliveryKind {
+    /// A booking (or the new half of a reschedule, or one more invitee of a group event).
+    InviteeCreated,
+    /// A cancellation (or the old half of a reschedule).
+    InviteeCanceled,
+    NoShowCreated,
+    NoShowDeleted,
+}
+
+impl DeliveryKind {
+    /// The kind of a Calendly event name, if Advicly applies it.
+    pub fn parse(event_name: &str) -> Option<Self> {
+        match event_name {
+            "invitee.created" => Some(Self::InviteeCreated),
+            "invitee.canceled" => Some(Self::InviteeCanceled),
+            "invitee_no_show.created" => Some(Self::NoShowCreated),
+            "invitee_no_show.deleted" => Some(Self::NoShowDeleted),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InviteeCreated => "invitee.created",
+            Self::InviteeCanceled => "invitee.canceled",
+            Self::NoShowCreated => "invitee_no_show.created",
+            Self::NoShowDeleted => "invitee_no_show.deleted",
+        }
+    }
 }
 
 /// An invitee delivery, read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
+    pub kind: DeliveryKind,
     /// `invitee.created`, `invitee.canceled`, `invitee_no_show.created`, … verbatim.
     pub event_name: String,
     pub created_at: DateTime<Utc>,
@@ -61,6 +95,106 @@ pub struct Delivery {
     pub created_by: Option<UserUri>,
     pub invitee: FetchedInvitee,
     pub scheduled_event: FetchedEvent,
+}
+
+impl Delivery {
+    /// The invitee as the store should hold it after this delivery. An
+    /// `invitee_no_show.deleted` payload still describes the no-show being removed, so the
+    /// flag is cleared here.
+    pub fn invitee_after(&self) -> FetchedInvitee {
+        let mut invitee = self.invitee.clone();
+        match self.kind {
+            DeliveryKind::NoShowCreated => invitee.no_show = true,
+            DeliveryKind::NoShowDeleted => invitee.no_show = false,
+            DeliveryKind::InviteeCreated | DeliveryKind::InviteeCanceled => {}
+        }
+        invitee
+    }
+}
+
+/// Who can vouch for the signature of a relayed delivery.
+#[derive(Clone, Copy, Debug)]
+pub enum SignatureAuthority<'a> {
+    /// The subscription was created with this key (personal access tokens): the app checks it.
+    SubscriptionKey(&'a Secret),
+    /// Calendly signs with the OAuth app's key, which only the relay holds: only a delivery the
+    /// relay marked `relay_verified: true` is accepted. If the relay did not say, a signature
+    /// made with `fallback` (the key the app passed when subscribing) is accepted too.
+    Relay { fallback: Option<&'a Secret> },
+}
+
+/// A delivery as a relay hands it over: the raw body, the signature header Calendly sent, when
+/// the relay received it, and the relay's own verdict if it holds the app's key.
+#[derive(Clone, Copy, Debug)]
+pub struct RelayedDelivery<'a> {
+    pub raw_body: &'a [u8],
+    pub signature: Option<&'a str>,
+    pub received_at: DateTime<Utc>,
+    pub relay_verified: Option<bool>,
+}
+
+/// Why a relayed delivery's signature was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerificationError {
+    #[error("the delivery has no Calendly-Webhook-Signature header")]
+    MissingHeader,
+    #[error("{0}")]
+    Signature(#[from] SignatureError),
+    #[error("the relay checked the signature with Calendly's app key and it does not match")]
+    RelayRejected,
+    #[error("the delivery is signed with Calendly's app key, which only the relay can check, and the relay did not verify it")]
+    RelayDidNotVerify,
+}
+
+/// Checks a relayed delivery's signature. Staleness is judged against the relay's
+/// `received_at`, not the wall clock: a buffered delivery is old by design, but it must have
+/// been fresh when the relay got it.
+pub fn verify_relayed(
+    delivery: &RelayedDelivery<'_>,
+    authority: SignatureAuthority<'_>,
+    tolerance: Duration,
+) -> Result<(), VerificationError> {
+    match authority {
+        SignatureAuthority::SubscriptionKey(key) => {
+            let header = delivery
+                .signature
+                .filter(|header| !header.trim().is_empty())
+                .ok_or(VerificationError::MissingHeader)?;
+            verify_signature(
+                header,
+                delivery.raw_body,
+                key,
+                delivery.received_at,
+                tolerance,
+            )?;
+            Ok(())
+        }
+        SignatureAuthority::Relay { fallback } => match delivery.relay_verified {
+            Some(true) => Ok(()),
+            Some(false) => Err(VerificationError::RelayRejected),
+            None => {
+                let header = delivery
+                    .signature
+                    .filter(|header| !header.trim().is_empty())
+                    .ok_or(VerificationError::MissingHeader)?;
+                let key = fallback.ok_or(VerificationError::RelayDidNotVerify)?;
+                verify_signature(
+                    header,
+                    delivery.raw_body,
+                    key,
+                    delivery.received_at,
+                    tolerance,
+                )
+                .map_err(|_| VerificationError::RelayDidNotVerify)
+            }
+        },
+    }
+}
+
+/// Lowercase hex SHA-256 of a raw body: the same Calendly message sent twice has the same one.
+pub fn body_digest(raw_body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(Sha256::digest(raw_body))
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -140,16 +274,17 @@ pub fn verify_signature(
     }
 }
 
-/// Reads an `invitee.*` or `invitee_no_show.*` delivery: the payload is the invitee, and its
-/// `scheduled_event` the event. Other event families give [`DeliveryError::Unsupported`].
+/// Reads an `invitee.created`, `invitee.canceled`, `invitee_no_show.created` or
+/// `invitee_no_show.deleted` delivery: the payload is the invitee, and its `scheduled_event`
+/// the event. Any other event gives [`DeliveryError::Unsupported`].
 pub fn parse_delivery(raw_body: &[u8]) -> Result<Delivery, DeliveryError> {
     let malformed = |message: String| DeliveryError::Malformed { message };
     let envelope: WireDelivery = wire::decode(raw_body).map_err(malformed)?;
-    if !(envelope.event.starts_with("invitee.") || envelope.event.starts_with("invitee_no_show.")) {
+    let Some(kind) = DeliveryKind::parse(&envelope.event) else {
         return Err(DeliveryError::Unsupported {
             event_name: envelope.event,
         });
-    }
+    };
     let mut payload = match envelope.payload {
         Some(payload @ Value::Object(_)) => payload,
         _ => return Err(malformed("the payload is missing".into())),
@@ -168,6 +303,7 @@ pub fn parse_delivery(raw_body: &[u8]) -> Result<Delivery, DeliveryError> {
         .and_then(wire::map_invitee)
         .map_err(|message| malformed(format!("invitee: {message}")))?;
     Ok(Delivery {
+        kind,
         event_name: envelope.event,
         created_at: envelope.created_at,
         created_by: envelope
@@ -300,6 +436,137 @@ mod tests {
             ),
             Ok(())
         );
+    }
+
+    fn relayed<'a>(
+        body: &'a [u8],
+        signature: Option<&'a str>,
+        received_at: i64,
+        relay_verified: Option<bool>,
+    ) -> RelayedDelivery<'a> {
+        RelayedDelivery {
+            raw_body: body,
+            signature,
+            received_at: at(received_at),
+            relay_verified,
+        }
+    }
+
+    #[test]
+    fn a_buffered_delivery_is_judged_by_when_the_relay_received_it() {
+        let key = Secret::new("subscription-key");
+        let body = CREATED_2023.as_bytes();
+        let header = signature_header(&key, 1_700_000_000, body);
+        // Hours later the app reads it from the relay; the relay got it 2 s after signing.
+        let buffered = relayed(body, Some(&header), 1_700_000_002, None);
+        assert_eq!(
+            verify_relayed(
+                &buffered,
+                SignatureAuthority::SubscriptionKey(&key),
+                DEFAULT_TOLERANCE
+            ),
+            Ok(())
+        );
+        // A delivery that was already stale when the relay received it stays refused.
+        let stale = relayed(body, Some(&header), 1_700_000_000 + 600, None);
+        assert!(matches!(
+            verify_relayed(
+                &stale,
+                SignatureAuthority::SubscriptionKey(&key),
+                DEFAULT_TOLERANCE
+            ),
+            Err(VerificationError::Signature(SignatureError::TooOld { .. }))
+        ));
+    }
+
+    #[rstest]
+    #[case::no_header(None)]
+    #[case::empty_header(Some(""))]
+    fn a_delivery_without_a_signature_is_refused(#[case] header: Option<&str>) {
+        let key = Secret::new("subscription-key");
+        // Unsigned deliveries could come from anyone who learned the ingress URL.
+        assert_eq!(
+            verify_relayed(
+                &relayed(b"{}", header, 1_700_000_000, None),
+                SignatureAuthority::SubscriptionKey(&key),
+                DEFAULT_TOLERANCE
+            ),
+            Err(VerificationError::MissingHeader)
+        );
+    }
+
+    #[test]
+    fn for_app_key_subscriptions_only_the_relay_verdict_counts() {
+        let other = Secret::new("someone-else");
+        let header = signature_header(&other, 1_700_000_000, b"{}");
+        let authority = SignatureAuthority::Relay { fallback: None };
+        // The relay holds Calendly's app key; its `true` is what the app trusts.
+        assert_eq!(
+            verify_relayed(
+                &relayed(b"{}", Some(&header), 1_700_000_000, Some(true)),
+                authority,
+                DEFAULT_TOLERANCE
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify_relayed(
+                &relayed(b"{}", Some(&header), 1_700_000_000, Some(false)),
+                authority,
+                DEFAULT_TOLERANCE
+            ),
+            Err(VerificationError::RelayRejected)
+        );
+        // A relay without the app key says nothing, and the app cannot check it either.
+        assert_eq!(
+            verify_relayed(
+                &relayed(b"{}", Some(&header), 1_700_000_000, None),
+                authority,
+                DEFAULT_TOLERANCE
+            ),
+            Err(VerificationError::RelayDidNotVerify)
+        );
+    }
+
+    #[test]
+    fn an_app_key_subscription_also_accepts_our_own_key_when_the_relay_is_silent() {
+        let ours = Secret::new("our-key");
+        let header = signature_header(&ours, 1_700_000_000, b"{}");
+        // If Calendly used the key we passed after all, the delivery is still verifiable.
+        assert_eq!(
+            verify_relayed(
+                &relayed(b"{}", Some(&header), 1_700_000_000, None),
+                SignatureAuthority::Relay {
+                    fallback: Some(&ours)
+                },
+                DEFAULT_TOLERANCE
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn no_show_deleted_clears_the_flag_the_payload_still_shows() {
+        let mut delivery = parse_delivery(CREATED_2023.as_bytes()).unwrap();
+        delivery.invitee.no_show = true;
+        delivery.kind = DeliveryKind::NoShowDeleted;
+        // Calendly renders the deleted no-show before removing it.
+        assert!(!delivery.invitee_after().no_show);
+        delivery.kind = DeliveryKind::NoShowCreated;
+        assert!(delivery.invitee_after().no_show);
+    }
+
+    #[test]
+    fn an_unknown_invitee_event_is_unsupported() {
+        let body = CREATED_2023.replace(
+            "\"event\":\"invitee.created\"",
+            "\"event\":\"invitee.rescheduled\"",
+        );
+        // There is no invitee.rescheduled at Calendly; a new name must not be guessed at.
+        assert!(matches!(
+            parse_delivery(body.as_bytes()),
+            Err(DeliveryError::Unsupported { .. })
+        ));
     }
 
     proptest! {

@@ -5,19 +5,19 @@
 
 mod output;
 
+use advicly_core::Secret;
+use advicly_engine::{
+    default_keychain_service, spawn_listener, spawn_scheduler, AddressPolicy, ConnectStart,
+    ConnectionState, Engine, EngineConfig, EngineError, EngineEvent, ListenerSettings,
+    LiveSettings, MeetingQuery, MeetingStatusFilter, RealtimeState, ResolvedSettings,
+    SchedulerSettings, SettingKey, SettingsOverrides, SyncProgress, SyncRequest, SyncWindows,
+};
 use anyhow::Context as _;
 use chrono::{DateTime, Local, NaiveDate, NaiveTime, TimeZone, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use url::Url;
-
-use advicly_core::Secret;
-use advicly_engine::{
-    default_keychain_service, Engine, EngineConfig, EngineError, EngineEvent, MeetingQuery,
-    MeetingStatusFilter, RedirectMode, SyncProgress, SyncRequest, SyncWindows,
-};
 
 /// The folder the desktop app (Tauri identifier `com.advicly.desktop`) keeps its data in, so the
 /// CLI and the app share one database. Tauri's `app_data_dir` is the platform data directory
@@ -28,28 +28,28 @@ use advicly_engine::APP_IDENTIFIER;
 #[command(
     name = "advicly",
     version,
-    about = "Keep your Calendly meetings and clients on your own machine."
+    about = "Keep your Calendly meetings and clients on your own machine.",
+    after_help = "Settings (client id, relay, sync interval, notifications) live in the file `advicly config` shows, shared with the desktop app. Environment variables (ADVICLY_CLIENT_ID, ADVICLY_RELAY_BASE, ADVICLY_SYNC_INTERVAL_MINUTES, ADVICLY_NOTIFICATIONS, ADVICLY_API_BASE, ADVICLY_AUTH_BASE) override the file, and flags override both."
 )]
 struct Cli {
     /// Where the database lives (default: the desktop app's data folder).
     #[arg(long, env = "ADVICLY_DATA_DIR", global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Calendly API base URL.
-    #[arg(long, env = "ADVICLY_API_BASE", global = true, value_name = "URL")]
-    api_base: Option<Url>,
-    /// Calendly OAuth base URL.
-    #[arg(long, env = "ADVICLY_AUTH_BASE", global = true, value_name = "URL")]
-    auth_base: Option<Url>,
-    /// OAuth client id of the registered Calendly app (needed for `connect` without `--token`).
-    #[arg(long, env = "ADVICLY_CLIENT_ID", global = true, value_name = "ID")]
+    /// Calendly API base URL (setting `api_base`; https only in release builds).
+    #[arg(long, global = true, value_name = "URL")]
+    api_base: Option<String>,
+    /// Calendly OAuth base URL (setting `auth_base`; https only in release builds).
+    #[arg(long, global = true, value_name = "URL")]
+    auth_base: Option<String>,
+    /// OAuth client id of the registered Calendly app (setting `client_id`; needed for
+    /// `connect` without `--token`).
+    #[arg(long, global = true, value_name = "ID")]
     client_id: Option<String>,
-    /// Relay base URL; when given, Calendly redirects to the relay's HTTPS bounce page.
-    #[arg(long, env = "ADVICLY_RELAY_BASE", global = true, value_name = "URL")]
-    relay_base: Option<Url>,
-    /// Base URL of the relay's webhook endpoint; when given, connecting keeps exactly one
-    /// Calendly webhook subscription pointing below it, and disconnecting removes it.
-    #[arg(long, env = "ADVICLY_WEBHOOK_BASE", global = true, value_name = "URL")]
-    webhook_base: Option<Url>,
+    /// Relay base URL (setting `relay_base`): Calendly redirects to the relay's HTTPS bounce
+    /// page, and real-time updates arrive through a channel on it (one Calendly webhook
+    /// subscription per account points at the channel; disconnecting removes both).
+    #[arg(long, global = true, value_name = "URL")]
+    relay_base: Option<String>,
     /// Keychain service name the tokens are filed under.
     #[arg(
         long,
@@ -65,14 +65,34 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Connect a Calendly account: with --token, a personal access token; without, the browser OAuth flow.
+    /// Connect a Calendly account: with --token, a personal access token; without, the browser
+    /// OAuth flow (after trying the saved sign-in first, so a reconnect often needs no browser).
     Connect {
-        /// A Calendly personal access token (`-` reads it from standard input). Kept in the OS keychain.
-        #[arg(long, value_name = "TOKEN")]
+        /// Connect with a personal access token, typed at a hidden prompt or piped in on standard
+        /// input (`advicly connect --token < token.txt`). A token written on the command line is
+        /// refused: it would stay in the shell history and show in /proc/*/cmdline. Kept in the
+        /// OS keychain.
+        #[arg(long, value_name = "-", num_args = 0..=1, default_missing_value = "-")]
         token: Option<String>,
         /// Only print the authorization URL; don't open a browser.
         #[arg(long, conflicts_with = "token")]
         no_browser: bool,
+        /// Sign in through the browser even when the saved sign-in still works (for example to
+        /// switch to another Calendly account).
+        #[arg(long, conflicts_with = "token")]
+        browser: bool,
+    },
+    /// Show or change the settings the desktop app and this command line share.
+    ///
+    /// Keys: client_id, relay_base, sync_interval_minutes, notifications, and (advanced)
+    /// api_base, auth_base. Without an action, every setting is listed with its
+    /// value and where it comes from.
+    Config {
+        /// Print JSON instead of lines.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<ConfigAction>,
     },
     /// Complete a connection with the `advicly://oauth/callback?...` URL the browser was sent to.
     HandleUrl {
@@ -121,6 +141,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Hold the real-time stream in the foreground and print one line per delivery until Ctrl-C.
+    Listen {
+        /// Print each delivery as a JSON object on its own line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Disconnect Calendly: revoke tokens and remove them from the keychain.
     Disconnect {
         /// Also erase the local meetings and clients.
@@ -129,6 +155,27 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Print the value of one setting (exit 1 when it is not set).
+    Get {
+        /// The setting's name, e.g. client_id.
+        key: String,
+    },
+    /// Check and save a setting in the settings file; without VALUE, remove it.
+    Set {
+        /// The setting's name, e.g. client_id.
+        key: String,
+        /// The new value; leave it out to go back to the default.
+        value: Option<String>,
+    },
+    /// Remove a setting from the settings file (its default applies again).
+    Unset {
+        /// The setting's name, e.g. relay_base.
+        key: String,
     },
 }
 
@@ -207,7 +254,9 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            let message = failure.message.trim_end();
+            // Messages can quote Calendly's own words; never let them drive the terminal.
+            let message = output::printable(failure.message.trim_end());
+            let message = message.as_ref();
             if message.ends_with(['.', '!', '?']) {
                 eprintln!("{message}");
             } else {
@@ -273,68 +322,122 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
     Ok(base.data_dir().join(APP_IDENTIFIER))
 }
 
+/// The settings of this run: the shared file, the environment, and the flags given. A flag with
+/// an unusable value is a usage error; problems in the file or the environment are warnings.
+fn live_settings(cli: &Cli) -> Result<LiveSettings, Failure> {
+    let policy = AddressPolicy::for_this_build();
+    let mut overrides = SettingsOverrides::from_environment();
+    let flags = [
+        (SettingKey::ClientId, &cli.client_id),
+        (SettingKey::RelayBase, &cli.relay_base),
+        (SettingKey::ApiBase, &cli.api_base),
+        (SettingKey::AuthBase, &cli.auth_base),
+    ];
+    for (key, value) in flags {
+        let Some(value) = value else { continue };
+        if let Err(problem) = advicly_engine::settings::parse_value(key, value, policy) {
+            return Err(Failure {
+                exit_code: 2,
+                message: format!("The setting {key} given with {} {problem}", key.flag()),
+            });
+        }
+        overrides = overrides.with_flag(key, value.clone());
+    }
+    Ok(LiveSettings::new(
+        LiveSettings::default_file(),
+        overrides,
+        policy,
+    ))
+}
+
 fn engine_config(cli: &Cli) -> Result<EngineConfig, Failure> {
     let data_dir = match &cli.data_dir {
         Some(dir) => dir.clone(),
         None => default_data_dir()?,
     };
-    let mut config = EngineConfig::production(data_dir, cli.client_id.clone());
-    if let Some(api_base) = &cli.api_base {
-        config.api_base = api_base.clone();
-    }
-    if let Some(auth_base) = &cli.auth_base {
-        config.auth_base = auth_base.clone();
-    }
-    if let Some(relay_base) = &cli.relay_base {
-        config.redirect = RedirectMode::RelayBounce {
-            relay_base: relay_base.clone(),
-        };
-    }
+    let mut config = EngineConfig::production(data_dir, None);
     config.keychain_service = cli.keychain_service.clone();
-    config.webhook_callback_base = cli.webhook_base.clone();
     config.windows = SyncWindows::default();
     Ok(config)
 }
 
+/// Problems with the settings, one warning line each on stderr (the command still runs).
+fn warn_about(settings: &ResolvedSettings) {
+    for problem in &settings.problems {
+        eprintln!("Warning: {}", output::printable(&problem.message));
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), Failure> {
+    let settings = live_settings(&cli)?;
+    if let Command::Config { json, action } = &cli.command {
+        return config_command(&settings, *json, action.as_ref());
+    }
+    // Refuse an inline token before anything else happens.
+    let token = match &cli.command {
+        Command::Connect {
+            token: Some(token), ..
+        } => Some(read_token(token)?),
+        _ => None,
+    };
+    warn_about(&settings.resolve());
     let config = engine_config(&cli)?;
-    let engine = Engine::open(config)?;
+    let engine = Engine::open_with_settings(config, settings)?;
     let mut stdout = std::io::stdout().lock();
     let now = Utc::now();
     match cli.command {
-        Command::Connect { token, no_browser } => {
-            match token {
-                Some(token) => {
-                    let token = read_token(&token)?;
-                    let account = engine.connect_token(token).await?;
-                    writeln!(
-                        stdout,
-                        "Connected as {} <{}>. Run `advicly sync` to fetch your meetings.",
-                        account.name, account.email
-                    )
-                    .context("writing to stdout")?;
-                }
-                None => {
-                    let url = engine.begin_oauth().await?;
-                    writeln!(
+        Command::Config { .. } => unreachable!("handled before the engine opens"),
+        Command::Connect {
+            no_browser,
+            browser,
+            ..
+        } => match token {
+            Some(token) => {
+                let account = engine.connect_token(token).await?;
+                writeln!(
                     stdout,
-                    "Open this address to connect Calendly:\n{url}\nAfter you approve, the Advicly app (or `advicly handle-url URL`) completes the connection."
+                    "Connected as {} <{}>. Run `advicly sync` to fetch your meetings.",
+                    output::printable(&account.name),
+                    output::printable(&account.email)
                 )
                 .context("writing to stdout")?;
-                    if !no_browser {
-                        if let Err(error) = open_browser(url.as_str()) {
-                            eprintln!("Could not open a browser ({error}); open the address above yourself.");
+            }
+            None => {
+                let start = if browser {
+                    ConnectStart::OpenBrowser(engine.begin_oauth().await?)
+                } else {
+                    engine.reconnect_or_begin_oauth().await?
+                };
+                match start {
+                    ConnectStart::Reconnected(account) => writeln!(
+                        stdout,
+                        "Reconnected as {} <{}> with the saved sign-in; no browser was needed.",
+                        output::printable(&account.name),
+                        output::printable(&account.email)
+                    )
+                    .context("writing to stdout")?,
+                    ConnectStart::OpenBrowser(url) => {
+                        writeln!(
+                            stdout,
+                            "Open this address to connect Calendly:\n{url}\nAfter you approve, the Advicly app (or `advicly handle-url URL`) completes the connection."
+                        )
+                        .context("writing to stdout")?;
+                        if !no_browser {
+                            if let Err(error) = open_browser(url.as_str()) {
+                                eprintln!("Could not open a browser ({error}); open the address above yourself.");
+                            }
                         }
                     }
                 }
             }
-        }
+        },
         Command::HandleUrl { url } => {
             let account = engine.handle_callback_url(&url).await?;
             writeln!(
                 stdout,
                 "Connected as {} <{}>. Run `advicly sync` to fetch your meetings.",
-                account.name, account.email
+                output::printable(&account.name),
+                output::printable(&account.email)
             )
             .context("writing to stdout")?;
         }
@@ -410,6 +513,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .write_all(text.as_bytes())
                 .context("writing to stdout")?;
         }
+        Command::Listen { json } => {
+            drop(stdout);
+            listen(&engine, json).await?;
+        }
         Command::Disconnect { wipe, json } => {
             let report = engine.disconnect(wipe).await?;
             let text = if json {
@@ -423,6 +530,80 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `advicly listen`: the listener (and the scheduler as the safety net) in the foreground.
+/// Deliveries go to stdout, one line each; state changes go to stderr. Ctrl-C stops cleanly.
+async fn listen(engine: &Engine, json: bool) -> Result<(), Failure> {
+    if engine.relay_base().is_none() {
+        return Err(EngineError::InvalidInput {
+            message: "Listening needs a relay: save one with `advicly config set relay_base URL`, or pass --relay-base URL or set ADVICLY_RELAY_BASE.".to_owned(),
+        }
+        .into());
+    }
+    engine.load_connection_details().await?;
+    match engine.connection_state()? {
+        ConnectionState::Connected => {}
+        ConnectionState::Disconnected => return Err(EngineError::NotConnected.into()),
+        ConnectionState::NeedsReconnect => {
+            let reason = engine
+                .status(Utc::now())?
+                .reason
+                .unwrap_or_else(|| "Calendly access was lost".to_owned());
+            return Err(EngineError::NeedsReconnect { reason }.into());
+        }
+    }
+    let mut events = engine.subscribe();
+    let scheduler = spawn_scheduler(engine.clone(), SchedulerSettings::default());
+    let listener = spawn_listener(engine.clone(), ListenerSettings::default());
+    let mut states = listener.watch_state();
+    let outcome = loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+            event = events.recv() => match event {
+                Ok(EngineEvent::DeliveryProcessed(report)) => {
+                    let line = if json {
+                        output::to_json_line(&output::DeliveryJson::from(&report))
+                    } else {
+                        output::delivery_line(&report)
+                    };
+                    let mut stdout = std::io::stdout().lock();
+                    stdout.write_all(line.as_bytes()).context("writing to stdout")?;
+                    stdout.flush().context("writing to stdout")?;
+                }
+                Ok(EngineEvent::SyncFinished(report)) => {
+                    eprintln!("{}", output::sync_summary(&report).trim_end());
+                }
+                Ok(EngineEvent::SyncFailed { error }) => eprintln!("Sync failed: {error}"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break Ok(()),
+                _ => {}
+            },
+            changed = states.changed() => {
+                if changed.is_err() {
+                    break Ok(());
+                }
+                let state = states.borrow_and_update().clone();
+                match (&state.state, &state.reason) {
+                    (RealtimeState::Live, _) => eprintln!("Live: waiting for deliveries (Ctrl-C stops)."),
+                    (RealtimeState::Off, reason) => {
+                        let reason = reason.clone().unwrap_or_else(|| "Real-time updates are off".to_owned());
+                        break Err(match engine.connection_state()? {
+                            ConnectionState::NeedsReconnect => {
+                                Failure::from(EngineError::NeedsReconnect { reason })
+                            }
+                            ConnectionState::Disconnected => Failure::from(EngineError::NotConnected),
+                            ConnectionState::Connected => Failure { exit_code: 1, message: reason },
+                        });
+                    }
+                    (other, Some(reason)) => eprintln!("{}: {}", capitalize_first(other.as_str()), output::printable(reason)),
+                    (other, None) => eprintln!("{}…", capitalize_first(other.as_str())),
+                }
+            }
+        }
+    };
+    listener.shutdown().await;
+    scheduler.shutdown().await;
+    outcome
 }
 
 /// Runs one sync, printing progress on stderr (rewriting one line on a terminal, a line per page otherwise).
@@ -479,15 +660,25 @@ fn progress_line(progress: &SyncProgress) -> String {
     )
 }
 
+/// The token for `connect --token`: typed at a no-echo prompt when standard input is a
+/// terminal, read from standard input otherwise. A token given inline is refused.
 fn read_token(argument: &str) -> Result<Secret, Failure> {
-    let raw = if argument == "-" {
+    if argument != "-" {
+        return Err(Failure {
+            exit_code: 2,
+            message: "A token written on the command line is refused: it would stay in your shell history and be visible to other users of this computer in /proc/*/cmdline. Run `advicly connect --token` and paste it at the hidden prompt, or pipe it in with `advicly connect --token < token.txt`".to_owned(),
+        });
+    }
+    let raw = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Calendly personal access token (input hidden): ")
+            .context("reading the token at the prompt")?
+    } else {
         let mut text = String::new();
         std::io::stdin()
+            .take(64 * 1024)
             .read_to_string(&mut text)
             .context("reading the token from standard input")?;
         text
-    } else {
-        argument.to_owned()
     };
     let trimmed = raw.trim();
     if trimmed.is_empty() {
@@ -497,6 +688,104 @@ fn read_token(argument: &str) -> Result<Secret, Failure> {
         .into());
     }
     Ok(Secret::new(trimmed))
+}
+
+/// `advicly config [get|set|unset]`: no database, no keychain, just the settings file.
+fn config_command(
+    settings: &LiveSettings,
+    json: bool,
+    action: Option<&ConfigAction>,
+) -> Result<(), Failure> {
+    let key_of = |name: &str| {
+        SettingKey::from_name(name).ok_or_else(|| Failure {
+            exit_code: 2,
+            message: format!(
+                "There is no setting called {:?}; the settings are {}",
+                output::printable(name),
+                SettingKey::ALL.map(SettingKey::name).join(", ")
+            ),
+        })
+    };
+    let mut stdout = std::io::stdout().lock();
+    let write = |stdout: &mut std::io::StdoutLock<'_>, text: String| {
+        stdout
+            .write_all(text.as_bytes())
+            .context("writing to stdout")
+            .map_err(Failure::from)
+    };
+    let usage = |error: EngineError| -> Failure {
+        let mut failure = Failure::from(error);
+        if failure.exit_code == 1 {
+            return failure;
+        }
+        failure.exit_code = 2;
+        failure
+    };
+    match action {
+        None => {
+            let resolved = settings.resolve();
+            let text = if json {
+                output::to_json(&output::ConfigJson::from(&resolved))
+            } else {
+                output::config_lines(&resolved)
+            };
+            write(&mut stdout, text)
+        }
+        Some(ConfigAction::Get { key }) => {
+            let key = key_of(key)?;
+            let resolved = settings.resolve();
+            warn_about(&resolved);
+            let entry = output::ConfigEntryJson::new(&resolved, key);
+            if json {
+                return write(&mut stdout, output::to_json(&entry));
+            }
+            match entry.value_text() {
+                Some(text) => write(&mut stdout, format!("{}\n", output::printable(&text))),
+                None => Err(Failure {
+                    exit_code: 1,
+                    message: format!("{key} is not set"),
+                }),
+            }
+        }
+        Some(ConfigAction::Set {
+            key,
+            value: Some(value),
+        }) => {
+            let key = key_of(key)?;
+            let saved = settings.set(key, value).map_err(usage)?;
+            let resolved = settings.resolve();
+            let mut text = format!(
+                "Saved {key} = {} in {}.\n",
+                output::printable(&saved.to_string()),
+                settings.file().map_or_else(
+                    || "the settings file".to_owned(),
+                    |path| path.display().to_string()
+                )
+            );
+            text.push_str(&output::override_note(&resolved, key));
+            if json {
+                return write(
+                    &mut stdout,
+                    output::to_json(&output::ConfigEntryJson::new(&resolved, key)),
+                );
+            }
+            write(&mut stdout, text)
+        }
+        Some(ConfigAction::Set { key, value: None }) | Some(ConfigAction::Unset { key }) => {
+            let key = key_of(key)?;
+            settings.unset(key).map_err(usage)?;
+            let resolved = settings.resolve();
+            if json {
+                return write(
+                    &mut stdout,
+                    output::to_json(&output::ConfigEntryJson::new(&resolved, key)),
+                );
+            }
+            let mut text = format!("Removed {key} from the settings file; its default applies.\n");
+            text.push_str(&output::override_note(&resolved, key));
+            write(&mut stdout, text)
+        }
+    }
 }
 
 /// Opens `url` in `$BROWSER` when set, otherwise with the platform's opener.

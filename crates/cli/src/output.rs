@@ -2,13 +2,21 @@
 //!
 //! The JSON field names and shapes are documented in `crates/cli/README.md`; change them only by
 //! adding fields. Times are RFC 3339 UTC (`2026-11-21T09:30:00Z`); absent values are `null`.
+//!
+//! Text from Calendly (names, e-mails, event names, reasons, answers) is untrusted: a booking
+//! form is filled in by anyone. Human output passes it through [`printable`], which escapes
+//! control and bidirectional-formatting characters, so a booking cannot send escape sequences
+//! to the advisor's terminal. JSON output escapes the same characters as `\uXXXX`.
 
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use advicly_engine::{
-    ClientView, DisconnectReport, LastSyncView, MeetingView, StatusView, SyncCounts, SyncReport,
+    ClientView, DeliveryReport, DisconnectReport, LastSyncView, MeetingView, RealtimeView,
+    ResolvedSettings, SettingKey, SettingSource, SettingValue, StatusView, SyncCounts, SyncReport,
+    CALENDLY_API_BASE, CALENDLY_AUTH_BASE, DEFAULT_INTERVAL_MINUTES,
 };
 
 fn rfc3339(instant: DateTime<Utc>) -> String {
@@ -44,6 +52,10 @@ pub struct MeetingJson {
     pub rescheduled_to: Option<String>,
     pub canceled_reason: Option<String>,
     pub canceled_by: Option<String>,
+    /// "1 of 3 moved" when some, not all, invitees rescheduled.
+    pub reschedule_note: Option<String>,
+    /// Why this meeting's invitees could not be read from Calendly last time.
+    pub read_error: Option<String>,
     pub deleted: bool,
 }
 
@@ -72,6 +84,8 @@ impl From<&MeetingView> for MeetingJson {
             rescheduled_to: meeting.rescheduled_to.as_ref().map(ToString::to_string),
             canceled_reason: meeting.canceled_reason.clone(),
             canceled_by: meeting.canceled_by.clone(),
+            reschedule_note: meeting.reschedule_note.clone(),
+            read_error: meeting.read_error.clone(),
             deleted: meeting.deleted,
         }
     }
@@ -137,6 +151,8 @@ pub struct LastSyncJson {
     pub finished_at: Option<String>,
     pub counts: CountsJson,
     pub error: Option<String>,
+    /// "1 meeting could not be read from Calendly: …" while that holds.
+    pub warning: Option<String>,
 }
 
 impl From<&LastSyncView> for LastSyncJson {
@@ -147,6 +163,7 @@ impl From<&LastSyncView> for LastSyncJson {
             finished_at: rfc3339_opt(last.finished_at),
             counts: CountsJson::from(&last.counts),
             error: last.error.clone(),
+            warning: last.warning.clone(),
         }
     }
 }
@@ -160,8 +177,88 @@ pub struct StatusJson {
     pub last_sync: Option<LastSyncJson>,
     pub next_sync: Option<String>,
     pub token_expires_at: Option<String>,
+    /// `closed`, `open` (needs reconnect, or the token endpoint's cool-down runs) or `half_open`.
     pub circuit: String,
+    /// While Calendly's token endpoint fails: when the next trial refresh happens.
+    pub sign_in_retry_at: Option<String>,
+    /// The same, as the sentence `status` prints.
+    pub sign_in_problem: Option<String>,
     pub meeting_count: u64,
+    pub realtime: RealtimeJson,
+}
+
+/// The `realtime` field of `advicly status --json`.
+#[derive(Debug, Serialize)]
+pub struct RealtimeJson {
+    /// `off`, `connecting`, `live` or `degraded`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub last_delivery_at: Option<String>,
+    pub subscription: Option<SubscriptionJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubscriptionJson {
+    pub uri: String,
+    pub state: String,
+}
+
+impl From<&RealtimeView> for RealtimeJson {
+    fn from(realtime: &RealtimeView) -> Self {
+        Self {
+            state: realtime.state.as_str().to_owned(),
+            reason: realtime.reason.clone(),
+            last_delivery_at: rfc3339_opt(realtime.last_delivery_at),
+            subscription: realtime
+                .subscription
+                .as_ref()
+                .map(|subscription| SubscriptionJson {
+                    uri: subscription.uri.clone(),
+                    state: subscription.state.clone(),
+                }),
+        }
+    }
+}
+
+/// One line of `advicly listen --json`.
+#[derive(Debug, Serialize)]
+pub struct DeliveryJson {
+    pub id: i64,
+    pub event: Option<String>,
+    /// `applied`, `duplicate` or `rejected`.
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub meeting_uri: Option<String>,
+}
+
+impl From<&DeliveryReport> for DeliveryJson {
+    fn from(report: &DeliveryReport) -> Self {
+        Self {
+            id: report.id,
+            event: report.event.clone(),
+            outcome: report.outcome.as_str().to_owned(),
+            reason: report.reason.clone(),
+            meeting_uri: report.meeting_uri.clone(),
+        }
+    }
+}
+
+/// One line of `advicly listen` for a person.
+pub fn delivery_line(report: &DeliveryReport) -> String {
+    // The event name, the meeting and the reason come from the delivery: escape them.
+    let event = printable(report.event.as_deref().unwrap_or("(unreadable)"));
+    let mut line = format!("#{} {event}: {}", report.id, report.outcome.as_str());
+    if let Some(meeting) = &report.meeting_uri {
+        line.push_str(&format!(" {}", printable(meeting)));
+    }
+    if let Some(reason) = &report.reason {
+        line.push_str(&format!(" ({})", printable(reason)));
+    }
+    if report.outcome.as_str() == "applied" && !report.changed {
+        line.push_str(" (already up to date)");
+    }
+    line.push('\n');
+    line
 }
 
 impl From<&StatusView> for StatusJson {
@@ -178,7 +275,16 @@ impl From<&StatusView> for StatusJson {
             next_sync: rfc3339_opt(status.next_sync),
             token_expires_at: rfc3339_opt(status.token_expires_at),
             circuit: status.circuit.as_str().to_owned(),
+            sign_in_retry_at: status
+                .sign_in_outage
+                .as_ref()
+                .map(|outage| rfc3339(outage.retry_at)),
+            sign_in_problem: status
+                .sign_in_outage
+                .as_ref()
+                .map(|outage| outage.message.clone()),
             meeting_count: status.meeting_count,
+            realtime: RealtimeJson::from(&status.realtime),
         }
     }
 }
@@ -235,11 +341,226 @@ impl From<&DisconnectReport> for DisconnectJson {
     }
 }
 
-/// Pretty-printed JSON with a trailing newline.
-pub fn to_json<T: Serialize>(value: &T) -> String {
-    let mut text = serde_json::to_string_pretty(value).expect("CLI output types always serialize");
-    text.push('\n');
+/// One setting in `advicly config --json` and `advicly config get KEY --json`.
+#[derive(Debug, Serialize)]
+pub struct ConfigEntryJson {
+    pub key: &'static str,
+    /// The value in effect (the app's default when nothing sets it; `null` when there is none).
+    pub value: serde_json::Value,
+    /// `default`, `built_in`, `file`, `environment` or `flag`.
+    pub source: &'static str,
+    /// What the settings file says, when it says something usable.
+    pub file_value: serde_json::Value,
+    pub environment_variable: &'static str,
+    pub description: &'static str,
+}
+
+impl ConfigEntryJson {
+    pub fn new(settings: &ResolvedSettings, key: SettingKey) -> Self {
+        let entry = settings.settings.iter().find(|entry| entry.key == key);
+        let value = entry
+            .and_then(|entry| entry.value.clone())
+            .or_else(|| default_value(key));
+        Self {
+            key: key.name(),
+            value: value.as_ref().map_or(serde_json::Value::Null, json_value),
+            source: settings.source(key).as_str(),
+            file_value: entry
+                .and_then(|entry| entry.file_value.as_ref())
+                .map_or(serde_json::Value::Null, json_value),
+            environment_variable: key.environment_variable(),
+            description: key.describe(),
+        }
+    }
+
+    /// The value as `config get` prints it; `None` when it is not set and has no default.
+    pub fn value_text(&self) -> Option<String> {
+        match &self.value {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(text) => Some(text.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+/// A problem with a setting in `advicly config --json`.
+#[derive(Debug, Serialize)]
+pub struct ConfigProblemJson {
+    /// The setting's name; `null` when the problem is with the whole file.
+    pub setting: Option<&'static str>,
+    pub source: &'static str,
+    pub message: String,
+}
+
+/// `advicly config --json`.
+#[derive(Debug, Serialize)]
+pub struct ConfigJson {
+    /// The settings file shared with the desktop app (it may not exist yet).
+    pub file: Option<String>,
+    pub settings: BTreeMap<&'static str, ConfigEntryJson>,
+    pub problems: Vec<ConfigProblemJson>,
+}
+
+impl From<&ResolvedSettings> for ConfigJson {
+    fn from(settings: &ResolvedSettings) -> Self {
+        Self {
+            file: settings
+                .file
+                .as_ref()
+                .map(|path| path.display().to_string()),
+            settings: SettingKey::ALL
+                .into_iter()
+                .map(|key| (key.name(), ConfigEntryJson::new(settings, key)))
+                .collect(),
+            problems: settings
+                .problems
+                .iter()
+                .map(|problem| ConfigProblemJson {
+                    setting: problem.key.map(SettingKey::name),
+                    source: problem.source.as_str(),
+                    message: problem.message.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What applies when a setting is not set (`None`: the feature is simply off).
+fn default_value(key: SettingKey) -> Option<SettingValue> {
+    match key {
+        SettingKey::SyncIntervalMinutes => Some(SettingValue::Minutes(DEFAULT_INTERVAL_MINUTES)),
+        SettingKey::Notifications => Some(SettingValue::Switch(
+            advicly_engine::settings::DEFAULT_NOTIFICATIONS,
+        )),
+        SettingKey::ApiBase => url::Url::parse(CALENDLY_API_BASE)
+            .ok()
+            .map(SettingValue::Address),
+        SettingKey::AuthBase => url::Url::parse(CALENDLY_AUTH_BASE)
+            .ok()
+            .map(SettingValue::Address),
+        SettingKey::ClientId | SettingKey::RelayBase => None,
+    }
+}
+
+fn json_value(value: &SettingValue) -> serde_json::Value {
+    match value {
+        SettingValue::Minutes(minutes) => serde_json::Value::from(*minutes),
+        SettingValue::Switch(on) => serde_json::Value::Bool(*on),
+        other => serde_json::Value::String(other.to_string()),
+    }
+}
+
+/// The human `advicly config` listing.
+pub fn config_lines(settings: &ResolvedSettings) -> String {
+    let mut text = format!(
+        "Settings file: {}\n\n",
+        settings.file.as_ref().map_or_else(
+            || "(no config folder is known)".to_owned(),
+            |path| path.display().to_string()
+        )
+    );
+    let rows: Vec<Vec<String>> = SettingKey::ALL
+        .into_iter()
+        .map(|key| {
+            let entry = ConfigEntryJson::new(settings, key);
+            let value = entry.value_text().unwrap_or_else(|| "-".to_owned());
+            let source = match settings.source(key) {
+                SettingSource::Environment => {
+                    format!("environment ({})", key.environment_variable())
+                }
+                SettingSource::Flag => format!("flag ({})", key.flag()),
+                SettingSource::BuiltIn => "built into this app".to_owned(),
+                SettingSource::File => "file".to_owned(),
+                SettingSource::Default if entry.value_text().is_some() => "default".to_owned(),
+                SettingSource::Default => "not set".to_owned(),
+            };
+            vec![
+                key.name().to_owned(),
+                printable(&value).into_owned(),
+                source,
+            ]
+        })
+        .collect();
+    text.push_str(&table(&["SETTING", "VALUE", "FROM"], &rows));
+    if settings.client_id().is_none() {
+        text.push_str("\nNo client id is set, so `advicly connect` can only use a personal access token (`advicly connect --token`). Set one with `advicly config set client_id YOUR_CLIENT_ID`.\n");
+    }
+    if !settings.problems.is_empty() {
+        text.push_str("\nProblems (these values are ignored):\n");
+        for problem in &settings.problems {
+            text.push_str(&format!("  {}\n", printable(&problem.message)));
+        }
+    }
     text
+}
+
+/// A note when an environment variable or flag hides what the file says.
+pub fn override_note(settings: &ResolvedSettings, key: SettingKey) -> String {
+    match settings.source(key) {
+        SettingSource::Environment => format!(
+            "Note: {} is set in this environment and wins over the file.\n",
+            key.environment_variable()
+        ),
+        SettingSource::Flag => format!(
+            "Note: {} on this command line wins over the file.\n",
+            key.flag()
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Pretty-printed JSON with a trailing newline. serde_json escapes C0 controls; DEL, C1
+/// controls and bidirectional overrides are escaped here too (they only occur inside strings,
+/// so the result is the same JSON value).
+pub fn to_json<T: Serialize>(value: &T) -> String {
+    escape_json(serde_json::to_string_pretty(value).expect("CLI output types always serialize"))
+}
+
+/// One compact JSON object on its own line (`advicly listen --json`), escaped like [`to_json`].
+pub fn to_json_line<T: Serialize>(value: &T) -> String {
+    escape_json(serde_json::to_string(value).expect("CLI output types always serialize"))
+}
+
+fn escape_json(text: String) -> String {
+    let mut escaped = String::with_capacity(text.len() + 1);
+    for character in text.chars() {
+        if needs_escaping(character) && !character.is_ascii_control() {
+            escaped.push_str(&format!("\\u{:04x}", u32::from(character)));
+        } else if character == '\u{7f}' {
+            escaped.push_str("\\u007f");
+        } else {
+            escaped.push(character);
+        }
+    }
+    escaped.push('\n');
+    escaped
+}
+
+/// True for characters a terminal may act on instead of printing: C0 and C1 controls, DEL,
+/// and the invisible bidirectional and zero-width formatting characters.
+fn needs_escaping(character: char) -> bool {
+    character.is_control()
+        || matches!(
+            character,
+            '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+        )
+}
+
+/// Untrusted text as it may be printed to a terminal: every control or formatting character
+/// is shown as `\u{1b}` instead of being sent.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escaping) {
+        return Cow::Borrowed(text);
+    }
+    let mut safe = String::with_capacity(text.len() + 8);
+    for character in text.chars() {
+        if needs_escaping(character) {
+            safe.push_str(&format!("\\u{{{:x}}}", u32::from(character)));
+        } else {
+            safe.push(character);
+        }
+    }
+    Cow::Owned(safe)
 }
 
 fn local(instant: DateTime<Utc>) -> String {
@@ -308,12 +629,9 @@ pub fn meetings_table(meetings: &[MeetingView]) -> String {
             vec![
                 local(meeting.start_time),
                 format!("{minutes}m"),
-                status,
-                meeting
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "(untitled)".to_owned()),
-                clients,
+                printable(&status).into_owned(),
+                printable(meeting.name.as_deref().unwrap_or("(untitled)")).into_owned(),
+                printable(&clients).into_owned(),
             ]
         })
         .collect();
@@ -329,8 +647,8 @@ pub fn clients_table(clients: &[ClientView]) -> String {
         .iter()
         .map(|client| {
             vec![
-                client.email.clone(),
-                client.name.clone(),
+                printable(&client.email).into_owned(),
+                printable(&client.name).into_owned(),
                 client.meeting_count.to_string(),
                 local_opt(client.next_meeting),
                 local_opt(client.last_meeting),
@@ -359,20 +677,23 @@ pub fn status_lines(status: &StatusView) -> String {
         Some(account) => format!(
             "{} as {} <{}>",
             status.state.as_str(),
-            account.name,
-            account.email
+            printable(&account.name),
+            printable(&account.email)
         ),
         None => status.state.as_str().to_owned(),
     };
     lines.push(format!("Connection:   {state}"));
     if let Some(reason) = &status.reason {
-        lines.push(format!("Reason:       {reason}"));
+        lines.push(format!("Reason:       {}", printable(reason)));
+    }
+    if let Some(outage) = &status.sign_in_outage {
+        lines.push(format!("Sign-in:      {}", printable(&outage.message)));
     }
     match &status.last_sync {
         Some(last) => {
             let when = local_opt(last.finished_at.or(Some(last.started_at)));
             let outcome = match &last.error {
-                Some(error) => format!("failed: {error}"),
+                Some(error) => format!("failed: {}", printable(error)),
                 None => counts_sentence(&last.counts),
             };
             lines.push(format!(
@@ -387,6 +708,13 @@ pub fn status_lines(status: &StatusView) -> String {
         }
         None => lines.push("Last sync:    never".to_owned()),
     }
+    if let Some(warning) = status
+        .last_sync
+        .as_ref()
+        .and_then(|last| last.warning.as_ref())
+    {
+        lines.push(format!("Warning:      {warning}"));
+    }
     lines.push(format!("Next sync:    {}", local_opt(status.next_sync)));
     lines.push(format!(
         "Token until:  {}",
@@ -394,6 +722,22 @@ pub fn status_lines(status: &StatusView) -> String {
     ));
     lines.push(format!("Circuit:      {}", status.circuit.as_str()));
     lines.push(format!("Meetings:     {}", status.meeting_count));
+    let realtime = &status.realtime;
+    let mut realtime_line = format!("Real time:    {}", realtime.state.as_str());
+    if let Some(reason) = &realtime.reason {
+        realtime_line.push_str(&format!(" ({})", printable(reason)));
+    }
+    lines.push(realtime_line);
+    if let Some(last) = realtime.last_delivery_at {
+        lines.push(format!("Last delivery: {}", local_opt(Some(last))));
+    }
+    if let Some(subscription) = &realtime.subscription {
+        lines.push(format!(
+            "Subscription: {} ({})",
+            printable(&subscription.uri),
+            printable(&subscription.state)
+        ));
+    }
     lines.join("\n") + "\n"
 }
 
@@ -428,7 +772,7 @@ pub fn disconnect_lines(report: &DisconnectReport) -> String {
     }
     text.push('\n');
     for warning in &report.warnings {
-        text.push_str(&format!("Warning: {warning}\n"));
+        text.push_str(&format!("Warning: {}\n", printable(warning)));
     }
     text
 }
@@ -453,6 +797,36 @@ mod tests {
         );
         // Columns line up under their headers so the table reads as a table.
         assert_eq!(text, "A          BB\nlong cell  x\n");
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_shown_not_sent() {
+        let hostile = "Ann\u{1b}]0;owned\u{7}\u{1b}[2J \u{9b}31m\u{202e}evil\u{7f}";
+        let shown = printable(hostile);
+        // Nothing a terminal would act on survives; the text stays readable.
+        assert!(!shown.chars().any(needs_escaping), "{shown:?}");
+        assert_eq!(
+            shown,
+            "Ann\\u{1b}]0;owned\\u{7}\\u{1b}[2J \\u{9b}31m\\u{202e}evil\\u{7f}"
+        );
+        assert_eq!(
+            printable("Zoë Öztürk"),
+            "Zoë Öztürk",
+            "ordinary text is untouched"
+        );
+    }
+
+    #[test]
+    fn json_output_escapes_c1_controls_and_round_trips() {
+        let hostile = "a\u{1b}[31m\u{9b}b\u{202e}c\u{7f}";
+        let text = to_json(&serde_json::json!({ "name": hostile }));
+        assert!(
+            !text.chars().any(|c| c != '\n' && needs_escaping(c)),
+            "{text:?}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // Scripts still get the exact value back.
+        assert_eq!(parsed["name"], hostile);
     }
 
     #[test]

@@ -20,6 +20,8 @@ static KEYCHAIN_COUNTER: AtomicU32 = AtomicU32::new(0);
 struct Cli {
     fake: FakeHandle,
     data_dir: TempDir,
+    /// `XDG_CONFIG_HOME` of this CLI, so its settings file is its own.
+    config_dir: TempDir,
     keychain_service: String,
     api_base: String,
 }
@@ -33,6 +35,7 @@ impl Cli {
         Self {
             fake,
             data_dir: tempfile::tempdir().expect("a temporary data folder"),
+            config_dir: tempfile::tempdir().expect("a temporary config folder"),
             keychain_service: format!(
                 "com.advicly.test.cli.{}.{}",
                 std::process::id(),
@@ -48,8 +51,18 @@ impl Cli {
     }
 
     async fn run_with_api_base(&self, args: &[&str], api_base: &str) -> Output {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_advicly"))
+        self.command(args, api_base)
+            .output()
+            .await
+            .expect("the advicly binary runs")
+    }
+
+    /// `advicly <args>` in this CLI's world, not started yet.
+    fn command(&self, args: &[&str], api_base: &str) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_advicly"));
+        command
             .args(args)
+            .env("XDG_CONFIG_HOME", self.config_dir.path())
             .env("ADVICLY_DATA_DIR", self.data_dir.path())
             .env("ADVICLY_API_BASE", api_base)
             .env("ADVICLY_AUTH_BASE", self.fake.auth_base_url().as_str())
@@ -57,9 +70,37 @@ impl Cli {
             .env("ADVICLY_KEYCHAIN_SERVICE", &self.keychain_service)
             .env_remove("ADVICLY_RELAY_BASE")
             .env_remove("RUST_LOG")
-            .output()
-            .await
-            .expect("the advicly binary runs")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    }
+
+    /// Runs `advicly <args>` with `input` on standard input.
+    async fn run_with_input(&self, args: &[&str], input: &str, api_base: &str) -> Output {
+        use tokio::io::AsyncWriteExt;
+        let mut child = self
+            .command(args, api_base)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("the advicly binary runs");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin.write_all(input.as_bytes()).await.unwrap();
+        drop(stdin);
+        child.wait_with_output().await.expect("advicly finishes")
+    }
+
+    /// `advicly connect --token` with the token piped in; must succeed.
+    async fn connect_with_token(&self, token: &str) -> String {
+        let output = self
+            .run_with_input(&["connect", "--token"], token, &self.api_base)
+            .await;
+        assert!(
+            output.status.success(),
+            "connect --token failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("stdout is UTF-8")
     }
 
     /// Runs a command that must succeed and returns its stdout.
@@ -158,7 +199,7 @@ async fn token_connect_sync_and_the_json_views() {
         .expect("canceled");
     let token = cli.mint_token().await;
 
-    let connected = cli.ok(&["connect", "--token", &token]).await;
+    let connected = cli.connect_with_token(&token).await;
     assert!(
         connected.starts_with("Connected as "),
         "stdout: {connected}"
@@ -378,7 +419,7 @@ async fn an_unreachable_calendly_exits_with_4() {
     drop(closed);
 
     let output = cli
-        .run_with_api_base(&["connect", "--token", "whatever"], &dead_base)
+        .run_with_input(&["connect", "--token"], "whatever", &dead_base)
         .await;
 
     // Offline has its own exit code, and the message is a sentence.
@@ -392,6 +433,7 @@ async fn the_default_data_folder_is_the_desktop_apps() {
     let home = tempfile::tempdir().unwrap();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_advicly"))
         .args(["status", "--json"])
+        .env("XDG_CONFIG_HOME", cli.config_dir.path())
         .env_remove("ADVICLY_DATA_DIR")
         .env("XDG_DATA_HOME", home.path())
         .env("ADVICLY_API_BASE", &cli.api_base)
@@ -435,6 +477,7 @@ async fn connect_opens_the_authorize_url_in_the_browser_from_browser_env() {
 
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_advicly"))
         .arg("connect")
+        .env("XDG_CONFIG_HOME", cli.config_dir.path())
         .env("ADVICLY_DATA_DIR", cli.data_dir.path())
         .env("ADVICLY_API_BASE", &cli.api_base)
         .env("ADVICLY_AUTH_BASE", cli.fake.auth_base_url().as_str())
@@ -469,4 +512,285 @@ async fn connect_opens_the_authorize_url_in_the_browser_from_browser_env() {
         recorded.starts_with(&format!("{}oauth/authorize?", cli.fake.auth_base_url())),
         "opened {recorded}"
     );
+}
+
+/// Runs `advicly <args>` in the CLI's world without the harness's `ADVICLY_CLIENT_ID`, so the
+/// settings file decides.
+async fn run_without_client_id_variable(cli: &Cli, args: &[&str]) -> Output {
+    cli.command(args, &cli.api_base)
+        .env_remove("ADVICLY_CLIENT_ID")
+        .output()
+        .await
+        .unwrap()
+}
+
+fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed with {:?}: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[tokio::test]
+async fn config_set_get_and_json_share_one_file_below_environment_and_flags() {
+    let cli = Cli::start().await;
+    stdout_of(
+        &run_without_client_id_variable(&cli, &["config", "set", "client_id", "from-file"]).await,
+    );
+    stdout_of(
+        &run_without_client_id_variable(&cli, &["config", "set", "sync_interval_minutes", "30"])
+            .await,
+    );
+    // The file the desktop app reads too: $XDG_CONFIG_HOME/com.advicly.desktop/settings.toml.
+    let file = cli
+        .config_dir
+        .path()
+        .join("com.advicly.desktop/settings.toml");
+    let text = std::fs::read_to_string(&file).expect("config set writes the shared file");
+    assert!(text.contains("client_id = \"from-file\""), "{text}");
+
+    let got =
+        stdout_of(&run_without_client_id_variable(&cli, &["config", "get", "client_id"]).await);
+    assert_eq!(got, "from-file\n");
+    let listed: Value = serde_json::from_str(&stdout_of(
+        &run_without_client_id_variable(&cli, &["config", "--json"]).await,
+    ))
+    .unwrap();
+    assert_eq!(listed["file"], file.display().to_string());
+    assert_eq!(listed["settings"]["client_id"]["value"], "from-file");
+    assert_eq!(listed["settings"]["client_id"]["source"], "file");
+    assert_eq!(listed["settings"]["sync_interval_minutes"]["value"], 30);
+    assert_eq!(listed["settings"]["notifications"]["value"], true);
+    assert_eq!(listed["settings"]["notifications"]["source"], "default");
+    assert_eq!(listed["problems"], serde_json::json!([]));
+
+    // The harness's environment variable beats the file, and a flag beats both.
+    let from_environment: Value = cli.json(&["config", "get", "client_id", "--json"]).await;
+    assert_eq!(from_environment["source"], "environment");
+    assert_eq!(from_environment["value"], FakeConfig::default().client_id);
+    assert_eq!(from_environment["file_value"], "from-file");
+    let flagged = cli
+        .ok(&["--client-id", "from-flag", "config", "get", "client_id"])
+        .await;
+    assert_eq!(flagged, "from-flag\n");
+
+    // Removing it brings back "not set" (exit 1, nothing on stdout).
+    stdout_of(&run_without_client_id_variable(&cli, &["config", "unset", "client_id"]).await);
+    let missing = run_without_client_id_variable(&cli, &["config", "get", "client_id"]).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(missing.stdout.is_empty());
+}
+
+#[rstest::rstest]
+#[case::interval(&["config", "set", "sync_interval_minutes", "90"], "The setting sync_interval_minutes must be")]
+#[case::cleartext_relay(&["config", "set", "relay_base", "http://relay.example.com"], "The setting relay_base must use https")]
+#[case::unknown(&["config", "set", "colour", "blue"], "There is no setting called \"colour\"")]
+#[case::bad_flag(&["--api-base", "http://calendly.example.com", "status"], "The setting api_base given with --api-base must use https")]
+#[tokio::test]
+async fn an_unusable_setting_is_refused_by_name_and_nothing_is_written(
+    #[case] args: &[&str],
+    #[case] expected: &str,
+) {
+    let cli = Cli::start().await;
+    let output = cli.run(args).await;
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    let sentence = assert_one_sentence(&output);
+    assert!(sentence.starts_with(expected), "{sentence}");
+    assert!(
+        !cli.config_dir
+            .path()
+            .join("com.advicly.desktop/settings.toml")
+            .exists(),
+        "a refused value writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_value_in_the_file_is_a_warning_and_the_command_still_runs() {
+    let cli = Cli::start().await;
+    let folder = cli.config_dir.path().join("com.advicly.desktop");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("settings.toml"),
+        "sync_interval_minutes = \"soon\"\n",
+    )
+    .unwrap();
+
+    let output = cli.run(&["status", "--json"]).await;
+
+    let status: Value = serde_json::from_str(&stdout_of(&output)).unwrap();
+    assert_eq!(status["state"], "disconnected");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Warning: The setting sync_interval_minutes in ")
+            && stderr.contains("it is ignored"),
+        "stderr: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_written_on_the_command_line_is_refused_with_the_reason() {
+    let cli = Cli::start().await;
+    let token = cli.mint_token().await;
+
+    let output = cli.run(&["connect", "--token", &token]).await;
+
+    assert_eq!(output.status.code(), Some(2));
+    let sentence = assert_one_sentence(&output);
+    assert!(
+        sentence.contains("shell history") && sentence.contains("/proc/*/cmdline"),
+        "the refusal says why: {sentence}"
+    );
+    assert_eq!(
+        cli.json(&["status", "--json"]).await["state"],
+        "disconnected"
+    );
+}
+
+/// The terminal device (`/dev/pts/N`) standard input of a running `advicly` points at.
+fn terminal_of_running_advicly() -> Option<std::path::PathBuf> {
+    let binary = std::fs::canonicalize(env!("CARGO_BIN_EXE_advicly")).ok()?;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let exe = std::fs::read_link(entry.path().join("exe")).ok()?;
+            if exe != binary {
+                return None;
+            }
+            let input = std::fs::read_link(entry.path().join("fd/0")).ok()?;
+            input.starts_with("/dev/pts").then_some(input)
+        })
+}
+
+#[tokio::test]
+async fn the_token_prompt_hides_what_is_typed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cli = Cli::start().await;
+    let token = cli.mint_token().await;
+    // `script` gives advicly a real terminal, as when the advisor runs it by hand.
+    let command_line = format!("{} connect --token", env!("CARGO_BIN_EXE_advicly"));
+    let mut script = tokio::process::Command::new("script");
+    script
+        .args(["-q", "-e", "-c", &command_line, "/dev/null"])
+        .env("XDG_CONFIG_HOME", cli.config_dir.path())
+        .env("ADVICLY_DATA_DIR", cli.data_dir.path())
+        .env("ADVICLY_API_BASE", &cli.api_base)
+        .env("ADVICLY_AUTH_BASE", cli.fake.auth_base_url().as_str())
+        .env("ADVICLY_KEYCHAIN_SERVICE", &cli.keychain_service)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut running = script.spawn().expect("script(1) from util-linux runs");
+    let mut stdin = running.stdin.take().unwrap();
+    let mut stdout = running.stdout.take().unwrap();
+
+    // Type only once the prompt is up and the terminal's echo is off (a bounded poll).
+    let mut transcript = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut chunk = [0u8; 256];
+        let read = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            stdout.read(&mut chunk),
+        )
+        .await;
+        if let Ok(Ok(count)) = read {
+            transcript.extend_from_slice(&chunk[..count]);
+        }
+        let prompted = String::from_utf8_lossy(&transcript).contains("input hidden");
+        let echo_off = terminal_of_running_advicly().is_some_and(|terminal| {
+            std::process::Command::new("stty")
+                .arg("-F")
+                .arg(&terminal)
+                .arg("-a")
+                .output()
+                .map(|output| String::from_utf8_lossy(&output.stdout).contains("-echo "))
+                .unwrap_or(false)
+        });
+        if prompted && echo_off {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no hidden prompt appeared: {}",
+            String::from_utf8_lossy(&transcript)
+        );
+    }
+    stdin
+        .write_all(format!("{token}\r").as_bytes())
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).await.unwrap();
+    transcript.extend_from_slice(&rest);
+    let status = running.wait().await.unwrap();
+    drop(stdin);
+
+    let shown = String::from_utf8_lossy(&transcript);
+    assert!(status.success(), "connect failed: {shown}");
+    assert!(shown.contains("Connected as "), "{shown}");
+    assert!(
+        !shown.contains(&token),
+        "the typed token was echoed: {shown}"
+    );
+    assert_eq!(cli.json(&["status", "--json"]).await["state"], "connected");
+}
+
+#[tokio::test]
+async fn escape_sequences_in_calendly_text_never_reach_the_terminal() {
+    let cli = Cli::start().await;
+    let hostile = "Mallory\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}";
+    cli.fake
+        .control()
+        .book(&BookingRequest {
+            host_user_uri: None,
+            event_type_uri: None,
+            event_name: Some(format!("Call {hostile}")),
+            start_time: at(2),
+            duration_minutes: Some(30),
+            invitees: vec![InviteeSpec {
+                name: hostile.to_owned(),
+                email: "mallory@example.com".to_owned(),
+                ..InviteeSpec::default()
+            }],
+            location: None,
+            invitee_limit: None,
+        })
+        .await
+        .unwrap();
+    cli.connect_with_token(&cli.mint_token().await).await;
+    cli.ok(&["sync"]).await;
+
+    for args in [
+        &["meetings"][..],
+        &["clients"],
+        &["meetings", "--json"],
+        &["clients", "--json"],
+    ] {
+        let output = cli.run(args).await;
+        let text = stdout_of(&output);
+        // Nothing a terminal would act on is printed, whatever a booking form said.
+        assert!(
+            !text
+                .chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+            "{args:?} printed a control character: {text:?}"
+        );
+        assert!(text.contains("Mallory"), "{args:?}: {text}");
+        if args.contains(&"--json") {
+            let parsed: Value = serde_json::from_str(&text).unwrap();
+            // Scripts still get Calendly's exact text back.
+            assert!(parsed.to_string().contains("\\u001b]0;pwned"), "{parsed}");
+        } else {
+            assert!(
+                text.contains("\\u{1b}]0;pwned"),
+                "escaped, not dropped: {text}"
+            );
+        }
+    }
 }

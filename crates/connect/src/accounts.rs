@@ -27,9 +27,11 @@ impl AccountStore {
         let path = self.database_path.clone();
         tokio::task::spawn_blocking(move || {
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| ConnectError::DataFolder {
-                    path: parent.to_path_buf(),
-                    source,
+                advicly_core::store::create_private_folder(parent).map_err(|source| {
+                    ConnectError::DataFolder {
+                        path: parent.to_path_buf(),
+                        source,
+                    }
                 })?;
             }
             let mut store = Store::open(&path)?;

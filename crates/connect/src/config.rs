@@ -59,17 +59,21 @@ impl RedirectMode {
     }
 }
 
-/// When to refresh and how to back off.
+/// When to refresh, how to back off, and how the token-endpoint circuit cools down.
 #[derive(Clone, Debug)]
 pub struct RefreshPolicy {
     /// Refresh proactively when less than this is left of the access token's life.
     pub refresh_margin: chrono::Duration,
-    /// Refresh requests one refresh may make (the first included) on transient failures.
+    /// Refresh requests one refresh may make (the first included) on transient failures while
+    /// the circuit is closed. A half-open circuit makes one trial request.
     pub max_attempts: u32,
-    /// First backoff delay; doubled per attempt, then jittered by up to half.
+    /// First backoff delay between those requests; doubled per attempt, jittered by up to half.
     pub base_delay: Duration,
-    /// Consecutive failed refresh requests that open the circuit (account needs reconnecting).
-    pub failures_to_open_circuit: u32,
+    /// How long the circuit stays open after the first refresh whose attempts all failed;
+    /// doubled after every failed trial, jittered by up to half.
+    pub cooldown_base: Duration,
+    /// The longest cool-down (before jitter).
+    pub cooldown_max: Duration,
 }
 
 impl Default for RefreshPolicy {
@@ -78,7 +82,8 @@ impl Default for RefreshPolicy {
             refresh_margin: chrono::Duration::minutes(10),
             max_attempts: 3,
             base_delay: Duration::from_millis(500),
-            failures_to_open_circuit: 3,
+            cooldown_base: Duration::from_secs(30),
+            cooldown_max: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -102,9 +107,12 @@ pub struct ConnectConfig {
     pub redirect: RedirectMode,
     /// Keychain service name (`com.advicly.desktop`, `com.advicly.desktop.dev`, unique per test).
     pub keychain_service: String,
-    /// Base URL of our relay's webhook endpoint. Subscriptions whose callback URL starts with it
-    /// are "ours". `None`: no webhook subscription is managed.
-    pub webhook_callback_base: Option<Url>,
+    /// The relay that carries real time (the same base as the HTTPS bounce): connecting creates
+    /// a channel on it and keeps one Calendly webhook subscription pointing at the channel's
+    /// `ingress_url`. `None`: no channel or subscription is managed; meetings arrive by polling.
+    pub relay_base: Option<Url>,
+    /// Timeout of one relay request (channel create/delete, ack).
+    pub relay_timeout: Duration,
     pub scopes: Vec<String>,
     pub refresh: RefreshPolicy,
     /// A keychain call that takes longer fails with `KeychainUnavailable`.
@@ -128,7 +136,7 @@ impl std::fmt::Debug for ConnectConfig {
             .field("oauth_client_id", &self.oauth_client_id)
             .field("redirect", &self.redirect)
             .field("keychain_service", &self.keychain_service)
-            .field("webhook_callback_base", &self.webhook_callback_base)
+            .field("relay_base", &self.relay_base.as_ref().map(Url::as_str))
             .finish_non_exhaustive()
     }
 }
@@ -153,7 +161,8 @@ impl ConnectConfig {
             oauth_client_id,
             redirect,
             keychain_service: keychain_service.into(),
-            webhook_callback_base: None,
+            relay_base: None,
+            relay_timeout: Duration::from_secs(10),
             scopes: DEFAULT_SCOPES
                 .iter()
                 .map(|scope| scope.to_string())

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use advicly_calendly::{CalendlyClient, StaticToken, TokenError};
 use advicly_core::domain::{AccountId, CalendlyUser, ConnectionState};
-use advicly_core::store::AccountRow;
+use advicly_core::store::{AccountRow, SettingScope};
 use advicly_core::Secret;
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -17,8 +17,12 @@ use crate::error::ConnectError;
 use crate::keychain::{AccountKey, Keychain, TokenSet};
 use crate::oauth::{OAuthEndpoints, TokenRequestFailure};
 use crate::pending::PendingAuthorizations;
-use crate::tokens::{refresh_lock_path, shared_state, TokenManager};
-use crate::webhooks::{self, EnsuredSubscription};
+use crate::relay::RelayClient;
+use crate::tokens::{
+    lock_refreshes, refresh_lock_path, shared_state, FileLock, TokenManager, OUTAGE_SETTING,
+};
+use crate::webhooks::{self, Ensured, EnsuredSubscription, RealtimeContext};
+use advicly_core::store::SigningAuthority;
 
 /// Whether `begin` may skip the browser when the current connection still works.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,16 +51,45 @@ pub enum ConnectionKind {
     PersonalAccessToken,
 }
 
-/// The state of our webhook subscription after a connect.
+/// The state of the real-time set-up (relay channel + webhook subscription) after a check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WebhookStatus {
-    /// No relay webhook base is configured; changes arrive by polling only.
+    /// No relay is configured; changes arrive by polling only.
     NotConfigured,
     Active(EnsuredSubscription),
-    /// The subscription could not be set up; polling still works.
+    /// Calendly refused webhooks for the account (e.g. its plan has none); the sentence says so.
+    /// Polling goes on.
+    Off {
+        reason: String,
+    },
+    /// The set-up could not be completed this time (relay or Calendly unreachable, …); polling
+    /// still works and the next check tries again.
     Failed {
         message: String,
     },
+}
+
+/// What the real-time listener needs to hold an account's stream. Never logged.
+#[derive(Clone)]
+pub struct RealtimeCredentials {
+    pub relay: RelayClient,
+    pub channel_id: String,
+    pub subscriber_token: Secret,
+    /// Who signs the deliveries.
+    pub signed_by: SigningAuthority,
+    /// The key our subscription was created with, if one is stored.
+    pub signing_key: Option<Secret>,
+}
+
+impl std::fmt::Debug for RealtimeCredentials {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RealtimeCredentials")
+            .field("relay", &self.relay.base().as_str())
+            .field("channel_id", &self.channel_id)
+            .field("signed_by", &self.signed_by)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A successful connect or reconnect.
@@ -122,6 +155,9 @@ struct ConnectorInner {
     pending: PendingAuthorizations,
     oauth: Option<OAuthEndpoints>,
     redirect_uri: Url,
+    relay: Option<RelayClient>,
+    /// One real-time check at a time in this process (a file lock covers other processes).
+    realtime_lock: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -145,6 +181,11 @@ impl Connector {
             })
             .transpose()?;
         let redirect_uri = config.redirect.redirect_uri()?;
+        let relay = config
+            .relay_base
+            .clone()
+            .map(|base| RelayClient::new(base, config.relay_timeout))
+            .transpose()?;
         let mut config = config;
         config.calendly.api_base = config.api_base.clone();
         Ok(Self {
@@ -158,6 +199,8 @@ impl Connector {
                 keychain,
                 oauth,
                 redirect_uri,
+                relay,
+                realtime_lock: tokio::sync::Mutex::new(()),
                 config,
             }),
         })
@@ -404,6 +447,167 @@ impl Connector {
         }))
     }
 
+    /// Checks the account's real-time set-up (at start-up and after every sync): a missing
+    /// channel is created, a disabled or missing subscription recreated, stale ones deleted.
+    /// Problems that polling survives come back as [`WebhookStatus::Failed`] or `Off`.
+    pub async fn ensure_realtime(&self, account: AccountId) -> Result<WebhookStatus, ConnectError> {
+        let row = self
+            .inner
+            .accounts
+            .with(move |store| store.account(account))
+            .await?
+            .ok_or(ConnectError::NotConnected)?;
+        if row.connection_state != ConnectionState::Connected {
+            return Err(ConnectError::NotConnected);
+        }
+        let key = AccountKey::for_user(&row.user.uri);
+        let signed_by = match self.inner.keychain.token_set(&key).await? {
+            Some(tokens) if tokens.is_personal_access_token() => SigningAuthority::Subscription,
+            Some(_) => SigningAuthority::App,
+            None => return Err(ConnectError::NotConnected),
+        };
+        self.check_realtime(&row, signed_by).await
+    }
+
+    /// The relay forgot the account's channel (its stream answers 401): forget it here too and
+    /// set up a new one; the subscription pointing at the old one is replaced.
+    pub async fn replace_realtime_channel(
+        &self,
+        account: AccountId,
+    ) -> Result<WebhookStatus, ConnectError> {
+        self.inner
+            .accounts
+            .with(move |store| store.delete_realtime_channel(account))
+            .await?;
+        self.ensure_realtime(account).await
+    }
+
+    /// What the listener needs to hold the account's stream; `None` when no relay is
+    /// configured, no channel is set up, or real time is off for the account.
+    pub async fn realtime_credentials(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<RealtimeCredentials>, ConnectError> {
+        let Some(relay) = self.inner.relay.clone() else {
+            return Ok(None);
+        };
+        let Some(row) = self
+            .inner
+            .accounts
+            .with(move |store| store.account(account))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let account_id = row.account_id;
+        let Some(channel) = self
+            .inner
+            .accounts
+            .with(move |store| store.realtime_channel(account_id))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if channel.off_reason.is_some() || channel.relay_base != relay.base().as_str() {
+            return Ok(None);
+        }
+        let key = AccountKey::for_user(&row.user.uri);
+        let Some(subscriber_token) = self
+            .inner
+            .keychain
+            .get(&crate::keychain::KeychainItem::RelayToken(key.clone()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let signing_key = self
+            .inner
+            .keychain
+            .get(&crate::keychain::KeychainItem::WebhookSigningKey(key))
+            .await?;
+        Ok(Some(RealtimeCredentials {
+            relay,
+            channel_id: channel.channel_id,
+            subscriber_token,
+            signed_by: channel.signed_by,
+            signing_key,
+        }))
+    }
+
+    /// Deletes the account's subscriptions of ours and its relay channel (warnings for what could
+    /// not be reached), then forgets the channel.
+    async fn tear_down_realtime(
+        &self,
+        client: Option<&CalendlyClient>,
+        row: &AccountRow,
+    ) -> Result<webhooks::TornDown, ConnectError> {
+        webhooks::tear_down(
+            client,
+            &self.inner.keychain,
+            &self.inner.accounts,
+            row.account_id,
+            &AccountKey::for_user(&row.user.uri),
+            &row.user,
+            self.inner.config.relay_timeout,
+        )
+        .await
+    }
+
+    /// Ensures (relay configured) or removes (no relay) the account's real-time set-up, one
+    /// check at a time across tasks and processes.
+    async fn check_realtime(
+        &self,
+        row: &AccountRow,
+        signed_by: SigningAuthority,
+    ) -> Result<WebhookStatus, ConnectError> {
+        let config = &self.inner.config;
+        let key = AccountKey::for_user(&row.user.uri);
+        let _in_process = self.inner.realtime_lock.lock().await;
+        let _across_processes = FileLock::acquire(
+            config
+                .data_dir
+                .join("locks")
+                .join(format!("realtime-{}.lock", key.as_str())),
+        )
+        .await?;
+        let client = CalendlyClient::new(
+            config.calendly.clone(),
+            Arc::new(self.token_manager_for(row)),
+        )?;
+        let Some(relay) = &self.inner.relay else {
+            // A relay used before is no longer configured: leave nothing behind at Calendly.
+            let torn_down = self.tear_down_realtime(Some(&client), row).await?;
+            for warning in torn_down.warnings {
+                tracing::info!("while removing the previous real-time set-up: {warning}");
+            }
+            return Ok(WebhookStatus::NotConfigured);
+        };
+        let context = RealtimeContext {
+            client: &client,
+            keychain: &self.inner.keychain,
+            accounts: &self.inner.accounts,
+            relay,
+            relay_timeout: config.relay_timeout,
+            account_id: row.account_id,
+            key: &key,
+            user: &row.user,
+            signed_by,
+            now: config.now(),
+        };
+        match webhooks::ensure(&context).await {
+            Ok(Ensured::Active(ensured)) => Ok(WebhookStatus::Active(ensured)),
+            Ok(Ensured::Off { reason }) => Ok(WebhookStatus::Off { reason }),
+            Err(ConnectError::KeychainUnavailable { message }) => {
+                Err(ConnectError::KeychainUnavailable { message })
+            }
+            Err(error) => Ok(WebhookStatus::Failed {
+                message: format!(
+                    "Live updates from Calendly could not be set up ({error}); meetings still sync on the schedule"
+                ),
+            }),
+        }
+    }
+
     /// The active account, if any.
     pub async fn active_account(&self) -> Result<Option<AccountRow>, ConnectError> {
         self.inner.accounts.active_account().await
@@ -482,6 +686,8 @@ impl Connector {
             .with(move |store| {
                 let account_id = store.upsert_account(&stored_user, now)?;
                 store.set_active_account(account_id, now)?;
+                // A sign-in that just worked proves the token endpoint answers again.
+                store.remove_setting(SettingScope::Account(account_id), OUTAGE_SETTING)?;
                 store.account(account_id)
             })
             .await?
@@ -502,36 +708,17 @@ impl Connector {
             _ => None,
         };
 
-        let webhook = match &config.webhook_callback_base {
-            None => WebhookStatus::NotConfigured,
-            Some(base) => {
-                let client = CalendlyClient::new(
-                    config.calendly.clone(),
-                    Arc::new(self.token_manager_for(&account)),
-                )?;
-                match webhooks::ensure_subscription(
-                    &client,
-                    &self.inner.keychain,
-                    &key,
-                    &user,
-                    base,
-                )
-                .await
-                {
-                    Ok(ensured) => WebhookStatus::Active(ensured),
-                    Err(ConnectError::KeychainUnavailable { message }) => {
-                        return Err(ConnectError::KeychainUnavailable { message })
-                    }
-                    Err(error) => {
-                        let message = format!(
-                            "Live updates from Calendly could not be set up ({error}); meetings still sync on the schedule"
-                        );
-                        warnings.push(message.clone());
-                        WebhookStatus::Failed { message }
-                    }
-                }
-            }
+        let signed_by = match kind {
+            ConnectionKind::OAuth => SigningAuthority::App,
+            ConnectionKind::PersonalAccessToken => SigningAuthority::Subscription,
         };
+        let webhook = self.check_realtime(&account, signed_by).await?;
+        match &webhook {
+            WebhookStatus::Failed { message } | WebhookStatus::Off { reason: message } => {
+                warnings.push(message.clone())
+            }
+            WebhookStatus::NotConfigured | WebhookStatus::Active(_) => {}
+        }
         tracing::info!(account = %key.as_str(), ?kind, "connected a Calendly account");
         Ok(ConnectedAccount {
             account,
@@ -553,20 +740,22 @@ impl Connector {
         let tokens = self.inner.keychain.token_set(&key).await?;
         let mut report = DisconnectReport::default();
 
-        if let (Some(base), Some(_)) = (&config.webhook_callback_base, &tokens) {
-            let client = CalendlyClient::new(
+        let client = match &tokens {
+            Some(_) => Some(CalendlyClient::new(
                 config.calendly.clone(),
                 Arc::new(self.token_manager_for(&row)),
-            )?;
-            match webhooks::delete_ours(&client, &row.user, base).await {
-                Ok(deleted) => report.subscriptions_deleted = deleted,
-                Err(error) => report.warnings.push(format!(
-                    "Advicly's webhook subscription at Calendly could not be deleted ({error}); it stops delivering once the sign-in is revoked, and you can remove it in Calendly's integration settings"
-                )),
-            }
-        }
+            )?),
+            None => None,
+        };
+        let torn_down = self.tear_down_realtime(client.as_ref(), &row).await?;
+        report.subscriptions_deleted = torn_down.subscriptions_deleted;
+        report.warnings.extend(torn_down.warnings);
 
-        // Re-read: deleting webhooks may have refreshed (and rotated) the tokens.
+        // From here on no refresh may run in any process: one that finished saved its pair
+        // before this lock was granted (and that pair is revoked below), one that waits finds
+        // the account disconnected and the keychain empty.
+        let _refreshes = lock_refreshes(&config.data_dir, &key).await?;
+        // Re-read: deleting webhooks (or another process) may have refreshed the tokens.
         let tokens = self.inner.keychain.token_set(&key).await?;
         match (&tokens, &self.inner.oauth) {
             (None, _) => {
@@ -612,6 +801,7 @@ impl Connector {
             .accounts
             .with(move |store| {
                 store.set_connection_state(account_id, ConnectionState::Disconnected, None, now)?;
+                store.remove_setting(SettingScope::Account(account_id), OUTAGE_SETTING)?;
                 if wipe {
                     store.wipe_account_data(account_id)?;
                 }

@@ -10,9 +10,9 @@ pub enum ConnectError {
     #[error("{message}")]
     KeychainUnavailable { message: String },
 
-    /// This build has no OAuth client id, so the browser sign-in cannot be used.
+    /// No OAuth client id is configured, so the browser sign-in cannot be used.
     #[error(
-        "Signing in through the browser is not available in this build (no OAuth client id is configured); connect with a personal access token instead"
+        "Signing in through the browser needs the OAuth client id of your Calendly app, and none is set. Set it once in Settings (or with `advicly config set client_id YOUR_CLIENT_ID`), or connect with a personal access token instead"
     )]
     OAuthUnavailable,
 
@@ -40,6 +40,14 @@ pub enum ConnectError {
     /// Calendly or the network cannot be reached.
     #[error("Could not reach Calendly: {message}. Check the internet connection and try again")]
     Offline { message: String },
+
+    /// The relay could not be reached, or failed on its side.
+    #[error("Could not reach the relay at {relay}: {message}")]
+    RelayUnreachable { relay: String, message: String },
+
+    /// The relay refused a request or answered something unusable.
+    #[error("The relay at {relay} refused the request: {message}")]
+    RelayRefused { relay: String, message: String },
 
     /// A Calendly API call failed.
     #[error(transparent)]
@@ -76,7 +84,7 @@ impl ConnectError {
             Self::InvalidToken { .. } => "invalid_token",
             Self::NeedsReconnect { .. } => "needs_reconnect",
             Self::NotConnected => "not_connected",
-            Self::Offline { .. } => "offline",
+            Self::Offline { .. } | Self::RelayUnreachable { .. } => "offline",
             Self::Calendly(error) if error.is_offline() => "offline",
             Self::Calendly(advicly_calendly::Error::Token(token)) => match token {
                 advicly_calendly::TokenError::Missing => "not_connected",
@@ -86,6 +94,7 @@ impl ConnectError {
             },
             Self::Calendly(advicly_calendly::Error::Unauthorized { .. }) => "needs_reconnect",
             Self::Calendly(_)
+            | Self::RelayRefused { .. }
             | Self::Store(_)
             | Self::DataFolder { .. }
             | Self::Configuration(_)

@@ -18,6 +18,12 @@
 //! a keyring waiting for an unlock prompt can never hang the async runtime. "No entry" is `None`
 //! and deleting a missing entry succeeds. There is no plaintext fallback: when the Secret Service
 //! is missing or locked every call fails with [`ConnectError::KeychainUnavailable`].
+//!
+//! Service names with a segment starting with `test`, `e2e` or `bench` (`com.advicly.test.…`,
+//! `com.advicly.desktop.e2e-…`) are reserved for tests and only reach a Secret Service inside a
+//! private test session (`ADVICLY_TEST_SESSION=inside`, set by `scripts/with-test-session.sh`
+//! and the test harnesses). Anywhere else every call fails before D-Bus is touched, so a plain
+//! `cargo test` can never write into the user's real keychain.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -291,6 +297,10 @@ impl Keychain {
         T: Send + 'static,
         F: FnOnce(Arc<CredentialStore>, String) -> keyring_core::Result<T> + Send + 'static,
     {
+        guard_test_service(
+            &self.inner.service,
+            std::env::var(TEST_SESSION_VARIABLE).ok().as_deref(),
+        )?;
         let timeout = self.inner.timeout;
         let work = async {
             let store = self.store().await?;
@@ -345,7 +355,61 @@ fn describe_keyring_error(error: keyring_core::Error) -> ConnectError {
     ConnectError::KeychainUnavailable { message }
 }
 
+/// The variable a private test session sets (`scripts/with-test-session.sh`, the harnesses).
+pub const TEST_SESSION_VARIABLE: &str = "ADVICLY_TEST_SESSION";
+
+/// True for the service names reserved for tests: a `.`- or `-`-separated part that starts with
+/// `test`, `e2e` or `bench`.
+pub fn is_test_service(service: &str) -> bool {
+    service.split(['.', '-']).any(|part| {
+        ["test", "e2e", "bench"]
+            .iter()
+            .any(|prefix| part.starts_with(prefix))
+    })
+}
+
+/// Refuses a test service outside a private test session, before anything reaches D-Bus.
+fn guard_test_service(service: &str, session: Option<&str>) -> Result<(), ConnectError> {
+    if is_test_service(service) && session != Some("inside") {
+        return Err(ConnectError::KeychainUnavailable {
+            message: format!(
+                "The keychain service {service} is reserved for tests, and tests reach a keychain only inside a private Secret Service session; run them through scripts/with-test-session.sh. Nothing was read from or written to your own keychain"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Lowercase hex SHA-256 of a string.
 pub(crate) fn digest_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::test_service_outside("com.advicly.test.cli.1.2", None, false)]
+    #[case::test_service_in_the_session("com.advicly.test.cli.1.2", Some("inside"), true)]
+    #[case::e2e_outside("com.advicly.desktop.e2e-cold-42", None, false)]
+    #[case::bench_outside("com.advicly.desktop.bench-42", None, false)]
+    #[case::desktop_test_outside("com.advicly.desktop.test-42-0", Some("elsewhere"), false)]
+    #[case::release_app("com.advicly.desktop", None, true)]
+    #[case::dev_app("com.advicly.desktop.dev", None, true)]
+    #[case::demo("com.advicly.desktop.dev.demo", None, true)]
+    #[case::power_user("org.example.my-advicly", None, true)]
+    fn test_services_reach_a_keychain_only_inside_a_private_session(
+        #[case] service: &str,
+        #[case] session: Option<&str>,
+        #[case] allowed: bool,
+    ) {
+        // A plain `cargo test` must fail instead of filing tokens in the user's keychain.
+        assert_eq!(
+            guard_test_service(service, session).is_ok(),
+            allowed,
+            "{service} {session:?}"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Calendly's OAuth endpoints through the `oauth2` crate: the authorize URL (PKCE S256 + state),
 //! the code exchange and the refresh (public client: `client_id` in the body, no secret), and
-//! token revocation.
+//! token revocation. Answers are read through a size-capped HTTP exchange, and `expires_in` is
+//! clamped, so a hostile or broken token endpoint can neither exhaust memory nor overflow a date.
 
 use std::time::Duration;
 
@@ -20,11 +21,28 @@ use crate::keychain::TokenSet;
 /// Calendly's access tokens live two hours; used when a response omits `expires_in`.
 const DEFAULT_ACCESS_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::hours(2);
 
+/// The shortest lifetime believed: a smaller `expires_in` would make every call refresh.
+const MIN_ACCESS_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::minutes(15);
+
+/// The longest lifetime believed: a larger `expires_in` is clamped (and cannot overflow a date).
+const MAX_ACCESS_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::days(30);
+
+/// An OAuth answer is a few hundred bytes; anything above this is refused unread.
+pub(crate) const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// The OAuth error codes that are Calendly's verdict on the grant or on this app: the sign-in
+/// is over and only a new one helps. Every other failure may pass.
+const VERDICT_ERRORS: [&str; 3] = ["invalid_grant", "invalid_client", "unauthorized_client"];
+
 /// Why a token request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TokenRequestFailure {
-    /// `invalid_grant`: the code or refresh token is dead for good.
-    InvalidGrant { description: Option<String> },
+    /// Calendly's verdict (`invalid_grant`, `invalid_client`, `unauthorized_client`): the code or
+    /// refresh token is dead for good, or the app registration no longer accepts it.
+    Verdict {
+        error: String,
+        description: Option<String>,
+    },
     /// Calendly answered with another OAuth error.
     Refused {
         error: String,
@@ -32,15 +50,22 @@ pub(crate) enum TokenRequestFailure {
     },
     /// Calendly could not be reached.
     Offline(String),
-    /// Calendly answered with something unusable (5xx, a body that is not OAuth JSON).
+    /// Calendly answered with something unusable (5xx, 429, a body that is not OAuth JSON).
     Transient(String),
 }
 
 impl TokenRequestFailure {
     pub fn describe(&self) -> String {
         match self {
-            Self::InvalidGrant { description } => format!(
+            Self::Verdict { error, description } if error == "invalid_grant" => format!(
                 "Calendly no longer accepts this sign-in (invalid_grant{})",
+                description
+                    .as_deref()
+                    .map(|text| format!(": {}", text.trim_end_matches('.')))
+                    .unwrap_or_default()
+            ),
+            Self::Verdict { error, description } => format!(
+                "Calendly no longer accepts this app's client id for this sign-in ({error}{})",
                 description
                     .as_deref()
                     .map(|text| format!(": {}", text.trim_end_matches('.')))
@@ -157,7 +182,7 @@ impl OAuthEndpoints {
             .client(Some(redirect_uri))
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()))
-            .request_async(&self.http)
+            .request_async(&CappedHttp(self.http.clone()))
             .await
             .map_err(classify)?;
         Ok(token_set(&response, None, now))
@@ -173,7 +198,7 @@ impl OAuthEndpoints {
         let response = self
             .client(None)
             .exchange_refresh_token(&presented)
-            .request_async(&self.http)
+            .request_async(&CappedHttp(self.http.clone()))
             .await
             .map_err(classify)?;
         Ok(token_set(&response, Some(refresh_token), now))
@@ -196,8 +221,10 @@ impl OAuthEndpoints {
         if status.is_success() {
             return Ok(());
         }
-        let body = response.text().await.unwrap_or_default();
-        let error = serde_json::from_str::<serde_json::Value>(&body)
+        let body = read_capped(response, MAX_TOKEN_RESPONSE_BYTES)
+            .await
+            .unwrap_or_default();
+        let error = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|value| {
                 value
@@ -218,10 +245,7 @@ fn token_set(
     previous_refresh_token: Option<&Secret>,
     now: DateTime<Utc>,
 ) -> TokenSet {
-    let lifetime = response
-        .expires_in()
-        .and_then(|duration| chrono::Duration::from_std(duration).ok())
-        .unwrap_or(DEFAULT_ACCESS_TOKEN_LIFETIME);
+    let lifetime = access_token_lifetime(response.expires_in());
     TokenSet {
         access_token: Secret::new(response.access_token().secret().clone()),
         // Calendly always rotates; should a server not send a new one, the old one still holds.
@@ -229,8 +253,99 @@ fn token_set(
             .refresh_token()
             .map(|token| Secret::new(token.secret().clone()))
             .or_else(|| previous_refresh_token.cloned()),
-        expires_at: Some(now + lifetime),
+        // Clamped lifetimes keep this far from the end of chrono's range; saturate regardless.
+        expires_at: Some(now.checked_add_signed(lifetime).unwrap_or(now)),
     }
+}
+
+/// The lifetime to believe for an `expires_in`: missing means Calendly's two hours; anything
+/// outside 15 minutes to 30 days is clamped. A token that really expires sooner is answered with
+/// a 401, which refreshes it once.
+pub(crate) fn access_token_lifetime(expires_in: Option<Duration>) -> chrono::Duration {
+    match expires_in {
+        None => DEFAULT_ACCESS_TOKEN_LIFETIME,
+        Some(duration) => chrono::Duration::from_std(duration)
+            .unwrap_or(MAX_ACCESS_TOKEN_LIFETIME)
+            .clamp(MIN_ACCESS_TOKEN_LIFETIME, MAX_ACCESS_TOKEN_LIFETIME),
+    }
+}
+
+/// Why the capped HTTP exchange of a token request failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ExchangeFailure {
+    /// The request could not be built from oauth2's parts (a bug, not the network).
+    #[error("the token request could not be built: {0}")]
+    Build(String),
+    /// Nothing came back: `timed out`, `connection failed` or `connection interrupted`.
+    #[error("{0}")]
+    Network(&'static str),
+    /// The answer was larger than any OAuth answer can be.
+    #[error("the token endpoint sent an answer larger than {limit} bytes")]
+    TooLarge { limit: usize },
+}
+
+/// oauth2's HTTP client: reqwest, with the answer read through [`read_capped`].
+struct CappedHttp(reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for CappedHttp {
+    type Error = ExchangeFailure;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<oauth2::HttpResponse, ExchangeFailure>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(capped_exchange(&self.0, request))
+    }
+}
+
+/// One token request through reqwest, reading at most [`MAX_TOKEN_RESPONSE_BYTES`] of the answer.
+async fn capped_exchange(
+    http: &reqwest::Client,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, ExchangeFailure> {
+    let request = reqwest::Request::try_from(request)
+        .map_err(|error| ExchangeFailure::Build(error.to_string()))?;
+    let response = http
+        .execute(request)
+        .await
+        .map_err(|error| ExchangeFailure::Network(network_kind(&error)))?;
+    let mut builder = oauth2::http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        builder = builder.header(name, value);
+    }
+    let body = read_capped(response, MAX_TOKEN_RESPONSE_BYTES).await?;
+    builder
+        .body(body)
+        .map_err(|error| ExchangeFailure::Build(error.to_string()))
+}
+
+/// Reads a response body chunk by chunk, giving up as soon as it grows past `limit`.
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, ExchangeFailure> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(ExchangeFailure::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| ExchangeFailure::Network(network_kind(&error)))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(ExchangeFailure::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn network_kind(error: &reqwest::Error) -> &'static str {
@@ -243,39 +358,111 @@ fn network_kind(error: &reqwest::Error) -> &'static str {
     }
 }
 
-type OAuthError = RequestTokenError<
-    oauth2::HttpClientError<reqwest::Error>,
-    oauth2::StandardErrorResponse<BasicErrorResponseType>,
->;
+type OAuthError =
+    RequestTokenError<ExchangeFailure, oauth2::StandardErrorResponse<BasicErrorResponseType>>;
 
 fn classify(error: OAuthError) -> TokenRequestFailure {
     match error {
         RequestTokenError::ServerResponse(response) => {
             let description = response.error_description().cloned();
-            match response.error() {
-                BasicErrorResponseType::InvalidGrant => {
-                    TokenRequestFailure::InvalidGrant { description }
-                }
-                BasicErrorResponseType::Extension(extension)
-                    if extension == "rate_limited"
-                        || extension == "temporarily_unavailable"
-                        || extension == "server_error" =>
-                {
-                    TokenRequestFailure::Transient(extension.clone())
-                }
-                other => TokenRequestFailure::Refused {
-                    error: other.as_ref().to_owned(),
+            let code = response.error().as_ref().to_owned();
+            if VERDICT_ERRORS.contains(&code.as_str()) {
+                TokenRequestFailure::Verdict {
+                    error: code,
                     description,
-                },
+                }
+            } else if matches!(
+                code.as_str(),
+                "rate_limited" | "temporarily_unavailable" | "server_error"
+            ) {
+                TokenRequestFailure::Transient(code)
+            } else {
+                TokenRequestFailure::Refused {
+                    error: code,
+                    description,
+                }
             }
         }
-        RequestTokenError::Request(oauth2::HttpClientError::Reqwest(error)) => {
-            TokenRequestFailure::Offline(network_kind(&error).to_owned())
+        RequestTokenError::Request(ExchangeFailure::Network(kind)) => {
+            TokenRequestFailure::Offline(kind.to_owned())
         }
-        RequestTokenError::Request(other) => TokenRequestFailure::Offline(other.to_string()),
+        RequestTokenError::Request(other) => TokenRequestFailure::Transient(other.to_string()),
+        // oauth2 reports a non-JSON answer (a 5xx page, a 429 from a proxy) as a parse error.
         RequestTokenError::Parse(_, _) => {
             TokenRequestFailure::Transient("an unreadable answer from the token endpoint".into())
         }
         RequestTokenError::Other(message) => TokenRequestFailure::Transient(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-shot token endpoint on loopback that answers with `head` and then `body`.
+    async fn token_endpoint(head: &'static str, body: Vec<u8>) -> OAuthEndpoints {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+        });
+        OAuthEndpoints::new("client".into(), &base, Duration::from_secs(10)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_endless_token_answer_is_cut_off_as_a_transient_failure() {
+        let endpoints = token_endpoint(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n",
+            vec![b' '; 1024 * 1024],
+        )
+        .await;
+        let failure = endpoints
+            .refresh(&Secret::new("refresh"), Utc::now())
+            .await
+            .unwrap_err();
+        // Never read into memory whole, and never mistaken for Calendly's verdict.
+        assert!(
+            matches!(&failure, TokenRequestFailure::Transient(message) if message.contains("larger than")),
+            "{failure:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hostile_expires_in_in_a_real_answer_cannot_overflow_the_expiry() {
+        let body = br#"{"access_token":"access","token_type":"bearer","expires_in":18446744073709551615,"refresh_token":"next"}"#;
+        let endpoints = token_endpoint(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n",
+            body.to_vec(),
+        )
+        .await;
+        let now = Utc::now();
+        let tokens = endpoints
+            .refresh(&Secret::new("refresh"), now)
+            .await
+            .unwrap();
+        assert_eq!(tokens.expires_at, Some(now + MAX_ACCESS_TOKEN_LIFETIME));
+    }
+
+    #[rstest]
+    #[case::missing(None, chrono::Duration::hours(2))]
+    #[case::calendly(Some(7200), chrono::Duration::hours(2))]
+    #[case::zero(Some(0), MIN_ACCESS_TOKEN_LIFETIME)]
+    #[case::a_century(Some(100 * 365 * 86_400), MAX_ACCESS_TOKEN_LIFETIME)]
+    #[case::u64_max(Some(u64::MAX), MAX_ACCESS_TOKEN_LIFETIME)]
+    fn hostile_expires_in_values_are_clamped(
+        #[case] seconds: Option<u64>,
+        #[case] expected: chrono::Duration,
+    ) {
+        // `now + lifetime` must never overflow, and a zero lifetime must not cause a refresh storm.
+        let lifetime = access_token_lifetime(seconds.map(Duration::from_secs));
+        assert_eq!(lifetime, expected);
+        let now = Utc::now();
+        assert!(now.checked_add_signed(lifetime).is_some());
     }
 }

@@ -217,7 +217,7 @@ impl PendingAuthorizations {
                 let path = path.to_path_buf();
                 move |source| ConnectError::DataFolder { path, source }
             };
-            fs::create_dir_all(&data_dir).map_err(io_error(&data_dir))?;
+            advicly_core::store::create_private_folder(&data_dir).map_err(io_error(&data_dir))?;
             let lock_path = data_dir.join(PENDING_LOCK_NAME);
             let lock = fs::OpenOptions::new()
                 .create(true)

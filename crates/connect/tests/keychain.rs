@@ -133,3 +133,42 @@ fn account_keys_are_safe_names() {
         "plain ids are used as they are"
     );
 }
+
+/// Marks the child run of the next test (no private session around it).
+const OUTSIDE_MODE: &str = "outside-any-session";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_outside_a_private_session_fails_before_reaching_any_keychain() {
+    if std::env::var(support::CHILD_MODE_VARIABLE).as_deref() == Ok(OUTSIDE_MODE) {
+        // The child: a plain `cargo test` run, as far as it can tell.
+        let keychain = Keychain::new(unique_service("outside"), Duration::from_secs(10));
+        let error = keychain
+            .set(
+                &KeychainItem::RelayToken(AccountKey::for_user(&UserUri::new(
+                    "https://api.calendly.com/users/OUTSIDE1",
+                ))),
+                &Secret::new("must-never-be-stored-anywhere"),
+            )
+            .await
+            .expect_err("a test service outside a private session is refused");
+        assert_eq!(error.code(), "keychain_unavailable");
+        assert!(
+            error.to_string().contains("scripts/with-test-session.sh"),
+            "the failure says how to run tests: {error}"
+        );
+        return;
+    }
+    let name = "a_test_outside_a_private_session_fails_before_reaching_any_keychain";
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env_remove(support::SESSION_VARIABLE)
+        .env(support::CHILD_MODE_VARIABLE, OUTSIDE_MODE)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "the child must pass: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,5 +1,6 @@
 //! The token lifecycle against the fake Calendly and a real gnome-keyring: one refresh under
-//! concurrency (tasks and processes), proactive refresh, the circuit breaker, and PATs.
+//! concurrency (tasks and processes), proactive refresh, Calendly's verdicts, the circuit breaker
+//! that rides out token-endpoint outages, disconnect against a running refresh, and PATs.
 
 mod support;
 
@@ -8,8 +9,8 @@ use std::sync::Arc;
 
 use advicly_calendly::{TokenError, TokenProvider};
 use advicly_connect::{
-    AccountKey, BeginOutcome, BrowserPolicy, ConnectedAccount, Connector, TokenManager, TokenSet,
-    PERSONAL_TOKEN_REJECTED,
+    AccountKey, BeginOutcome, BrowserPolicy, ConnectedAccount, Connector, LocalData, TokenManager,
+    TokenSet, PERSONAL_TOKEN_REJECTED,
 };
 use advicly_core::domain::ConnectionState;
 use advicly_core::Secret;
@@ -32,6 +33,13 @@ async fn connect_by_browser(world: &World) -> ConnectedAccount {
         .complete_callback(&deep_link)
         .await
         .expect("the sign-in completes")
+}
+
+async fn manager_for(connector: &Connector, connected: &ConnectedAccount) -> TokenManager {
+    connector
+        .token_manager(connected.account.account_id)
+        .await
+        .expect("a token manager for the connected account")
 }
 
 fn key_of(connected: &ConnectedAccount) -> AccountKey {
@@ -81,10 +89,7 @@ async fn concurrent_tasks_meeting_an_expired_token_cause_exactly_one_refresh() {
     let connector = world.connector();
     let key = key_of(&connected);
     world.fake.control().reset_stats().await.unwrap();
-    let fresh_manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
+    let fresh_manager = manager_for(&connector, &connected).await;
     fresh_manager.access_token().await.unwrap();
     // With two hours left there is nothing to refresh.
     assert_eq!(
@@ -359,10 +364,7 @@ async fn invalid_grant_opens_the_circuit_and_a_reconnect_closes_it() {
         .revoke_tokens(&TokenActionRequest::default())
         .await
         .unwrap();
-    let manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
+    let manager = manager_for(&connector, &connected).await;
     assert_eq!(
         manager.access_token().await,
         Err(TokenError::Rejected),
@@ -419,74 +421,315 @@ async fn invalid_grant_opens_the_circuit_and_a_reconnect_closes_it() {
         .expect("the same manager works again once the circuit is closed");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_consecutive_refresh_failures_open_the_circuit() {
-    if !support::in_private_keyring_session("three_consecutive_refresh_failures_open_the_circuit") {
-        return;
-    }
-    let world = World::start(Redirect::Direct).await;
-    let connected = connect_by_browser(&world).await;
-    let connector = world.connector();
-    age_stored_token(&connector, &key_of(&connected)).await;
+/// Makes the stored access token expired, so nothing can be done without a refresh.
+async fn expire_stored_token(connector: &Connector, key: &AccountKey) {
+    let mut tokens = connector.keychain().token_set(key).await.unwrap().unwrap();
+    tokens.expires_at = Some(chrono::Utc::now() - chrono::Duration::minutes(1));
+    connector
+        .keychain()
+        .save_token_set(key, &tokens)
+        .await
+        .unwrap();
+}
+
+async fn fail_token_requests(world: &World, fault: FaultKind, count: u32) {
     world
         .fake
         .control()
         .inject_fault(&FaultRequest {
             path_prefix: "/oauth/token".into(),
             method: None,
-            fault: FaultKind::Status { status: 503 },
-            count: 3,
+            fault,
+            count,
         })
         .await
         .unwrap();
+}
+
+fn outage_message(error: Result<Secret, TokenError>) -> String {
+    match error {
+        Err(TokenError::RefreshFailed { message }) => message,
+        other => panic!("a transient failure must be RefreshFailed, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_endpoint_outages_never_end_a_sign_in_and_the_circuit_closes_on_success() {
+    if !support::in_private_keyring_session(
+        "token_endpoint_outages_never_end_a_sign_in_and_the_circuit_closes_on_success",
+    ) {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    let connector = world.connector();
+    expire_stored_token(&connector, &key_of(&connected)).await;
+    let manager = manager_for(&connector, &connected).await;
+
+    // A two-second hiccup: exactly as many 503s as one refresh has attempts.
+    fail_token_requests(&world, FaultKind::Status { status: 503 }, 3).await;
     world.fake.control().reset_stats().await.unwrap();
-    let manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
-    assert_eq!(
-        manager.access_token().await,
-        Err(TokenError::Rejected),
-        "three failures open the circuit"
+    let message = outage_message(manager.access_token().await);
+    assert!(
+        message.starts_with("Calendly's sign-in service is not answering; retrying at "),
+        "the advisor is told what is going on and when it is retried: {message}"
     );
-    // Injected faults answer before the fake counts a request.
+    assert_eq!(
+        account_state(&connector).await,
+        (ConnectionState::Connected, None),
+        "a transient failure never marks the account needs_reconnect"
+    );
+    let first = manager
+        .outage()
+        .await
+        .unwrap()
+        .expect("the outage is recorded");
+    assert_eq!(first.failures, 1, "one refresh (three attempts) failed");
+    assert!(
+        first.retry_at > chrono::Utc::now() + chrono::Duration::seconds(29),
+        "the circuit stays open for the 30-second cool-down: {first:?}"
+    );
+
+    // Open: the 503s are used up, so any request now would succeed; a failure proves none was made.
+    let _ = outage_message(manager.access_token().await);
     assert_eq!(
         refresh_requests(&world).await,
         0,
-        "no refresh got through the 503s"
-    );
-    let (state, reason) = account_state(&connector).await;
-    assert_eq!(
-        state,
-        ConnectionState::NeedsReconnect,
-        "the account needs reconnecting"
-    );
-    assert!(
-        reason.unwrap().contains("3 times in a row"),
-        "the reason counts the failures"
+        "an open circuit sends no request"
     );
 
-    // The refresh token itself is fine: reconnecting needs no browser and closes the circuit.
+    // Half-open after the cool-down: exactly one trial. With two faults queued, a trial of
+    // three attempts would get through on its third; one attempt fails and doubles the cool-down.
+    fail_token_requests(&world, FaultKind::Status { status: 503 }, 2).await;
+    world.clock.advance(chrono::Duration::seconds(46));
+    let trial_started = chrono::Utc::now() + chrono::Duration::seconds(46);
+    let _ = outage_message(manager.access_token().await);
+    let second = manager.outage().await.unwrap().expect("still out");
+    assert_eq!(second.failures, 2, "the half-open trial was one request");
+    assert_eq!(second.since, first.since, "the same outage goes on");
+    assert!(
+        second.retry_at >= trial_started + chrono::Duration::seconds(59),
+        "the second cool-down is twice the first: {second:?}"
+    );
+    assert_eq!(
+        account_state(&connector).await.0,
+        ConnectionState::Connected
+    );
+
+    // The next trial uses the last fault; the one after it gets through and closes the circuit.
+    world.clock.advance(chrono::Duration::seconds(91));
+    let _ = outage_message(manager.access_token().await);
+    assert_eq!(manager.outage().await.unwrap().unwrap().failures, 3);
+    world.clock.advance(chrono::Duration::seconds(181));
+    manager
+        .access_token()
+        .await
+        .expect("the sign-in survived the outage");
+    assert_eq!(
+        manager.outage().await.unwrap(),
+        None,
+        "the circuit is closed"
+    );
+    assert_eq!(refresh_requests(&world).await, 1, "one successful refresh");
+    assert_eq!(
+        account_state(&connector).await,
+        (ConnectionState::Connected, None)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_has_not_expired_keeps_working_during_an_outage() {
+    if !support::in_private_keyring_session(
+        "a_token_that_has_not_expired_keeps_working_during_an_outage",
+    ) {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    let connector = world.connector();
+    let aged = age_stored_token(&connector, &key_of(&connected)).await;
+    let manager = manager_for(&connector, &connected).await;
+    fail_token_requests(&world, FaultKind::Status { status: 500 }, 3).await;
+
+    // Five minutes are left: the early refresh fails, but the token itself is still good.
+    let token = manager
+        .access_token()
+        .await
+        .expect("an unexpired token is handed out while the token endpoint is down");
+    assert_eq!(token, aged.access_token);
+    assert!(
+        manager.outage().await.unwrap().is_some(),
+        "the outage is still recorded for status"
+    );
+    assert_eq!(
+        account_state(&connector).await,
+        (ConnectionState::Connected, None)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_timeouts_and_dropped_connections_are_transient() {
+    if !support::in_private_keyring_session(
+        "rate_limits_timeouts_and_dropped_connections_are_transient",
+    ) {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    let mut config = world.config();
+    config.oauth_request_timeout = std::time::Duration::from_millis(300);
+    let connector = Connector::new(config).unwrap();
+    let faults = [
+        ("429", FaultKind::Status { status: 429 }),
+        ("502", FaultKind::Status { status: 502 }),
+        ("dropped connection", FaultKind::DropConnection),
+        ("timeout", FaultKind::Latency { millis: 2_000 }),
+    ];
+    for (name, fault) in faults {
+        expire_stored_token(&connector, &key_of(&connected)).await;
+        // A fresh manager, so no access token cached by the previous round is handed out.
+        let manager = connector
+            .token_manager(connected.account.account_id)
+            .await
+            .unwrap();
+        fail_token_requests(&world, fault, 3).await;
+        let message = outage_message(manager.access_token().await);
+        assert!(message.contains("not answering"), "{name}: {message}");
+        assert_eq!(
+            account_state(&connector).await,
+            (ConnectionState::Connected, None),
+            "{name} never ends the sign-in"
+        );
+        // Past the cool-down the faults are used up and the trial closes the circuit.
+        world.fake.control().clear_faults().await.unwrap();
+        world.clock.advance(chrono::Duration::minutes(20));
+        manager
+            .access_token()
+            .await
+            .unwrap_or_else(|error| panic!("{name}: the trial after the cool-down works: {error}"));
+        assert_eq!(manager.outage().await.unwrap(), None, "{name}: closed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_client_ends_the_sign_in() {
+    if !support::in_private_keyring_session("invalid_client_ends_the_sign_in") {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    // The settings now name another app registration: Calendly refuses this one's grant.
+    let mut config = world.config();
+    config.oauth_client_id = Some("another-registration".into());
+    let connector = Connector::new(config).unwrap();
+    expire_stored_token(&connector, &key_of(&connected)).await;
+    let manager = manager_for(&connector, &connected).await;
+    assert_eq!(manager.access_token().await, Err(TokenError::Rejected));
+    let (state, reason) = account_state(&connector).await;
+    assert_eq!(state, ConnectionState::NeedsReconnect);
+    let reason = reason.unwrap();
+    assert!(
+        reason.contains("invalid_client") && reason.contains("Reconnect"),
+        "the reason names Calendly's verdict: {reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_during_an_outage_refreshes_instead_of_opening_the_browser() {
+    if !support::in_private_keyring_session(
+        "a_reconnect_during_an_outage_refreshes_instead_of_opening_the_browser",
+    ) {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    let connector = world.connector();
+    expire_stored_token(&connector, &key_of(&connected)).await;
+    let manager = manager_for(&connector, &connected).await;
+    fail_token_requests(&world, FaultKind::Status { status: 503 }, 3).await;
+    let _ = outage_message(manager.access_token().await);
+
+    // The service is back before the cool-down ends; the advisor presses Reconnect.
+    world.fake.control().reset_stats().await.unwrap();
     let outcome = connector
         .begin(BrowserPolicy::ReuseWorkingConnection)
         .await
         .unwrap();
     assert!(
         matches!(outcome, BeginOutcome::AlreadyConnected(_)),
-        "a working refresh token reconnects without the browser"
+        "a working refresh token needs no browser round trip"
     );
+    assert_eq!(refresh_requests(&world).await, 1, "one trial refresh");
     assert_eq!(
-        account_state(&connector).await,
-        (ConnectionState::Connected, None),
-        "circuit closed"
-    );
-    // Had the failing refresh made fewer than three attempts, a 503 would be left for this one.
-    assert_eq!(
-        refresh_requests(&world).await,
-        1,
-        "all three faults were used up by three attempts"
+        manager.outage().await.unwrap(),
+        None,
+        "the circuit is closed"
     );
     manager.access_token().await.expect("tokens flow again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_waits_for_a_refresh_in_another_process_and_leaves_no_tokens() {
+    if !support::in_private_keyring_session(
+        "disconnect_waits_for_a_refresh_in_another_process_and_leaves_no_tokens",
+    ) {
+        return;
+    }
+    let world = World::start(Redirect::Direct).await;
+    let connected = connect_by_browser(&world).await;
+    let connector = world.connector();
+    let key = key_of(&connected);
+
+    // Another process is in the middle of a refresh: it holds the account's refresh lock file.
+    let lock_path = world
+        .data_path()
+        .join("locks")
+        .join(format!("token-refresh-{}.lock", key.as_str()));
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let refreshing = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    refreshing.lock().unwrap();
+
+    let disconnecting = tokio::spawn({
+        let connector = connector.clone();
+        async move { connector.disconnect(None, LocalData::Keep).await }
+    });
+    support::wait_until("the disconnect to wait for the refresh lock", || {
+        support::someone_waits_for_lock(&lock_path)
+    })
+    .await;
+    assert!(
+        !disconnecting.is_finished(),
+        "disconnect waits for the refresh"
+    );
+
+    // The refresh finishes: it saves its rotated pair, then lets go of the lock.
+    let mut rotated = connector.keychain().token_set(&key).await.unwrap().unwrap();
+    rotated.access_token = Secret::new("rotated-access-token-from-the-other-process");
+    connector
+        .keychain()
+        .save_token_set(&key, &rotated)
+        .await
+        .unwrap();
+    drop(refreshing);
+
+    disconnecting
+        .await
+        .unwrap()
+        .expect("the disconnect completes");
+    assert_eq!(
+        connector.keychain().token_set(&key).await.unwrap(),
+        None,
+        "the pair saved by the refresh was removed by the disconnect that waited for it"
+    );
+    assert_eq!(
+        account_state(&connector).await.0,
+        ConnectionState::Disconnected
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -600,10 +843,7 @@ async fn a_reconnect_in_another_process_closes_this_processs_circuit() {
         .revoke_tokens(&TokenActionRequest::default())
         .await
         .unwrap();
-    let manager = connector
-        .token_manager(connected.account.account_id)
-        .await
-        .unwrap();
+    let manager = manager_for(&connector, &connected).await;
     assert_eq!(
         manager.access_token().await,
         Err(TokenError::Rejected),

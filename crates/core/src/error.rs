@@ -25,6 +25,13 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 
+    #[error("could not make {path} private to this user: {source}")]
+    Permissions {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("no account with local id {0} exists")]
     AccountNotFound(i64),
 

@@ -4,7 +4,7 @@
 use crate::domain::{AccountId, ChangeSource, EventUri, FetchedEvent, FetchedInvitee, SyncWindow};
 use crate::fixtures::{base_time, user};
 use crate::store::Store;
-use crate::sync::{plan_page, plan_vanished, PagePlan, SyncCounts};
+use crate::sync::{plan_page_at, plan_vanished, PagePlan, SyncCounts};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -76,7 +76,7 @@ pub(crate) fn sync_page(
     let stored = store
         .stored_states(account, &uris)
         .expect("read stored states");
-    let plan = plan_page(&stored, page);
+    let plan = plan_page_at(&stored, page, now);
     let invitees: HashMap<EventUri, Vec<FetchedInvitee>> = plan
         .invitees_needed
         .iter()
@@ -117,7 +117,7 @@ pub(crate) fn run_sync(
     }
     let vanished = PagePlan {
         operations: plan_vanished(&snapshot, &seen),
-        invitees_needed: Vec::new(),
+        ..PagePlan::default()
     };
     let outcome = store
         .apply_page(account, &vanished, &HashMap::new(), ChangeSource::Poll, now)
@@ -154,7 +154,7 @@ pub(crate) fn dump(store: &Store) -> Vec<String> {
                     m.calendly_updated_at, m.has_cancellation, m.canceled_at, m.canceled_reason,
                     m.canceled_by, m.canceler_type, m.rescheduled_from, m.rescheduled_to,
                     m.deleted_in_calendly, m.last_change_source, m.invitees_total, m.invitees_active,
-                    m.content_fingerprint
+                    m.content_fingerprint, m.moved_invitee_count, m.read_error
                FROM meetings m JOIN accounts a USING (account_id) ORDER BY a.user_uri, m.event_uri",
         ),
         (

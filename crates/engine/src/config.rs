@@ -45,10 +45,12 @@ pub struct EngineConfig {
     pub redirect: RedirectMode,
     /// The keychain service name secrets are filed under; tests use a unique one.
     pub keychain_service: String,
-    /// Base URL of the relay's webhook endpoint. When set, connecting keeps exactly one Calendly
-    /// webhook subscription for the account pointing below it, and disconnecting removes it.
-    /// `None`: no subscription is created (meetings still sync on the schedule).
-    pub webhook_callback_base: Option<Url>,
+    /// The relay that carries real time (the same base as the HTTPS OAuth bounce; the settings
+    /// file's `relay_base` sets both, while the demo sets only this). When set, connecting creates a
+    /// relay channel and keeps exactly one Calendly webhook subscription pointing at it, the
+    /// listener holds the channel's stream, and disconnecting removes both. `None`: meetings
+    /// arrive by polling only.
+    pub relay_base: Option<Url>,
     pub windows: SyncWindows,
     /// Retry and pacing of the Calendly client; tests shorten the waits.
     pub calendly: CalendlyTuning,
@@ -72,7 +74,7 @@ impl EngineConfig {
             oauth_client_id,
             redirect: RedirectMode::Direct,
             keychain_service: default_keychain_service().to_owned(),
-            webhook_callback_base: None,
+            relay_base: None,
             windows: SyncWindows::default(),
             calendly: CalendlyTuning::default(),
         }
@@ -131,7 +133,8 @@ impl SyncWindows {
         }
     }
 
-    /// Full when asked for, or when the last successful full sync is missing or too old.
+    /// Full when asked for, or when the last successful full sync is missing, too old, or dated
+    /// in the future (a clock that was ahead proves nothing about how recent it is).
     pub fn kind_for(
         &self,
         force_full: bool,
@@ -139,7 +142,8 @@ impl SyncWindows {
         now: DateTime<Utc>,
     ) -> SyncKind {
         let fresh_enough = last_full_success.is_some_and(|finished| {
-            now - finished < Duration::hours(i64::from(self.full_sync_every_hours))
+            finished <= now
+                && now - finished < Duration::hours(i64::from(self.full_sync_every_hours))
         });
         if force_full || !fresh_enough {
             SyncKind::Full
@@ -200,6 +204,16 @@ mod tests {
         assert_eq!(
             SyncWindows::default().kind_for(force_full, last_full, at(10)),
             expected
+        );
+    }
+
+    #[test]
+    fn a_last_full_sync_dated_in_the_future_counts_as_stale() {
+        // A clock that was ahead when the run finished must not make every later sync incremental.
+        let finished_in_the_future = Some(at(10) + Duration::days(30));
+        assert_eq!(
+            SyncWindows::default().kind_for(false, finished_in_the_future, at(10)),
+            SyncKind::Full
         );
     }
 

@@ -13,21 +13,27 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use advicly_calendly::CalendlyClient;
+use advicly_connect::{RealtimeCredentials, WebhookStatus};
 use advicly_core::domain::{AccountId, ConnectionState, EventUri};
-use advicly_core::store::{SettingScope, Store};
+use advicly_core::store::{AccountRow, SettingScope, Store};
 use advicly_core::Secret;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::EngineConfig;
 use crate::connection::Connection;
 use crate::error::EngineError;
 use crate::events::{EngineEvent, SyncProgress, SyncReport, SyncRequest};
 use crate::mapping::store_error;
 use crate::read_pool::ReadPool;
+use crate::realtime::{
+    ListenerState, RealtimeState, RealtimeView, SubscriptionView, LISTENER_LOCK_FILE_NAME,
+};
+use crate::settings::{LiveSettings, ResolvedSettings, SettingKey};
 use crate::sync::SyncJob;
 use crate::views::{
-    AccountView, CircuitState, ClientDetailView, ClientNoteView, ClientView, DisconnectReport,
-    EventTypeView, FirstScreenView, LastSyncView, MeetingDetailView, MeetingQuery, MeetingView,
-    StatusView,
+    AccountView, CircuitState, ClientDetailView, ClientNoteView, ClientView, ConnectStart,
+    DisconnectReport, EventTypeView, FirstScreenView, LastSyncView, MeetingDetailView,
+    MeetingQuery, MeetingView, SignInOutageView, StatusView,
 };
 
 /// The lock file that keeps syncs of different processes on one store apart.
@@ -58,6 +64,7 @@ impl std::fmt::Debug for Engine {
 
 struct EngineInner {
     config: EngineConfig,
+    clock: Arc<dyn Clock>,
     /// The writer: sync pages, connection changes, settings.
     store: Arc<Mutex<Store>>,
     /// Read-only connections for every view, so no view waits behind a sync page.
@@ -70,6 +77,22 @@ struct EngineInner {
     scheduled_next_sync: Mutex<Option<Option<DateTime<Utc>>>>,
     /// Plain HTTP for the reachability probe (and the demo's authorize step).
     http: reqwest::Client,
+    /// What the real-time listener of this process last reported, when one runs.
+    listener_state: Mutex<Option<ListenerState>>,
+    /// The settings file and its overrides, when the engine was opened with them.
+    settings: Option<LiveSettings>,
+    /// How much of `settings` this engine follows.
+    settings_scope: SettingsScope,
+}
+
+/// Which settings an engine opened with a settings file follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SettingsScope {
+    /// Everything: the connection (client id, relay, bases), the sync interval, notifications.
+    All,
+    /// Only the advisor's notifications preference: the demo's fake Calendly and relay are not
+    /// settings, and its sync interval stays in its own store.
+    NotificationsOnly,
 }
 
 struct RunningSync {
@@ -78,13 +101,68 @@ struct RunningSync {
 }
 
 impl Engine {
-    /// Opens (creating and migrating) the store in `config.data_dir`.
+    /// Opens (creating and migrating) the store in `config.data_dir`. Settings are whatever
+    /// `config` says; nothing is read from the settings file.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|error| EngineError::Store {
-            message: format!(
-                "could not create the data folder {}: {error}",
-                config.data_dir.display()
-            ),
+        Self::open_inner(config, None, SettingsScope::All, Arc::new(SystemClock))
+    }
+
+    /// Like [`Engine::open`], with the clock syncs read the time from (tests move it).
+    pub fn open_with_clock(
+        config: EngineConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, EngineError> {
+        Self::open_inner(config, None, SettingsScope::All, clock)
+    }
+
+    /// Opens the engine with the connection settings of `settings` applied over `config`
+    /// (client id, relay, bases), and keeps `settings` live: [`Engine::notifications_enabled`],
+    /// the sync interval and [`Engine::set_setting`] read and write the file from then on.
+    pub fn open_with_settings(
+        mut config: EngineConfig,
+        settings: LiveSettings,
+    ) -> Result<Engine, EngineError> {
+        let resolved = settings.resolve();
+        for problem in &resolved.problems {
+            tracing::warn!("{}", problem.message);
+        }
+        resolved.apply_to(&mut config);
+        Self::open_inner(
+            config,
+            Some(settings),
+            SettingsScope::All,
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// Opens an engine whose connection is entirely `config` (the demo's fake Calendly and
+    /// relay) but whose notifications follow `base`'s settings file, as the advisor set them.
+    #[cfg_attr(not(feature = "demo"), allow(dead_code))]
+    pub(crate) fn open_following_notifications_of(
+        config: EngineConfig,
+        base: &Engine,
+    ) -> Result<Engine, EngineError> {
+        Self::open_inner(
+            config,
+            base.inner.settings.clone(),
+            SettingsScope::NotificationsOnly,
+            Arc::new(SystemClock),
+        )
+    }
+
+    fn open_inner(
+        config: EngineConfig,
+        settings: Option<LiveSettings>,
+        settings_scope: SettingsScope,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, EngineError> {
+        advicly_core::store::create_private_folder(&config.data_dir).map_err(|error| {
+            EngineError::Store {
+                message: format!(
+                    "could not create the data folder {}: {error}",
+                    config.data_dir.display()
+                ),
+            }
         })?;
         let store = Store::open(&config.database_path()).map_err(store_error)?;
         let store = Arc::new(Mutex::new(store));
@@ -99,6 +177,7 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config,
+                clock,
                 store,
                 reads,
                 connection,
@@ -107,6 +186,9 @@ impl Engine {
                 progress: Arc::new(Mutex::new(None)),
                 scheduled_next_sync: Mutex::new(None),
                 http,
+                listener_state: Mutex::new(None),
+                settings,
+                settings_scope,
             }),
         })
     }
@@ -173,6 +255,10 @@ impl Engine {
         let task_cancel = cancel.clone();
         let task = tokio::spawn(async move {
             let result = engine.run_sync(request, task_cancel).await;
+            if result.is_ok() {
+                // Checked after every sync: a disabled or missing subscription is repaired.
+                engine.check_realtime_after_sync().await;
+            }
             match &result {
                 Ok(report) => engine.emit(EngineEvent::SyncFinished(report.clone())),
                 Err(error) => engine.emit(EngineEvent::SyncFailed {
@@ -253,6 +339,7 @@ impl Engine {
             cancel,
             progress: self.inner.progress.clone(),
             lock_path: self.inner.config.data_dir.join(SYNC_LOCK_FILE_NAME),
+            clock: self.inner.clock.clone(),
         };
         let result = job.run(request).await;
         // A sync may have refreshed the access token; keep the status view's expiry current.
@@ -290,15 +377,29 @@ impl Engine {
             .is_some_and(|value| value == "true"))
     }
 
-    /// The sync interval the advisor chose last (kept in the store), if any.
+    /// The sync interval the advisor chose: the `sync_interval_minutes` setting (file,
+    /// environment, flag) when the engine has live settings, else the one an older build kept
+    /// in the store.
     pub fn saved_sync_interval(&self) -> Result<Option<u32>, EngineError> {
+        if let Some(minutes) = self
+            .full_settings()
+            .and_then(|settings| settings.resolve().sync_interval_minutes())
+        {
+            return Ok(Some(minutes));
+        }
         Ok(self
             .with_reader(|store| store.setting(SettingScope::Global, SYNC_INTERVAL_SETTING))?
             .and_then(|value| value.parse().ok())
             .filter(|minutes| crate::scheduler::validate_interval(*minutes).is_ok()))
     }
 
+    /// Remembers the interval: in the settings file when there is one (so the CLI and the next
+    /// start see it), in the store otherwise.
     pub(crate) fn save_sync_interval(&self, minutes: u32) -> Result<(), EngineError> {
+        if let Some(settings) = self.full_settings() {
+            settings.set(SettingKey::SyncIntervalMinutes, &minutes.to_string())?;
+            return Ok(());
+        }
         self.with_store(|store| {
             store.set_setting(
                 SettingScope::Global,
@@ -306,6 +407,125 @@ impl Engine {
                 &minutes.to_string(),
             )
         })
+    }
+
+    // ---- settings --------------------------------------------------------------------------
+
+    /// True when desktop notifications are wanted: the live `notifications` setting (re-read
+    /// from the file on every call, so a change in Settings or `advicly config set` counts at
+    /// once); on by default.
+    pub fn notifications_enabled(&self) -> bool {
+        self.inner
+            .settings
+            .as_ref()
+            .map_or(crate::settings::DEFAULT_NOTIFICATIONS, |settings| {
+                settings.resolve().notifications()
+            })
+    }
+
+    /// Turns desktop notifications on or off: saves the `notifications` setting in the file
+    /// (the same one the Settings screen and `advicly config set notifications` write) and
+    /// returns whether they are on now, which an `ADVICLY_NOTIFICATIONS` override decides.
+    pub fn set_notifications_enabled(&self, enabled: bool) -> Result<bool, EngineError> {
+        let settings = self.inner.settings.as_ref().ok_or_else(|| {
+            EngineError::internal("this Advicly was started without a settings file")
+        })?;
+        settings.set(SettingKey::Notifications, &enabled.to_string())?;
+        Ok(self.notifications_enabled())
+    }
+
+    /// Every setting with its value, source and problems; `None` when the engine was opened
+    /// without a settings file.
+    pub fn settings(&self) -> Option<ResolvedSettings> {
+        self.inner.settings.as_ref().map(LiveSettings::resolve)
+    }
+
+    /// Checks and saves one setting in the file, then applies it: a new client id or relay
+    /// takes effect for the next sign-in at once. An invalid value is `invalid_input` naming
+    /// the setting; nothing is saved then. An environment variable or flag for the same key
+    /// still wins (the returned settings say so).
+    pub fn set_setting(&self, key: SettingKey, raw: &str) -> Result<ResolvedSettings, EngineError> {
+        let settings = self.live_settings()?;
+        settings.set(key, raw)?;
+        self.apply_connection_settings(settings)
+    }
+
+    /// Several changes at once (`None` removes the key): every value is checked first, so a
+    /// refused one leaves the file exactly as it was.
+    pub fn update_settings(
+        &self,
+        changes: &[(SettingKey, Option<String>)],
+    ) -> Result<ResolvedSettings, EngineError> {
+        let settings = self.live_settings()?;
+        for (key, value) in changes {
+            if let Some(raw) = value {
+                crate::settings::parse_value(*key, raw, settings.policy()).map_err(|problem| {
+                    EngineError::invalid_input(format!("The setting {key} {problem}."))
+                })?;
+            }
+        }
+        for (key, value) in changes {
+            match value {
+                Some(raw) => {
+                    settings.set(*key, raw)?;
+                }
+                None => settings.unset(*key)?,
+            }
+        }
+        self.apply_connection_settings(settings)
+    }
+
+    /// Removes one setting from the file (its default applies again) and applies the result.
+    pub fn unset_setting(&self, key: SettingKey) -> Result<ResolvedSettings, EngineError> {
+        let settings = self.live_settings()?;
+        settings.unset(key)?;
+        self.apply_connection_settings(settings)
+    }
+
+    /// Picks up connection settings another process (the CLI) wrote to the shared file, so the
+    /// app never needs a restart after `advicly config set client_id …`.
+    fn follow_settings(&self) {
+        if let Some(settings) = self.full_settings() {
+            if let Err(error) = self.apply_connection_settings(settings) {
+                tracing::warn!(%error, "the changed settings could not be applied");
+            }
+        }
+    }
+
+    fn live_settings(&self) -> Result<&LiveSettings, EngineError> {
+        self.full_settings().ok_or_else(|| {
+            EngineError::internal("this Advicly was started without a settings file")
+        })
+    }
+
+    /// The settings file, when this engine follows all of it (not the demo's).
+    fn full_settings(&self) -> Option<&LiveSettings> {
+        self.inner
+            .settings
+            .as_ref()
+            .filter(|_| self.inner.settings_scope == SettingsScope::All)
+    }
+
+    fn apply_connection_settings(
+        &self,
+        settings: &LiveSettings,
+    ) -> Result<ResolvedSettings, EngineError> {
+        let resolved = settings.resolve();
+        let mut config = self.inner.config.clone();
+        resolved.apply_to(&mut config);
+        let relay_changed = self.inner.connection.reconfigure(&config)?;
+        if relay_changed {
+            // The listener moves to the new relay (or stops), and the UI shows it.
+            self.emit(EngineEvent::RealtimeSetupChanged);
+            self.emit(EngineEvent::RealtimeChanged);
+        }
+        Ok(resolved)
+    }
+
+    /// The relay that carries real time (and bounces sign-ins), as the settings say now;
+    /// `None`: polling only.
+    pub fn relay_base(&self) -> Option<Url> {
+        self.inner.connection.relay_base()
     }
 
     /// Called by the scheduler whenever its deadline moves.
@@ -323,11 +543,25 @@ impl Engine {
     /// authorization is persisted, so another process (the desktop app's deep-link handler or
     /// `advicly handle-url`) can complete it.
     pub async fn begin_oauth(&self) -> Result<Url, EngineError> {
+        self.follow_settings();
         self.inner.connection.begin_oauth().await
+    }
+
+    /// Connects or reconnects with as few browser round trips as possible: when the active
+    /// account's stored sign-in still works (its refresh token refreshes, its personal access
+    /// token is accepted) it is connected again at once; only otherwise is the browser needed.
+    pub async fn reconnect_or_begin_oauth(&self) -> Result<ConnectStart, EngineError> {
+        self.follow_settings();
+        let start = self.inner.connection.reconnect_or_begin_oauth().await?;
+        if matches!(start, ConnectStart::Reconnected(_)) {
+            self.emit(EngineEvent::ConnectionChanged);
+        }
+        Ok(start)
     }
 
     /// Completes the OAuth flow with the callback URL Calendly redirected the browser to.
     pub async fn handle_callback_url(&self, url: &str) -> Result<AccountView, EngineError> {
+        self.follow_settings();
         let account = self.inner.connection.handle_callback_url(url).await?;
         self.emit(EngineEvent::ConnectionChanged);
         Ok(account)
@@ -353,6 +587,10 @@ impl Engine {
         if let Some(running) = running {
             let _ = running.await;
         }
+        // A sync in another process (the CLI) holds the data folder's sync lock for its whole
+        // run; waiting for it means it cannot write meetings back after a wipe. A sync that
+        // starts later finds the account disconnected once it holds the lock.
+        let _sync_lock = self.lock_syncs().await?;
         let report = self.inner.connection.disconnect(wipe).await?;
         self.emit(EngineEvent::ConnectionChanged);
         if report.wiped {
@@ -361,8 +599,29 @@ impl Engine {
         Ok(report)
     }
 
+    /// Takes the data folder's sync lock (shared with other processes), waiting for a running
+    /// sync to finish.
+    async fn lock_syncs(&self) -> Result<std::fs::File, EngineError> {
+        let path = self.inner.config.data_dir.join(SYNC_LOCK_FILE_NAME);
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .and_then(|file| file.lock().map(|()| file))
+                .map_err(|error| EngineError::Store {
+                    message: format!("Could not lock {}: {error}.", path.display()),
+                })?;
+            Ok(file)
+        })
+        .await
+        .map_err(EngineError::internal)?
+    }
+
     /// True when this build can connect through the browser (an OAuth client id is configured).
     pub fn oauth_available(&self) -> bool {
+        self.follow_settings();
         self.inner.connection.oauth_available()
     }
 
@@ -385,6 +644,210 @@ impl Engine {
             .is_ok()
     }
 
+    // ---- real time -------------------------------------------------------------------------
+
+    /// The active account's row, if any.
+    pub(crate) fn active_account_row(&self) -> Result<Option<AccountRow>, EngineError> {
+        self.with_store(|store| store.active_account())
+    }
+
+    /// Checks (and repairs) the active account's relay channel and webhook subscription, as
+    /// the listener does at start-up and the engine after every sync. Polling never depends on
+    /// it: every problem comes back as a `WebhookStatus` with a sentence.
+    pub async fn check_realtime(&self) -> Result<WebhookStatus, EngineError> {
+        let account = self
+            .active_account_row()?
+            .ok_or(EngineError::NotConnected)?;
+        self.ensure_realtime(account.account_id).await
+    }
+
+    pub(crate) async fn ensure_realtime(
+        &self,
+        account: AccountId,
+    ) -> Result<WebhookStatus, EngineError> {
+        let before = self.with_store(|store| store.realtime_channel(account))?;
+        let status = self.inner.connection.ensure_realtime(account).await;
+        let after = self.with_store(|store| store.realtime_channel(account))?;
+        let setup_changed = before
+            .as_ref()
+            .map(|row| (&row.channel_id, &row.off_reason))
+            != after.as_ref().map(|row| (&row.channel_id, &row.off_reason));
+        if setup_changed {
+            self.emit(EngineEvent::RealtimeSetupChanged);
+        }
+        if before != after {
+            self.emit(EngineEvent::RealtimeChanged);
+        }
+        status
+    }
+
+    pub(crate) async fn replace_realtime_channel(
+        &self,
+        account: AccountId,
+    ) -> Result<WebhookStatus, EngineError> {
+        let status = self
+            .inner
+            .connection
+            .replace_realtime_channel(account)
+            .await;
+        self.emit(EngineEvent::RealtimeSetupChanged);
+        self.emit(EngineEvent::RealtimeChanged);
+        status
+    }
+
+    pub(crate) async fn realtime_credentials(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<RealtimeCredentials>, EngineError> {
+        self.inner.connection.realtime_credentials(account).await
+    }
+
+    /// Why real time is off for the account, if Calendly refused it.
+    pub(crate) fn realtime_off_reason(&self, account: AccountId) -> Option<String> {
+        self.with_store(|store| store.realtime_channel(account))
+            .ok()
+            .flatten()
+            .and_then(|row| row.off_reason)
+    }
+
+    async fn check_realtime_after_sync(&self) {
+        let Ok(Some(account)) = self.active_account_row() else {
+            return;
+        };
+        if self.relay_base().is_none() {
+            // Without a relay there is nothing to check, unless one configured before left a
+            // channel and a subscription behind: the check removes them.
+            let leftover = self
+                .with_store(|store| store.realtime_channel(account.account_id))
+                .ok()
+                .flatten();
+            if leftover.is_none() {
+                return;
+            }
+        }
+        match self.ensure_realtime(account.account_id).await {
+            Ok(WebhookStatus::Failed { message }) => {
+                tracing::info!("real-time check after a sync: {message}")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::info!(%error, "real-time check after a sync failed"),
+        }
+    }
+
+    /// Asks the scheduler for an incremental sync soon, because real time may have missed
+    /// something.
+    pub(crate) fn request_resync(&self, reason: &str) {
+        tracing::info!(%reason, "asking for a sync to repair what real time missed");
+        self.emit(EngineEvent::ResyncRequested {
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Called by the listener whenever its state changes.
+    pub(crate) fn set_listener_state(&self, state: Option<ListenerState>) {
+        *self
+            .inner
+            .listener_state
+            .lock()
+            .expect("listener-state mutex") = state;
+    }
+
+    /// Real time for `account`: the listener of this process when one runs, else what the
+    /// listener of another process recorded (if one holds the stream), else why nobody does.
+    fn realtime_view(
+        &self,
+        account: Option<&AccountRow>,
+        _now: DateTime<Utc>,
+    ) -> Result<RealtimeView, EngineError> {
+        let off = |reason: &str| RealtimeView {
+            state: RealtimeState::Off,
+            reason: Some(reason.to_owned()),
+            last_delivery_at: None,
+            subscription: None,
+        };
+        if self.relay_base().is_none() {
+            return Ok(off(crate::realtime::NO_RELAY));
+        }
+        let Some(account) = account else {
+            return Ok(off(crate::realtime::NOT_CONNECTED));
+        };
+        let last_delivery_at =
+            self.with_store(|store| store.last_delivery_at(account.account_id))?;
+        match account.connection_state {
+            ConnectionState::Connected => {}
+            ConnectionState::Disconnected => return Ok(off(crate::realtime::NOT_CONNECTED)),
+            ConnectionState::NeedsReconnect => {
+                return Ok(RealtimeView {
+                    last_delivery_at,
+                    ..off(crate::realtime::NEEDS_RECONNECT)
+                })
+            }
+        }
+        let channel = self.with_store(|store| store.realtime_channel(account.account_id))?;
+        let subscription = channel.as_ref().and_then(|row| {
+            Some(SubscriptionView {
+                uri: row.subscription_uri.clone()?,
+                state: row
+                    .subscription_state
+                    .clone()
+                    .unwrap_or_else(|| "unknown".to_owned()),
+            })
+        });
+        let view = |state: RealtimeState, reason: Option<String>| RealtimeView {
+            state,
+            reason: if state == RealtimeState::Live {
+                None
+            } else {
+                reason
+            },
+            last_delivery_at,
+            subscription: subscription.clone(),
+        };
+        if let Some(reason) = channel.as_ref().and_then(|row| row.off_reason.clone()) {
+            return Ok(view(RealtimeState::Off, Some(reason)));
+        }
+        let listener = self
+            .inner
+            .listener_state
+            .lock()
+            .expect("listener-state mutex")
+            .clone();
+        if let Some(listener) = listener {
+            return Ok(view(listener.state, listener.reason));
+        }
+        let Some(channel) = channel else {
+            return Ok(view(
+                RealtimeState::Degraded,
+                Some(crate::realtime::NOT_SET_UP.to_owned()),
+            ));
+        };
+        if self.another_process_listens() {
+            let state = channel
+                .stream_state
+                .as_deref()
+                .and_then(RealtimeState::parse)
+                .unwrap_or(RealtimeState::Connecting);
+            return Ok(view(state, channel.stream_reason));
+        }
+        Ok(view(
+            RealtimeState::Degraded,
+            Some(crate::realtime::NOBODY_LISTENING.to_owned()),
+        ))
+    }
+
+    /// True while some process holds the listener's presence lock.
+    fn another_process_listens(&self) -> bool {
+        let path = self.inner.config.data_dir.join(LISTENER_LOCK_FILE_NAME);
+        let Ok(file) = std::fs::OpenOptions::new().read(true).open(&path) else {
+            return false;
+        };
+        match file.try_lock() {
+            Ok(()) => false,
+            Err(std::fs::TryLockError::WouldBlock) => true,
+            Err(std::fs::TryLockError::Error(_)) => false,
+        }
+    }
+
     // ---- views -----------------------------------------------------------------------------
 
     /// Connection and sync state.
@@ -399,18 +862,33 @@ impl Engine {
                 next_sync: None,
                 token_expires_at: None,
                 circuit: CircuitState::Closed,
+                sign_in_outage: None,
                 sync_running: self.sync_running(),
                 progress: None,
                 meeting_count: 0,
+                realtime: self.realtime_view(None, now)?,
             });
         };
-        let (last_run, meeting_count) = self.with_reader(|store| {
-            Ok((
-                store.last_sync_run(account.account_id)?,
-                store.meeting_count(account.account_id)?,
-            ))
-        })?;
+        let (last_run, meeting_count, (unreadable, unreadable_reason)) =
+            self.with_reader(|store| {
+                Ok((
+                    store.last_sync_run(account.account_id)?,
+                    store.meeting_count(account.account_id)?,
+                    store.unreadable_meetings(account.account_id)?,
+                ))
+            })?;
+        let warning = crate::views::unreadable_warning(unreadable, unreadable_reason.as_deref());
         let demo = self.is_demo(account.account_id)?;
+        let sign_in_outage = self
+            .with_reader(|store| advicly_connect::token_endpoint_outage(store, account.account_id))?
+            .filter(|_| account.connection_state == ConnectionState::Connected)
+            .map(|outage| SignInOutageView {
+                message: outage.message(),
+                since: outage.since,
+                failures: outage.failures,
+                retry_at: outage.retry_at,
+                problem: outage.problem,
+            });
         let next_sync = match *self
             .inner
             .scheduled_next_sync
@@ -436,17 +914,21 @@ impl Engine {
                 finished_at: run.finished_at,
                 counts: run.counts,
                 error: run.error.clone(),
+                warning: warning.clone(),
             }),
             next_sync,
             token_expires_at: self.inner.connection.token_expires_at(&account),
-            circuit: if account.connection_state == ConnectionState::NeedsReconnect {
-                CircuitState::Open
-            } else {
-                CircuitState::Closed
+            circuit: match (&sign_in_outage, account.connection_state) {
+                (_, ConnectionState::NeedsReconnect) => CircuitState::Open,
+                (Some(outage), _) if now < outage.retry_at => CircuitState::Open,
+                (Some(_), _) => CircuitState::HalfOpen,
+                (None, _) => CircuitState::Closed,
             },
+            sign_in_outage,
             sync_running: self.sync_running(),
             progress: *self.inner.progress.lock().expect("progress mutex"),
             meeting_count,
+            realtime: self.realtime_view(Some(&account), now)?,
         })
     }
 

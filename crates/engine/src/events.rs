@@ -39,6 +39,11 @@ pub struct SyncReport {
     pub progress: SyncProgress,
     /// Calendly API calls made by this sync, by endpoint (`list_events`, `list_invitees`, …).
     pub api_calls: BTreeMap<String, u64>,
+    /// Invitee lists read only for the freshness rule (no-shows after a meeting, upcoming group
+    /// members), out of [`crate::sync::FRESH_INVITEE_READS_PER_SYNC`] per sync.
+    pub invitee_refreshes: u64,
+    /// Meetings whose invitees could not be read this time (stored with their error).
+    pub unreadable: u64,
 }
 
 impl SyncReport {
@@ -63,4 +68,18 @@ pub enum EngineEvent {
     MeetingsChanged,
     /// An account was connected, disconnected, or now needs reconnecting.
     ConnectionChanged,
+    /// The real-time state changed (`Engine::status().realtime` has the new one).
+    RealtimeChanged,
+    /// The account's relay channel or subscription was replaced, or real time turned on or
+    /// off; the listener re-reads what to listen to.
+    RealtimeSetupChanged,
+    /// The listener processed one delivery (applied, duplicate or rejected).
+    DeliveryProcessed(crate::realtime::DeliveryReport),
+    /// A meeting was booked, canceled or rescheduled in real time and notifications are on.
+    Notification(crate::realtime::Notification),
+    /// Real time may have missed something (a gap, a rejected delivery, a long outage): the
+    /// scheduler runs an incremental sync soon.
+    ResyncRequested {
+        reason: String,
+    },
 }

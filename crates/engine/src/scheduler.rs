@@ -31,6 +31,9 @@ pub struct SchedulerSettings {
     pub interval_minutes: u32,
     /// Delay before the first sync after start-up (and after a reconnect or the network coming back).
     pub startup_delay: Duration,
+    /// Delay before the sync the real-time listener asks for when it may have missed something
+    /// (a gap, a rejected delivery, a long outage).
+    pub resync_delay: Duration,
     /// Up to this much random delay is added to each regular deadline so many machines don't align.
     pub jitter: Duration,
     /// The first retry delay after a failed sync; it doubles per consecutive failure.
@@ -44,6 +47,7 @@ impl Default for SchedulerSettings {
         Self {
             interval_minutes: DEFAULT_INTERVAL_MINUTES,
             startup_delay: Duration::from_secs(3),
+            resync_delay: Duration::from_secs(2),
             jitter: Duration::from_secs(20),
             backoff_base: Duration::from_secs(30),
             backoff_max: Duration::from_secs(15 * 60),
@@ -261,6 +265,16 @@ impl Poller {
                         self.resume_if_connected(self.settings.startup_delay);
                     }
                 }
+                Wake::Event(Ok(EngineEvent::ResyncRequested { .. })) => {
+                    // Real time may have missed something: sync soon, unless one runs or is
+                    // due sooner anyway.
+                    if self.running.is_none() {
+                        let soon = Instant::now() + self.settings.resync_delay;
+                        if self.deadline.is_some_and(|deadline| deadline > soon) {
+                            self.deadline = Some(soon);
+                        }
+                    }
+                }
                 Wake::Event(Ok(_)) | Wake::Event(Err(broadcast::error::RecvError::Lagged(_))) => {}
                 Wake::Event(Err(broadcast::error::RecvError::Closed)) => break,
                 Wake::SyncDone(result) => {
@@ -290,6 +304,11 @@ impl Poller {
             Ok(_) => {
                 self.consecutive_failures = 0;
                 self.online = true;
+                // The interval may have been changed in the shared settings file meanwhile
+                // (by `advicly config set` in a terminal); the next deadline follows it.
+                if let Ok(Some(minutes)) = self.engine.saved_sync_interval() {
+                    self.settings.interval_minutes = minutes;
+                }
                 self.schedule_in(self.regular_delay());
             }
             Err(EngineError::NotConnected) | Err(EngineError::NeedsReconnect { .. }) => {

@@ -88,6 +88,16 @@ pub struct MeetingView {
     /// The meeting that replaced this one (when it is the old half of a reschedule).
     pub rescheduled_to: Option<EventUri>,
     pub rescheduled_to_start: Option<DateTime<Utc>>,
+    /// Invitees who moved to another meeting. A one-on-one that moved reads "Rescheduled to …"
+    /// (`rescheduled_to`); a group where only some moved reads `reschedule_note`.
+    pub moved_invitees: u32,
+    /// Calendly's invitee count (canceled and moved invitees included).
+    pub invitee_count: u32,
+    /// "1 of 3 moved" when some, but not all, invitees of a meeting rescheduled.
+    pub reschedule_note: Option<String>,
+    /// Why this meeting's invitees could not be read from Calendly on the last try (the meeting
+    /// shows what is known; the next sync tries again).
+    pub read_error: Option<String>,
     pub deleted: bool,
     pub invitees: Vec<InviteeView>,
     /// Normalised e-mails of the clients this meeting is with.
@@ -112,6 +122,11 @@ pub struct InviteeDetailView {
     pub questions_and_answers: Vec<QuestionAnswerView>,
     pub no_show: bool,
     pub canceled_reason: Option<String>,
+    /// The meeting this invitee rescheduled to, and its start when it is stored.
+    pub rescheduled_to: Option<EventUri>,
+    pub rescheduled_to_start: Option<DateTime<Utc>>,
+    /// The meeting this invitee's booking replaced.
+    pub rescheduled_from: Option<EventUri>,
 }
 
 /// Everything known about one meeting.
@@ -199,8 +214,11 @@ pub struct AccountView {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CircuitState {
     Closed,
-    /// Refresh failed for good; nothing calls Calendly until the advisor reconnects.
+    /// No refresh is sent: Calendly ended the sign-in (`needs_reconnect`, until the advisor
+    /// reconnects), or its token endpoint failed and the cool-down runs (until `retry_at`).
     Open,
+    /// The cool-down is over: the next refresh is one trial request; success closes it.
+    HalfOpen,
 }
 
 impl CircuitState {
@@ -208,8 +226,22 @@ impl CircuitState {
         match self {
             Self::Closed => "closed",
             Self::Open => "open",
+            Self::HalfOpen => "half_open",
         }
     }
+}
+
+/// An outage of Calendly's token endpoint: the sign-in is kept, refreshes wait for `retry_at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInOutageView {
+    pub since: DateTime<Utc>,
+    /// Failed refreshes in a row.
+    pub failures: u32,
+    pub retry_at: DateTime<Utc>,
+    /// The last failure, in plain words.
+    pub problem: String,
+    /// "Calendly's sign-in service is not answering; retrying at 10:42" (local time).
+    pub message: String,
 }
 
 /// The last sync the store recorded.
@@ -221,6 +253,9 @@ pub struct LastSyncView {
     pub counts: SyncCounts,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// Set while some meetings' invitees could not be read: "1 meeting could not be read from
+    /// Calendly: …" (the sync itself went on; the next one tries them again).
+    pub warning: Option<String>,
 }
 
 /// Connection and sync state, for the status line, `advicly status` and the overview screen.
@@ -235,9 +270,23 @@ pub struct StatusView {
     pub next_sync: Option<DateTime<Utc>>,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub circuit: CircuitState,
+    /// Set while Calendly's token endpoint is failing (the account stays connected).
+    pub sign_in_outage: Option<SignInOutageView>,
     pub sync_running: bool,
     pub progress: Option<SyncProgress>,
     pub meeting_count: u64,
+    /// Real time: the stream's state, why it is not live, the last delivery and the subscription.
+    pub realtime: crate::realtime::RealtimeView,
+}
+
+/// What starting a connection did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectStart {
+    /// The stored sign-in still worked: connected again without the browser.
+    Reconnected(AccountView),
+    /// Open this address in the system browser; the deep link (or `advicly handle-url`)
+    /// completes the sign-in.
+    OpenBrowser(url::Url),
 }
 
 /// What the first screen needs, read together so the UI waits for one answer: the status and,
@@ -300,7 +349,27 @@ fn store_filter(query: &MeetingQuery) -> MeetingFilter {
     }
 }
 
+/// "1 of 3 moved": only when some invitees moved and the meeting as a whole did not.
+fn reschedule_note(row: &MeetingRow) -> Option<String> {
+    let count = row.invitees_total.max(row.invitees.len() as u32);
+    (row.moved_invitees > 0 && row.rescheduled_to.is_none())
+        .then(|| format!("{} of {count} moved", row.moved_invitees))
+}
+
+/// "1 meeting could not be read from Calendly: …", or `None` when every meeting could be read.
+pub(crate) fn unreadable_warning(count: u64, reason: Option<&str>) -> Option<String> {
+    if count == 0 {
+        return None;
+    }
+    let meetings = if count == 1 { "meeting" } else { "meetings" };
+    Some(match reason {
+        Some(reason) => format!("{count} {meetings} could not be read from Calendly: {reason}"),
+        None => format!("{count} {meetings} could not be read from Calendly."),
+    })
+}
+
 fn meeting_view(row: MeetingRow) -> MeetingView {
+    let reschedule_note = reschedule_note(&row);
     let (canceled_reason, canceled_by) = match row.cancellation {
         Some(cancellation) => (cancellation.reason, cancellation.canceled_by),
         None => (None, None),
@@ -321,6 +390,10 @@ fn meeting_view(row: MeetingRow) -> MeetingView {
         rescheduled_from: row.rescheduled_from,
         rescheduled_to: row.rescheduled_to,
         rescheduled_to_start: row.rescheduled_to_start,
+        moved_invitees: row.moved_invitees,
+        invitee_count: row.invitees_total.max(row.invitees.len() as u32),
+        reschedule_note,
+        read_error: row.read_error,
         deleted: row.deleted_in_calendly,
         invitees: row
             .invitees
@@ -393,6 +466,9 @@ pub(crate) fn meeting_detail(
                 canceled_reason: invitee
                     .cancellation
                     .and_then(|cancellation| cancellation.reason),
+                rescheduled_to: invitee.moved_to,
+                rescheduled_to_start: invitee.moved_to_start,
+                rescheduled_from: invitee.moved_from,
             })
             .collect(),
         created_at,

@@ -184,6 +184,38 @@ impl ControlClient {
         self.post("faults", request).await
     }
 
+    /// Injects a request fault that lets `skip` matching requests through first.
+    pub async fn inject_fault_after(
+        &self,
+        request: &FaultRequest,
+        skip: u32,
+    ) -> Result<(), FakeError> {
+        self.post(
+            "faults",
+            &DeferredFaultRequest {
+                fault: request.clone(),
+                skip,
+            },
+        )
+        .await
+    }
+
+    /// Makes an event vanish: no longer listed, and a 404 when read.
+    pub async fn vanish_event(&self, event_uri: &str) -> Result<(), FakeError> {
+        self.post(
+            "events/vanish",
+            &VanishRequest {
+                event_uri: event_uri.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Every scheduled event with every invitee, in the fake's own shape (the ground truth).
+    pub async fn events(&self) -> Result<Vec<EventTruth>, FakeError> {
+        self.get("events").await
+    }
+
     /// Makes the next delivery attempts fail.
     pub async fn fail_deliveries(&self, count: u32) -> Result<(), FakeError> {
         self.post("faults/deliveries", &DeliveryFaultRequest { count })

@@ -272,10 +272,22 @@ pub enum FaultKind {
     Latency { millis: u64 },
     /// Close the connection without answering.
     DropConnection,
+    /// Answer 403 `Permission Denied` with this message, e.g. Calendly's plan gating of
+    /// webhooks: `Please upgrade to a paid Calendly account.`
+    Forbidden { message: String },
+    /// Expire the request's access token just before it is checked (a token running out mid-sync).
+    ExpireAccessToken,
+    /// `GET /scheduled_events` only: leave the page's first event out, as if the ordering shifted
+    /// between two page requests.
+    OmitFirstListed,
+    /// `GET /scheduled_events` only: name the request's own page token as the next one (a server
+    /// that repeats a page token).
+    RepeatPageToken,
 }
 
 /// Injects a fault for the next `count` requests whose path starts with `path_prefix`
-/// (and whose method matches, when given), on either listener.
+/// (and whose method matches, when given), on either listener. A `path_prefix` ending in `$`
+/// matches that exact path only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FaultRequest {
     pub path_prefix: String,
@@ -283,6 +295,21 @@ pub struct FaultRequest {
     pub method: Option<String>,
     pub fault: FaultKind,
     pub count: u32,
+}
+
+/// A fault that lets `skip` matching requests through before it starts (so a test can hit, say,
+/// the second page of a listing and nothing before it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeferredFaultRequest {
+    #[serde(flatten)]
+    pub fault: FaultRequest,
+    pub skip: u32,
+}
+
+/// Makes an event vanish from Calendly: it is no longer listed, and reading it is a 404.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VanishRequest {
+    pub event_uri: String,
 }
 
 /// Makes the next `count` webhook delivery attempts fail without reaching the receiver.
@@ -414,4 +441,51 @@ pub struct Stats {
     pub token_requests_by_grant: BTreeMap<String, u64>,
     /// API calls keyed by method and route template, e.g. `GET /scheduled_events/{uuid}`.
     pub api_calls: BTreeMap<String, u64>,
+}
+
+/// A cancellation as the fake holds it (the fake's own shape, not Calendly's JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancellationTruth {
+    pub canceled_by: String,
+    pub reason: Option<String>,
+    pub canceler: Canceler,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One invitee as the fake holds it: the ground truth model-based tests compare against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InviteeTruth {
+    pub uri: String,
+    pub email: String,
+    pub name: String,
+    pub timezone: Option<String>,
+    pub questions_and_answers: Vec<QuestionAnswer>,
+    pub canceled: bool,
+    pub cancellation: Option<CancellationTruth>,
+    pub no_show: bool,
+    pub rescheduled: bool,
+    pub old_invitee_uri: Option<String>,
+    pub new_invitee_uri: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One scheduled event as the fake holds it, with every invitee (canceled ones included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventTruth {
+    pub uri: String,
+    pub host_user_uri: String,
+    pub event_type_uri: String,
+    pub name: String,
+    pub canceled: bool,
+    pub cancellation: Option<CancellationTruth>,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    /// The `location` object exactly as the API renders it now.
+    pub location: serde_json::Value,
+    pub invitee_limit: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Oldest booking first.
+    pub invitees: Vec<InviteeTruth>,
 }

@@ -1,28 +1,46 @@
-//! The relay server: an HTTPS OAuth callback bounce page (and, later, webhook fan-out).
+//! The relay server: durable webhook channels for laptops without an inbound port, and the HTTPS
+//! OAuth callback bounce page.
 //!
-//! Calendly redirects the advisor's browser to `https://<relay>/oauth/callback?code=…&state=…`.
-//! The relay hands `code` and `state` (or `error` and `error_description`) on to the desktop app
-//! at `advicly://oauth/callback` with a meta-refresh redirect and a visible "Open Advicly" link.
-//! It stores nothing, logs no query strings, sets no cookies, and forbids caching, referrers and
-//! every kind of active content. PKCE makes an intercepted code useless without the verifier,
-//! which never leaves the advisor's machine.
+//! Calendly posts each webhook delivery to `POST /hooks/{channel_id}`; the relay answers 2xx only
+//! once the raw delivery is committed, keeps it until the app acknowledges it, and serves it as
+//! Server-Sent Events at `GET /v1/channels/{channel_id}/events`, resumable by `Last-Event-ID`.
+//! The protocol is in `docs/relay-protocol.md`; its wire types are in `advicly-relay-protocol`.
+//! The relay never parses or trusts a body and never logs a body, a token, a signature or a
+//! query string.
 //!
-//! [`router`] builds the application from a [`RelayState`]; [`serve`] runs it on a listener the
-//! caller bound (tests bind `127.0.0.1:0`), until the shutdown future completes.
+//! The bounce page: Calendly redirects the advisor's browser to
+//! `https://<relay>/oauth/callback?code=…&state=…`, and the relay hands `code` and `state` (or
+//! `error` and `error_description`) on to `advicly://oauth/callback` with a meta-refresh redirect
+//! and a visible "Open Advicly" link. It sets no cookies and forbids caching, referrers and active
+//! content.
+//!
+//! To run a relay inside another program (the app's demo mode, tests), use [`start_embedded`]
+//! or [`start`]; they bind the listener, serve, and return a [`RunningRelay`] with the base URL
+//! and a shutdown handle. [`router`] and [`serve`] are the pieces underneath.
 
+mod api;
 mod callback;
+mod config;
+mod events;
+pub mod metrics;
+mod rate_limit;
+mod server;
+pub mod signature;
+pub mod store;
+mod token;
+pub mod wake;
 
-use std::future::Future;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::Request;
-use axum::http::header::{self, HeaderValue};
+use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
+use tokio::sync::watch;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -30,7 +48,12 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use url::Url;
 
+pub use api::ApiError;
 pub use callback::{CallbackRejection, ForwardedCallback, MAX_CODE_LENGTH, MAX_STATE_LENGTH};
+pub use config::{CreationRateLimit, Database, RelayConfig};
+pub use server::{serve, start, start_embedded, RelayOptions, RunningRelay};
+pub use signature::SigningKey;
+pub use store::{ChannelCaps, Store};
 
 /// The deep link the desktop app registers; the bounce page forwards to it.
 pub const DEFAULT_DEEP_LINK: &str = "advicly://oauth/callback";
@@ -45,65 +68,169 @@ pub const CONTENT_SECURITY_POLICY: &str =
 pub enum RelayError {
     #[error("the relay deep link must be an absolute non-HTTP URL such as advicly://oauth/callback, got {0}")]
     InvalidDeepLink(String),
+    #[error("the relay's public URL must be an http(s) URL, got {0}")]
+    InvalidPublicUrl(String),
+    #[error("the per-channel byte cap ({cap} bytes) must hold at least one maximal body ({body_limit} bytes)")]
+    CapBelowBodyLimit { cap: u64, body_limit: usize },
+    #[error("the relay could not listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("the relay could not serve on its listener: {0}")]
     Serve(#[from] std::io::Error),
+    #[error("the relay's store could not be opened: {0}")]
+    Store(#[from] store::StoreError),
 }
 
-/// How the relay behaves. Build with [`RelayConfig::default`] and override what a deployment
-/// or a test needs.
-#[derive(Clone, Debug)]
-pub struct RelayConfig {
-    /// Where the bounce page sends the browser (`advicly://oauth/callback`).
-    pub deep_link: Url,
-    /// A request that takes longer than this is answered with 408.
-    pub request_timeout: Duration,
-    /// Larger request bodies are answered with 413 (the relay takes no bodies today).
-    pub body_limit_bytes: usize,
-    /// At most this many requests are processed at once; the rest wait their turn.
-    pub concurrency_limit: usize,
-}
-
-impl Default for RelayConfig {
-    fn default() -> Self {
-        Self {
-            deep_link: Url::parse(DEFAULT_DEEP_LINK).expect("the default deep link is a valid URL"),
-            request_timeout: Duration::from_secs(10),
-            body_limit_bytes: 16 * 1024,
-            concurrency_limit: 64,
-        }
-    }
-}
-
-/// Shared, immutable state of the relay application.
+/// Shared state of the relay application: configuration, store, wake-ups and the shutdown flag.
 #[derive(Clone, Debug)]
 pub struct RelayState {
-    config: Arc<RelayConfig>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: RelayConfig,
+    store: Arc<dyn Store>,
+    wakeups: Arc<wake::Wakeups>,
+    subscribers: AtomicUsize,
+    shutdown: watch::Sender<bool>,
+    creation_limiter: rate_limit::CreationLimiter,
 }
 
 impl RelayState {
-    /// Checks the configuration once, so handlers never meet a bad deep link.
+    /// A relay whose channels live in memory only (nothing survives the process). For the bounce
+    /// page on its own and for tests; a real relay uses [`start`] with a durable [`Database`].
     pub fn new(config: RelayConfig) -> Result<Self, RelayError> {
+        let store = Arc::new(store::memory::MemoryStore::new(config.caps));
+        Self::with_store(config, store)
+    }
+
+    /// A relay on the given store. Checks the configuration once, so handlers never meet a bad
+    /// deep link or public URL.
+    pub fn with_store(config: RelayConfig, store: Arc<dyn Store>) -> Result<Self, RelayError> {
         let scheme = config.deep_link.scheme();
         if scheme == "http" || scheme == "https" || config.deep_link.cannot_be_a_base() {
             return Err(RelayError::InvalidDeepLink(config.deep_link.to_string()));
         }
+        if let Some(public_url) = &config.public_url {
+            if !matches!(public_url.scheme(), "http" | "https") || public_url.cannot_be_a_base() {
+                return Err(RelayError::InvalidPublicUrl(public_url.to_string()));
+            }
+        }
+        if config.caps.max_pending_bytes < config.body_limit_bytes as u64 {
+            return Err(RelayError::CapBelowBodyLimit {
+                cap: config.caps.max_pending_bytes,
+                body_limit: config.body_limit_bytes,
+            });
+        }
+        let mut config = config;
+        if let Some(public_url) = config.public_url.as_mut() {
+            normalize_base(public_url);
+        }
         Ok(Self {
-            config: Arc::new(config),
+            inner: Arc::new(Inner {
+                store,
+                wakeups: wake::Wakeups::new(),
+                subscribers: AtomicUsize::new(0),
+                shutdown: watch::channel(false).0,
+                creation_limiter: rate_limit::creation_limiter(
+                    config.creation_rate_limit,
+                    config.trust_forwarded_headers,
+                ),
+                config,
+            }),
         })
     }
 
     pub fn config(&self) -> &RelayConfig {
-        &self.config
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn wakeups(&self) -> &Arc<wake::Wakeups> {
+        &self.inner.wakeups
+    }
+
+    /// How many event streams this process serves right now.
+    pub fn connected_subscribers(&self) -> usize {
+        self.inner
+            .subscribers
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Ends every event stream and refuses new ones and new channels.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.inner.shutdown.borrow()
+    }
+
+    /// Forgets rate-limit state of addresses that have been quiet long enough.
+    pub(crate) fn forget_quiet_clients(&self) {
+        self.inner.creation_limiter.limiter().retain_recent();
+    }
+
+    fn subscribers(&self) -> &AtomicUsize {
+        &self.inner.subscribers
+    }
+
+    fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
+    /// `public_url` + `hooks/{id}`; without a public URL, the request's own host over http.
+    fn ingress_url(&self, channel_id: &store::ChannelId, headers: &HeaderMap) -> String {
+        let path = advicly_relay_protocol::ingress_path(channel_id.as_str());
+        match &self.inner.config.public_url {
+            Some(base) => base
+                .join(path.trim_start_matches('/'))
+                .map(String::from)
+                .unwrap_or_else(|_| format!("{}{}", base.as_str().trim_end_matches('/'), path)),
+            None => {
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}{path}")
+            }
+        }
     }
 }
 
+/// Makes `url` usable as a base for relative joins (`https://x/relay` → `https://x/relay/`).
+fn normalize_base(url: &mut Url) {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+}
+
 /// Builds the relay application: routes, security headers, and the timeout, body-limit and
-/// concurrency-limit layers. Tracing records method, path, status and latency — never the query.
+/// concurrency-limit layers. Tracing records method, route and status — never the query.
 pub fn router(state: RelayState) -> Router {
-    let config = state.config.clone();
+    let config = state.config().clone();
+    let creation_limit = rate_limit::layer(&state.inner.creation_limiter);
     let routes = Router::new()
         .route("/oauth/callback", get(callback::bounce))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(server::healthz))
+        .route("/metrics", get(server::metrics))
+        .route(
+            advicly_relay_protocol::CHANNELS_PATH,
+            post(api::create_channel).layer(creation_limit),
+        )
+        .route("/v1/channels/{channel_id}", delete(api::delete_channel))
+        .route("/v1/channels/{channel_id}/events", get(events::stream))
+        .route("/v1/channels/{channel_id}/ack", post(api::acknowledge))
+        .route("/hooks/{channel_id}", post(api::ingest))
         .with_state(state);
     with_layers(routes, &config)
 }
@@ -113,12 +240,18 @@ fn with_layers(routes: Router, config: &RelayConfig) -> Router {
     routes
         .layer(
             TraceLayer::new_for_http()
-                // The default span would record the full URI, query string included.
+                // The default span would record the full URI, query string included; the route
+                // template keeps channel ids (capability URLs) out of every request line too.
                 .make_span_with(|request: &Request| {
+                    let route = request
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map(|matched| matched.as_str().to_owned())
+                        .unwrap_or_else(|| "unmatched".to_owned());
                     tracing::info_span!(
                         "relay_request",
                         method = %request.method(),
-                        path = %request.uri().path(),
+                        path = %route,
                     )
                 })
                 .on_request(())
@@ -129,22 +262,13 @@ fn with_layers(routes: Router, config: &RelayConfig) -> Router {
             config.request_timeout,
         ))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        // Axum's own extractor limit (2 MiB by default) must not be the smaller one.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            config.body_limit_bytes,
+        ))
         .layer(GlobalConcurrencyLimitLayer::new(config.concurrency_limit))
         // Outermost, so that answers from the timeout and body-limit layers carry the headers too.
         .layer(middleware::from_fn(security_headers))
-}
-
-/// Serves `router` on a listener the caller bound until `shutdown` completes, then finishes the
-/// requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), RelayError> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
 }
 
 /// Adds the headers every relay response must carry and strips any cookie a layer might set.
@@ -173,6 +297,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     async fn start(routes: Router, config: &RelayConfig) -> std::net::SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -234,11 +234,11 @@ async fn oversized_bodies_are_refused_before_routing() {
     let url = relay.base.join("oauth/callback?code=a&state=b").unwrap();
     let response = client()
         .get(url)
-        .body(vec![b'x'; 64 * 1024])
+        .body(vec![b'x'; 300 * 1024])
         .send()
         .await
         .unwrap();
-    // The body-limit layer answers 413 for anything above 16 KiB.
+    // The body-limit layer answers 413 for anything above 256 KiB.
     assert_eq!(response.status(), 413, "oversized bodies are refused");
     assert_security_headers(&response);
     relay.stop().await;
@@ -271,38 +271,36 @@ fn an_http_deep_link_is_refused_at_configuration() {
 }
 
 #[tokio::test]
-async fn the_binary_listens_where_it_is_told_and_serves_the_bounce_page() {
+async fn the_binary_prints_its_base_url_first_and_serves_the_bounce_page() {
     use std::io::BufRead;
+    let data_dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_advicly-relay"))
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir.path())
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the relay binary starts");
     let stdout = child.stdout.take().unwrap();
-    // The binary logs the address it bound; port 0 means the test must read it back.
-    let reader = tokio::task::spawn_blocking(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.ok()?;
-            if let Some(rest) = line.split("address=").nth(1) {
-                return rest.split_whitespace().next().map(str::to_owned);
-            }
-        }
-        None
-    });
-    let address = match tokio::time::timeout(std::time::Duration::from_secs(30), reader).await {
-        Ok(Ok(Some(address))) => address,
+    // The first line of stdout is the base URL; port 0 means the test must read it back.
+    let reader =
+        tokio::task::spawn_blocking(move || std::io::BufReader::new(stdout).lines().next()?.ok());
+    let base = match tokio::time::timeout(std::time::Duration::from_secs(30), reader).await {
+        Ok(Ok(Some(line))) => line,
         other => {
             child.kill().unwrap();
             child.wait().unwrap();
-            panic!("the relay never logged its address: {other:?}");
+            panic!("the relay never printed its base URL: {other:?}");
         }
     };
+    assert!(
+        base.starts_with("http://127.0.0.1:"),
+        "the first line is the base URL: {base}"
+    );
     let response = client()
-        .get(format!(
-            "http://{address}/oauth/callback?code=abc&state=def"
-        ))
+        .get(format!("{base}/oauth/callback?code=abc&state=def"))
         .send()
         .await
         .unwrap();

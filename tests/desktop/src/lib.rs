@@ -7,6 +7,8 @@
 
 pub mod seed;
 
+pub mod notifications;
+
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

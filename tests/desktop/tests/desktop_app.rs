@@ -11,6 +11,7 @@ use advicly_desktop_e2e::{
     all, app_binary, keychain_items, page_text, processes_running, save_screenshot, target_dir,
     wait_for, wait_for_element, wait_for_text, TauriDriver,
 };
+use advicly_engine::{AddressPolicy, Engine, EngineConfig, LiveSettings, SettingsOverrides};
 use anyhow::{ensure, Context, Result};
 use chrono::{DateTime, Duration as Days, DurationRound, Utc};
 use fake_calendly::{
@@ -94,10 +95,29 @@ async fn click(client: &Client, css: &str) -> Result<()> {
 /// Types into the meetings search box, replacing what was there.
 async fn search_meetings(client: &Client, text: &str) -> Result<()> {
     let search = wait_for_element(client, "#search", SCREEN_TIMEOUT).await?;
-    search.clear().await?;
-    // Clearing fires no `input` event, so type a character and delete it to announce "empty".
-    let typed = if text.is_empty() { " \u{E003}" } else { text };
-    search.send_keys(typed).await?;
+    // Select what is there (Ctrl+A) and type over it, so every change is an `input` event: a
+    // WebDriver clear fires none (an empty box is announced by typing a character and deleting
+    // it). A re-render in between (the clock tick, a real-time update) can still put the old
+    // text back into the controlled field, so the box is checked and the typing repeated
+    // (bounded) until it holds exactly the new text.
+    let typed = if text.is_empty() {
+        " \u{E003}".to_owned()
+    } else {
+        text.to_owned()
+    };
+    let keys = format!("\u{E009}a\u{E000}{typed}");
+    wait_for(
+        "the search box to hold the typed text",
+        SCREEN_TIMEOUT,
+        || async {
+            if search.prop("value").await?.unwrap_or_default() == text {
+                return Ok(Some(()));
+            }
+            search.send_keys(&keys).await?;
+            Ok((search.prop("value").await?.unwrap_or_default() == text).then_some(()))
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -184,24 +204,85 @@ async fn disconnect_and_check_keychain(client: &Client, keychain_service: &str) 
     Ok(())
 }
 
+/// What a desktop session hands every program it starts, and nothing else: no ADVICLY_*
+/// variable, no test configuration. A link opened by the browser starts the app like this.
+fn desktop_session_environment() -> Vec<(String, String)> {
+    let mut environment: Vec<(String, String)> = [
+        "HOME",
+        "XDG_DATA_HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "DISPLAY",
+        "XAUTHORITY",
+        "DBUS_SESSION_BUS_ADDRESS",
+    ]
+    .into_iter()
+    .filter_map(|name| {
+        std::env::var(name)
+            .ok()
+            .map(|value| (name.to_owned(), value))
+    })
+    .collect();
+    environment.push(("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()));
+    environment.push(("LANG".into(), "C.UTF-8".into()));
+    // A GNOME session: xdg-open hands the link to `gio open`, which starts the registered handler.
+    environment.push(("XDG_CURRENT_DESKTOP".into(), "GNOME".into()));
+    environment
+}
+
+/// The app's own folders, as Tauri resolves them in this world (no ADVICLY_DATA_DIR).
+fn default_folders() -> Result<(PathBuf, PathBuf)> {
+    let data =
+        std::env::var_os("XDG_DATA_HOME").context("XDG_DATA_HOME is set by desktop-e2e.sh")?;
+    let config =
+        std::env::var_os("XDG_CONFIG_HOME").context("XDG_CONFIG_HOME is set by desktop-e2e.sh")?;
+    Ok((
+        PathBuf::from(data).join("com.advicly.desktop"),
+        PathBuf::from(config)
+            .join("com.advicly.desktop")
+            .join("settings.toml"),
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_callback_link_that_starts_the_app_completes_the_connection() -> Result<()> {
+async fn a_callback_link_opened_by_the_desktop_starts_the_app_and_completes_the_connection(
+) -> Result<()> {
     let app = app_binary("debug")?;
     let world = tempfile::tempdir()?;
     let recorded = world.path().join("callback.url");
-    let keychain_service = format!("com.advicly.desktop.e2e-cold-{}", std::process::id());
     let fake = FakeCalendly::start(FakeConfig {
         client_id: CLIENT_ID.to_owned(),
         seed_events: 3,
         ..FakeConfig::for_tests()
     })
     .await?;
-    let mut environment = app_environment(&fake, world.path(), &keychain_service, &app);
-    environment.push((
-        "ADVICLY_E2E_RECORD_CALLBACK".into(),
-        recorded.display().to_string(),
-    ));
-    let driver = TauriDriver::start(&environment).await?;
+    // The advisor set the client id once (here with the fake's addresses, which only a
+    // development build accepts); the app finds everything else on its own.
+    let (data_dir, settings_file) = default_folders()?;
+    std::fs::create_dir_all(settings_file.parent().expect("a config folder"))?;
+    std::fs::write(
+        &settings_file,
+        format!(
+            "client_id = \"{CLIENT_ID}\"\napi_base = \"{}\"\nauth_base = \"{}\"\n",
+            fake.api_base_url(),
+            fake.auth_base_url()
+        ),
+    )?;
+    // Only the browser stand-in is configured through the environment; it keeps the link.
+    let browser = PathBuf::from(env!("CARGO_BIN_EXE_scripted-browser"));
+    let driver = TauriDriver::start(&[
+        ("ADVICLY_BROWSER".into(), browser.display().to_string()),
+        ("ADVICLY_E2E_APP_BINARY".into(), app.display().to_string()),
+        (
+            "ADVICLY_E2E_RECORD_CALLBACK".into(),
+            recorded.display().to_string(),
+        ),
+        (
+            "ADVICLY_E2E_BROWSER_LOG".into(),
+            world.path().join("browser.log").display().to_string(),
+        ),
+    ])
+    .await?;
 
     // Start the OAuth flow, but let the browser keep the link instead of opening it.
     let client = driver.launch(&app, &[]).await?;
@@ -219,18 +300,68 @@ async fn a_callback_link_that_starts_the_app_completes_the_connection() -> Resul
     .await?;
     quit(client, &app).await?;
 
-    // The link now starts the app: no instance runs to forward it to, and no `on_open_url` fires,
-    // so only reading the launch link at start-up (`get_current`) can complete the connection.
-    let client = driver.launch(&app, &[callback]).await?;
-    wait_for_element(&client, ".app[data-connection=connected]", SCREEN_TIMEOUT)
-        .await
-        .context("a cold start by deep link must complete the pending authorization")?;
+    // The browser hands the link to the desktop: xdg-open with nothing but a session's
+    // environment, through the advicly:// handler the app registered, starts the app cold.
+    let opened = std::process::Command::new("xdg-open")
+        .arg(&callback)
+        .env_clear()
+        .envs(desktop_session_environment())
+        .status()
+        .context("running xdg-open (Debian package xdg-utils)")?;
+    ensure!(opened.success(), "xdg-open failed: {opened}");
+
+    let pid = wait_for("the app started by the link", SCREEN_TIMEOUT, || async {
+        Ok(processes_running(&app).first().copied())
+    })
+    .await?;
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
     ensure!(
-        keychain_items(&keychain_service)? >= 1,
+        !String::from_utf8_lossy(&environ).contains("ADVICLY_"),
+        "the app must have been started with a clean environment, not the test's variables"
+    );
+
+    // The same settings file and data folder, read the way the CLI would.
+    let engine = Engine::open_with_settings(
+        EngineConfig::production(data_dir, None),
+        LiveSettings::new(
+            Some(settings_file.clone()),
+            SettingsOverrides::default(),
+            AddressPolicy::AllowLoopbackHttp,
+        ),
+    )?;
+    wait_for(
+        "the cold-started app to finish the sign-in",
+        SYNC_TIMEOUT,
+        || async {
+            Ok(
+                (engine.status(Utc::now())?.state == advicly_engine::ConnectionState::Connected)
+                    .then_some(()),
+            )
+        },
+    )
+    .await
+    .context("a cold start by deep link must complete the pending authorization")?;
+    let service = advicly_engine::default_keychain_service();
+    ensure!(
+        keychain_items(service)? >= 1,
         "the tokens are in the keychain after a cold-start connect"
     );
-    disconnect_and_check_keychain(&client, &keychain_service).await?;
-    quit(client, &app).await?;
+
+    // Clean up: disconnect (revokes at the fake, empties the keychain), then quit the app.
+    engine.disconnect(true).await?;
+    ensure!(
+        keychain_items(service)? == 0,
+        "disconnect empties the keychain"
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    wait_for("the app to quit", SCREEN_TIMEOUT, || async {
+        Ok(processes_running(&app).is_empty().then_some(()))
+    })
+    .await?;
+    // The other scenarios configure the app through the environment; leave them no file.
+    std::fs::remove_file(&settings_file)?;
     fake.shutdown().await;
     Ok(())
 }
@@ -281,12 +412,25 @@ async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()>
                 std::fs::read_to_string(&browser_log).unwrap_or_default()
             )
         })?;
-    let log = std::fs::read_to_string(&browser_log)?;
-    // The callback must have travelled as a deep link through a second process.
-    ensure!(
-        log.contains("second instance exited with exit status: 0"),
-        "browser log: {log}"
-    );
+    // The callback must have travelled as a deep link through a second process, which exits
+    // once it has handed the link over (possibly just after the app shows the connection).
+    wait_for(
+        "the second instance to exit cleanly",
+        SCREEN_TIMEOUT,
+        || async {
+            Ok(std::fs::read_to_string(&browser_log)
+                .unwrap_or_default()
+                .contains("second instance exited with exit status: 0")
+                .then_some(()))
+        },
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "browser log: {}",
+            std::fs::read_to_string(&browser_log).unwrap_or_default()
+        )
+    })?;
     ensure!(
         keychain_items(&keychain_service)? >= 1,
         "connecting must store the tokens in the keychain"
@@ -551,6 +695,84 @@ async fn agenda_week_meeting_client_and_a_note_that_survives_a_restart() -> Resu
 
     disconnect_and_check_keychain(&client, &keychain_service).await?;
     quit(client, &app).await?;
+    fake.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_at_calendly_appears_in_the_open_window_with_no_click_and_is_announced(
+) -> Result<()> {
+    let notifications = advicly_desktop_e2e::notifications::NotificationService::start().await?;
+    let app = app_binary("debug")?;
+    let world = tempfile::tempdir()?;
+    let keychain_service = format!("com.advicly.desktop.e2e-live-{}", std::process::id());
+    let fake = FakeCalendly::start(FakeConfig {
+        client_id: CLIENT_ID.to_owned(),
+        seed_events: 3,
+        ..FakeConfig::for_tests()
+    })
+    .await?;
+    let relay = advicly_relay::start_embedded(world.path().join("relay")).await?;
+    let control = fake.control();
+    let token = control
+        .mint_personal_access_token(&fake_calendly::MintTokenRequest::default())
+        .await?
+        .token;
+    let mut environment = app_environment(&fake, world.path(), &keychain_service, &app);
+    environment.push(("ADVICLY_RELAY_BASE".into(), relay.base_url().to_string()));
+    let driver = TauriDriver::start(&environment).await?;
+    let client = driver.launch(&app, &[]).await?;
+
+    // Connect with a personal access token; connecting sets up the relay channel and the
+    // subscription, and the listener goes live.
+    click(&client, "#connection-tab").await?;
+    let field = wait_for_element(&client, "#token-input", SCREEN_TIMEOUT).await?;
+    field.send_keys(&token).await?;
+    click(&client, "#connect-token").await?;
+    wait_for_element(&client, ".app[data-connection=connected]", SCREEN_TIMEOUT).await?;
+    click(&client, "#meetings-tab").await?;
+    wait_for_element(&client, "#realtime-status[data-state=live]", SYNC_TIMEOUT)
+        .await
+        .context("the sync panel must say Live")?;
+
+    // A client books at Calendly; nobody touches the app.
+    let booked = control
+        .book(&booking(
+            "Live booking review",
+            hours_from_now(30),
+            invitee("Radia Perlman", "radia.perlman@example.com"),
+        ))
+        .await?;
+    wait_for_text(
+        &client,
+        &row_selector(&booked.event_uri),
+        "Radia Perlman",
+        SCREEN_TIMEOUT,
+    )
+    .await
+    .context("the booking must appear in the open window by itself")?;
+    save_screenshot(&client, &screenshot_path("realtime")).await?;
+
+    // …and the desktop was told, on the test's own notification service.
+    let shown = wait_for("the booking's notification", SCREEN_TIMEOUT, || async {
+        Ok(notifications
+            .shown()
+            .into_iter()
+            .find(|shown| shown.body.contains("Radia Perlman")))
+    })
+    .await?;
+    ensure!(
+        shown.summary == "New meeting booked",
+        "notification: {shown:?}"
+    );
+    ensure!(
+        shown.body.contains("Live booking review"),
+        "notification: {shown:?}"
+    );
+
+    disconnect_and_check_keychain(&client, &keychain_service).await?;
+    quit(client, &app).await?;
+    relay.shutdown().await?;
     fake.shutdown().await;
     Ok(())
 }

@@ -10,6 +10,7 @@ import { TodayView } from './TodayView';
 import { WeekView } from './WeekView';
 import { ClientsView } from './ClientsView';
 import { ConnectionView } from './ConnectionView';
+import { SettingsView } from './SettingsView';
 import { SyncPanel } from './SyncPanel';
 import { ErrorBanner, Notices } from './Notices';
 
@@ -26,6 +27,7 @@ const TABS: { tab: Tab; id: string; label: string }[] = [
   { tab: 'meetings', id: 'meetings-tab', label: 'All meetings' },
   { tab: 'clients', id: 'clients-tab', label: 'Clients' },
   { tab: 'connection', id: 'connection-tab', label: 'Account & sync' },
+  { tab: 'settings', id: 'settings-tab', label: 'Settings' },
 ];
 
 export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
@@ -109,7 +111,7 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
     });
   }, [reportError]);
 
-  // The first overview (asked for as the script started) comes first; the seven event subscriptions
+  // The first overview (asked for as the script started) comes first; the eight event subscriptions
   // (one IPC round trip each) wait until the first screen is painted, so they do not compete with it.
   // Once subscribed, the overview is read again and the screens re-query if a sync ended meanwhile, so
   // nothing that happened before the subscription is lost.
@@ -146,7 +148,11 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
         setSyncFailure({ code, message });
         setOverview((previous) => ({ ...previous, sync }));
         if (code === 'needs_reconnect' || code === 'not_connected') void refreshOverview();
-        if (code === 'offline') setOverview((previous) => ({ ...previous, online: false }));
+        // An outage of Calendly's sign-in service is not the network being down: say which it is.
+        if (code === 'offline') {
+          void ipc.getOverview().then((fresh) => setOverviewState(fresh.connection.signInRetryAt ? fresh : { ...fresh, online: false }),
+            () => setOverview((previous) => ({ ...previous, online: false })));
+        }
       },
       'connection-changed': (connection) => {
         setOverview((previous) => ({ ...previous, connection }));
@@ -157,6 +163,7 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
         void refreshOverview();
       },
       'network-changed': ({ online }) => setOverview((previous) => ({ ...previous, online })),
+      'realtime-changed': (realtime) => setOverview((previous) => ({ ...previous, realtime })),
     }))).then(async (unlisten) => {
       if (!unlisten) return;
       if (cancelled) {
@@ -247,7 +254,8 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
             {tab === 'today' ? <TodayView />
               : tab === 'week' ? <WeekView />
                 : tab === 'meetings' ? <MeetingsView />
-                  : tab === 'clients' ? <ClientsView /> : <ConnectionView />}
+                  : tab === 'clients' ? <ClientsView />
+                    : tab === 'settings' ? <SettingsView /> : <ConnectionView />}
           </div>
         </main>
       </div>

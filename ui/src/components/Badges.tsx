@@ -1,4 +1,5 @@
-// Status badges of a meeting: canceled (with its reason), rescheduled (with a link to the new time), deleted.
+// Status badges of a meeting: canceled (with its reason), rescheduled (with a link to the new time),
+// "1 of 3 moved" for groups, invitees that could not be read, deleted.
 import type { MeetingSummary } from '../ipc';
 import { formatDateTime, type Zone } from '../format';
 
@@ -42,6 +43,22 @@ export function StatusBadges({ meeting, zone, onOpenMeeting, expanded = false }:
         title={meeting.canceledReason ?? undefined}>
         Canceled
         {meeting.canceledReason ? <span class="badge-reason" data-testid="cancel-reason">{meeting.canceledReason}</span> : null}
+      </span>,
+    );
+  }
+  if (meeting.rescheduleNote && !meeting.rescheduledTo) {
+    // Some members of a group moved; the meeting itself goes ahead.
+    badges.push(
+      <span key="moved-some" class="badge badge-moved" data-testid="badge-some-moved">
+        {meeting.rescheduleNote}
+      </span>,
+    );
+  }
+  if (meeting.readError) {
+    badges.push(
+      <span key="unreadable" class="badge badge-other" data-testid="badge-read-error"
+        title={meeting.readError}>
+        Invitees could not be read
       </span>,
     );
   }

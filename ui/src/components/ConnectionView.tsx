@@ -47,13 +47,14 @@ export function ConnectionView() {
           : connection.state === 'needs_reconnect' ? <Reconnect onDisconnected={setReport} />
             : <ConnectOptions />}
       {connection.state === 'connected' || connection.state === 'needs_reconnect' ? <IntervalSetting /> : null}
+      {connection.state === 'connected' || connection.state === 'needs_reconnect' ? <RealtimeSetting /> : null}
     </div>
   );
 }
 
 /** Shared by Connect and Reconnect: starts OAuth in the system browser, or the demo. */
 function useConnectActions() {
-  const { reportError, setWaitingForBrowser } = useApp();
+  const { reportError, setWaitingForBrowser, refreshOverview } = useApp();
   const [error, setError] = useState<IpcError | null>(null);
   const [busy, setBusy] = useState(false);
   const handle = (failure: IpcError) => {
@@ -67,18 +68,29 @@ function useConnectActions() {
   const startOauth = () => {
     setError(null);
     setBusy(true);
-    ipc.connectOauth().then(() => setWaitingForBrowser('oauth'), handle).finally(() => setBusy(false));
+    // The shell tries the saved sign-in first; the browser only opens when that does not work.
+    ipc.connectOauth().then((outcome) => {
+      if (outcome?.browserOpened === false) return refreshOverview();
+      setWaitingForBrowser('oauth');
+      return undefined;
+    }, handle).finally(() => setBusy(false));
   };
   const startDemo = () => {
     setError(null);
     setBusy(true);
-    ipc.startDemo().then(() => setWaitingForBrowser('demo'), handle).finally(() => setBusy(false));
+    // start_demo answers once the demo is connected, so "Starting the demo…" shows while it runs.
+    setWaitingForBrowser('demo');
+    ipc.startDemo().then(() => {
+      setWaitingForBrowser(null);
+      return refreshOverview();
+    }, handle).finally(() => setBusy(false));
   };
   return { error, setError, busy, startOauth, startDemo };
 }
 
 function ConnectOptions() {
-  const { overview } = useApp();
+  const { overview, goTo } = useApp();
+  const oauthAvailable = overview.oauthAvailable !== false;
   const { error, busy, startOauth, startDemo } = useConnectActions();
   // A failed OAuth callback arrives as connection-changed with a reason (connect_oauth has long resolved).
   const reason = overview.connection.state === 'disconnected' ? overview.connection.reason : null;
@@ -94,10 +106,22 @@ function ConnectOptions() {
           {error ? error.message : reason}
         </p>
       ) : null}
+      {oauthAvailable ? null : (
+        <div class="notice notice-info" id="client-id-missing" role="status">
+          <p>
+            <strong>Connecting through the browser needs your Calendly app’s OAuth client id, and none is set.</strong>{' '}
+            Add it once in Settings, or run <code>advicly config set client_id YOUR_CLIENT_ID</code> in a terminal.
+            Until then you can connect with a personal access token below{overview.demoAvailable ? ' or try Advicly with demo data' : ''}.
+          </p>
+          <button type="button" class="small" id="open-settings" onClick={() => goTo('settings')}>Open Settings</button>
+        </div>
+      )}
       <div class="actions">
-        <button type="button" class="primary" id="connect-oauth" disabled={busy} onClick={startOauth}>
-          Connect with Calendly
-        </button>
+        {oauthAvailable ? (
+          <button type="button" class="primary" id="connect-oauth" disabled={busy} onClick={startOauth}>
+            Connect with Calendly
+          </button>
+        ) : null}
         {overview.demoAvailable ? (
           <button type="button" id="connect-demo" disabled={busy} onClick={startDemo}>Try with demo data</button>
         ) : null}
@@ -214,7 +238,10 @@ function Reconnect({ onDisconnected }: { onDisconnected: (report: DisconnectRepo
   return (
     <section class="card card-warning" aria-labelledby="reconnect-heading">
       <h2 id="reconnect-heading">Reconnect to Calendly</h2>
-      <p>Calendly no longer accepts Advicly’s access, so syncing has stopped. Your saved meetings are safe.</p>
+      <p>
+        Syncing is paused until you reconnect. Your saved meetings are safe. Reconnect first tries the sign-in saved on
+        this computer; your browser only opens if Calendly asks you to sign in again.
+      </p>
       {overview.connection.reason ? <p class="reason" id="reconnect-reason">{overview.connection.reason}</p> : null}
       {error ? <p class="field-error" id="connect-error" role="alert" data-code={error.code}>{error.message}</p> : null}
       <AccountFacts />
@@ -330,6 +357,43 @@ function IntervalSetting() {
       </form>
       {error ? <p class="field-error" id="sync-interval-error" role="alert">{error}</p> : null}
       <p class="hint">Between {MIN_INTERVAL} and {MAX_INTERVAL} minutes. Sync also runs when you press Sync now.</p>
+    </section>
+  );
+}
+
+/** Real time in words, and whether its changes become desktop notifications. */
+function RealtimeSetting() {
+  const { overview, setOverview, reportError } = useApp();
+  const { realtime } = overview;
+  const [fixed, setFixed] = useState(false);
+  const toggle = (enabled: boolean) => {
+    ipc.setNotifications(enabled).then(
+      (now) => {
+        // The switch saves the `notifications` setting; an environment variable can still fix it.
+        setFixed(now !== enabled);
+        setOverview((previous) => ({ ...previous, notificationsEnabled: now }));
+      },
+      (failure: IpcError) => reportError(failure),
+    );
+  };
+  return (
+    <section class="card" aria-labelledby="realtime-heading">
+      <h2 id="realtime-heading">Real-time updates</h2>
+      <p id="realtime-detail" data-state={realtime.state}>
+        {realtime.state === 'live'
+          ? 'Live: bookings, cancellations and reschedules appear here as they happen.'
+          : realtime.state === 'connecting' ? 'Connecting…' : realtime.reason ?? 'Real-time updates are off.'}
+      </p>
+      <label class="checkbox">
+        <input type="checkbox" id="notifications-enabled" checked={overview.notificationsEnabled}
+          onChange={(event) => toggle((event.currentTarget as HTMLInputElement).checked)} />
+        Show a desktop notification for new, canceled and rescheduled meetings
+      </label>
+      {fixed ? (
+        <p class="hint" id="notifications-fixed" role="status">
+          The environment variable <code>ADVICLY_NOTIFICATIONS</code> decides this while it is set; see Settings.
+        </p>
+      ) : null}
     </section>
   );
 }

@@ -146,6 +146,12 @@ export function MeetingDetailPane({ uri, onClose, onOpenMeeting, onGone }: Detai
                     <ClientLink email={invitee.email} name={invitee.name} />
                   </span>
                   {invitee.noShow ? <span class="badge badge-noshow" data-testid="no-show">No-show</span> : null}
+                  {invitee.rescheduledTo ? (
+                    <button type="button" class="link" data-testid="invitee-moved-to"
+                      onClick={() => onOpenMeeting(invitee.rescheduledTo as string)}>
+                      {invitee.rescheduledToStart ? `Moved to ${formatDateTime(invitee.rescheduledToStart, zone)}` : 'Moved'}
+                    </button>
+                  ) : null}
                   {invitee.status !== 'active' ? <span class="badge badge-other">{invitee.status}</span> : null}
                 </div>
                 <div class="invitee-meta">

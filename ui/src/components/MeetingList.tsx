@@ -72,6 +72,28 @@ function rowTop(layout: GroupLayout, rowIndex: number): number {
   return layout.top + (layout.sectionHeader ? SECTION_HEADER_HEIGHT : 0) + DAY_HEADER_HEIGHT + rowIndex * ROW_HEIGHT;
 }
 
+/** Where the row of `uri` starts, or null when the list does not hold it. */
+export function rowTopOf(layouts: readonly GroupLayout[], uri: string): number | null {
+  for (const layout of layouts) {
+    const row = layout.group.meetings.findIndex((meeting) => meeting.uri === uri);
+    if (row >= 0) return rowTop(layout, row);
+  }
+  return null;
+}
+
+/** The row at the top edge of the viewport: what must stay in place when rows arrive above it. */
+export function anchorAt(layouts: readonly GroupLayout[], offset: number): { uri: string; top: number } | null {
+  const index = firstVisible(layouts as GroupLayout[], offset);
+  const layout = layouts[index];
+  if (!layout) return null;
+  for (let row = 0; row < layout.group.meetings.length; row++) {
+    const top = rowTop(layout, row);
+    if (top + ROW_HEIGHT > offset) return { uri: layout.group.meetings[row].uri, top };
+  }
+  const next = layouts[index + 1];
+  return next && next.group.meetings.length > 0 ? { uri: next.group.meetings[0].uri, top: rowTop(next, 0) } : null;
+}
+
 type MeetingListProps = {
   groups: MeetingGroup[];
   zone: Zone;
@@ -109,6 +131,24 @@ export function MeetingList({ groups, zone, selectedUri, onOpen, label, id, rese
     if (scroller.current) scroller.current.scrollTop = 0;
     setScrollTop(0);
   }, [resetKey]);
+
+  // A delivery that lands while the advisor reads keeps the rows they look at where they are:
+  // when rows are added or removed above the viewport, the scroll position moves with them.
+  const anchor = useRef<{ uri: string; top: number } | null>(null);
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    const previous = anchor.current;
+    if (!element || !previous || shownKey.current !== resetKey) return;
+    const moved = rowTopOf(layouts, previous.uri);
+    if (moved === null || moved === previous.top) return;
+    const shifted = Math.max(0, scrollTop + (moved - previous.top));
+    element.scrollTop = shifted;
+    setScrollTop(shifted);
+  }, [layouts]);
+  useLayoutEffect(() => {
+    // At the very top there is nothing to hold: a new first meeting simply appears.
+    anchor.current = scrollTop > 0 ? anchorAt(layouts, scrollTop) : null;
+  });
 
   useEffect(() => {
     if (pendingFocus === null) return;

@@ -1,5 +1,7 @@
-// The sync card in the sidebar: Sync button, progress while syncing, last result, next sync.
-import type { Overview, SyncProgress } from '../ipc';
+// The sync card in the sidebar: real-time state, Sync button, progress while syncing, last result,
+// next sync, and in the demo a button that makes its Calendly book a meeting.
+import { useState } from 'preact/hooks';
+import { ipc, type IpcError, type Overview, type Realtime, type SyncProgress } from '../ipc';
 import { describeCounts, formatRelative, formatTime, plural } from '../format';
 import { describeSyncFailure } from '../errors';
 import { useApp } from '../context';
@@ -34,6 +36,53 @@ function blockedLabel(overview: Overview): string {
   }
 }
 
+/** The real-time state in words, as the sync panel shows it. */
+export function describeRealtime(realtime: Realtime): string {
+  switch (realtime.state) {
+    case 'live':
+      return 'Live';
+    case 'connecting':
+      return 'Connecting to real-time updates…';
+    case 'degraded':
+      return realtime.reason ?? 'Real-time updates are interrupted; meetings still sync on the schedule.';
+    case 'off':
+      return realtime.reason ?? 'Real-time updates are off.';
+  }
+}
+
+function RealtimeLine() {
+  const { overview, now, zone } = useApp();
+  const { realtime, connection } = overview;
+  // Before any account is connected there is nothing to be live about.
+  if (connection.state === 'disconnected' && realtime.state === 'off') return null;
+  return (
+    <div class="realtime" id="realtime-status" data-state={realtime.state} role="status" aria-live="polite">
+      <span class={`realtime-dot realtime-${realtime.state}`} aria-hidden="true" />
+      <span class="realtime-text" id="realtime-text">{describeRealtime(realtime)}</span>
+      {realtime.state === 'live' && realtime.lastDeliveryAt ? (
+        <span class="realtime-last" id="realtime-last"> · last change {formatRelative(realtime.lastDeliveryAt, now, zone)}</span>
+      ) : null}
+    </div>
+  );
+}
+
+function SimulateBooking() {
+  const { overview, reportError } = useApp();
+  const [busy, setBusy] = useState(false);
+  if (!overview.connection.demo) return null;
+  const simulate = () => {
+    setBusy(true);
+    ipc.simulateBooking()
+      .catch((error: IpcError) => reportError(error))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <button type="button" id="simulate-booking" class="block" disabled={busy} onClick={simulate}>
+      {busy ? 'Booking…' : 'Simulate a booking'}
+    </button>
+  );
+}
+
 export function SyncPanel() {
   const { overview, now, zone, syncFailure, syncNow, syncBlockedReason } = useApp();
   const { sync } = overview;
@@ -50,6 +99,7 @@ export function SyncPanel() {
   return (
     <section class="sync-card" aria-labelledby="sync-heading">
       <h2 id="sync-heading" class="sync-heading">Sync</h2>
+      <RealtimeLine />
       <p id="sync-status" class={`sync-status sync-${state}`} data-state={state} role="status" aria-live="polite">
         {statusText}
       </p>
@@ -81,12 +131,14 @@ export function SyncPanel() {
         ) : last?.error ? (
           <p class="sync-error" id="last-sync-error">The last sync did not finish: {last.error}</p>
         ) : null}
+        {last?.warning ? <p class="sync-warning" id="last-sync-warning">{last.warning}</p> : null}
       </div>
       <p id="next-sync" class="hint">
         {sync.nextSyncAt && !syncBlockedReason
           ? `Next sync at ${formatTime(sync.nextSyncAt, zone)} (every ${sync.intervalMinutes} min)`
           : `Automatic sync every ${sync.intervalMinutes} min`}
       </p>
+      <SimulateBooking />
     </section>
   );
 }

@@ -287,7 +287,10 @@ pub struct World {
     pub service: String,
     pub fake: FakeHandle,
     pub relay: Option<RunningRelay>,
+    /// The relay that carries real time (channels and their ingress URLs).
+    pub realtime_relay: RunningRelay,
     pub clock: TestClock,
+    /// Every channel's ingress URL starts with this: our subscriptions' callback URLs.
     pub webhook_base: Url,
 }
 
@@ -316,13 +319,16 @@ impl World {
             std::process::id(),
             rand::random::<u64>()
         );
+        let realtime_relay = RunningRelay::start().await;
+        let webhook_base = realtime_relay.base.join("hooks/").unwrap();
         Self {
             data_dir: tempfile::tempdir().unwrap(),
             service,
             fake,
             relay,
+            realtime_relay,
             clock: TestClock::default(),
-            webhook_base: Url::parse("http://127.0.0.1:9/webhooks/").unwrap(),
+            webhook_base,
         }
     }
 
@@ -341,7 +347,7 @@ impl World {
             redirect,
             self.service.clone(),
         );
-        config.webhook_callback_base = Some(self.webhook_base.clone());
+        config.relay_base = Some(self.realtime_relay.base.clone());
         config.clock = self.clock.clock();
         config.refresh = RefreshPolicy {
             base_delay: Duration::from_millis(10),
@@ -460,4 +466,30 @@ pub fn secret_tool_search(service: &str) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// Polls `condition` every 20 ms until it holds, failing the test after 30 seconds.
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// True when some process is blocked waiting for an exclusive lock on `path` (a `->` line for
+/// the file's inode in `/proc/locks`).
+pub fn someone_waits_for_lock(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return false;
+    };
+    let inode = format!(":{} ", metadata.ino());
+    std::fs::read_to_string("/proc/locks")
+        .unwrap_or_default()
+        .lines()
+        .any(|line| line.contains("->") && line.contains(&inode))
 }

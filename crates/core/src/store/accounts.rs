@@ -180,10 +180,15 @@ impl Store {
         Ok(())
     }
 
-    /// Removes every meeting, invitee, client (and note), link, search row, sync run and cached
-    /// event type of the account, keeping the account row and its settings (a disconnect with "wipe local data").
+    /// Removes every meeting, invitee, client (and note), link, search row, sync run, cached event
+    /// type and recorded webhook delivery of the account, keeping the account row and its settings
+    /// (a disconnect with "wipe local data").
+    ///
+    /// The deleted pages are overwritten with zeros (`secure_delete`) and the WAL is checkpointed
+    /// and truncated afterwards, so no copy of the wiped meetings stays readable in either file.
     pub fn wipe_account_data(&mut self, account: AccountId) -> Result<(), StoreError> {
         self.require_account(account)?;
+        self.connection.pragma_update(None, "secure_delete", "ON")?;
         let transaction = self.connection.transaction()?;
         // Meetings cascade to invitees, answers and links; the trigger drops search rows.
         transaction.execute("DELETE FROM meetings WHERE account_id = ?1", [account.0])?;
@@ -196,7 +201,17 @@ impl Store {
             "DELETE FROM event_type_refreshes WHERE account_id = ?1",
             [account.0],
         )?;
+        transaction.execute(
+            "DELETE FROM webhook_deliveries WHERE account_id = ?1",
+            [account.0],
+        )?;
         transaction.commit()?;
+        // FTS5 only marks deleted rows in its index; merging the segments drops their terms.
+        self.connection
+            .execute_batch("INSERT INTO meeting_search(meeting_search) VALUES ('optimize');")?;
+        self.checkpoint()?;
+        self.connection
+            .pragma_update(None, "secure_delete", "OFF")?;
         Ok(())
     }
 

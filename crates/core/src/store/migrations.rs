@@ -158,7 +158,81 @@ CREATE TRIGGER meetings_drop_search_row AFTER DELETE ON meetings BEGIN
     DELETE FROM meeting_search WHERE rowid = old.meeting_id;
 END;
 "#,
-    // Event types: names, durations and colours of the kinds of meetings, cached per account.
+    // 2: what sync knows about each meeting's invitee list (sync that always converges):
+    //    the version whose invitees were last read completely, when, why the last read failed,
+    //    and how many invitees moved away (reschedules belong to invitees, not meetings).
+    r#"
+ALTER TABLE meetings ADD COLUMN invitees_read_for TEXT;
+ALTER TABLE meetings ADD COLUMN invitees_read_at TEXT;
+ALTER TABLE meetings ADD COLUMN read_error TEXT;
+ALTER TABLE meetings ADD COLUMN read_error_at TEXT;
+ALTER TABLE meetings ADD COLUMN moved_invitee_count INTEGER NOT NULL DEFAULT 0;
+-- Rows a poll wrote with every invitee Calendly counts were read completely for their version;
+-- taking that on trust spares an upgrade from re-reading every meeting's invitees at once.
+UPDATE meetings SET invitees_read_for = calendly_updated_at || '|' || content_fingerprint,
+                    invitees_read_at = last_seen_at
+ WHERE last_change_source = 'poll'
+   AND (SELECT count(*) FROM invitees i WHERE i.meeting_id = meetings.meeting_id) >= invitees_total;
+-- One invitee moving out of a group no longer marks the whole meeting rescheduled.
+UPDATE meetings SET moved_invitee_count = (
+    SELECT count(*) FROM invitees x
+     WHERE x.meeting_id = meetings.meeting_id
+       AND (x.new_invitee_uri IS NOT NULL
+            OR EXISTS (SELECT 1 FROM invitees y
+                        WHERE y.account_id = x.account_id AND y.old_invitee_uri = x.invitee_uri)));
+UPDATE meetings SET rescheduled_to = NULL
+ WHERE rescheduled_to IS NOT NULL
+   AND moved_invitee_count < max(invitees_total,
+                                 (SELECT count(*) FROM invitees i WHERE i.meeting_id = meetings.meeting_id));
+"#,
+    // 3: real time: each account's relay channel and Calendly subscription, and every webhook
+    // delivery received through it (never its signature).
+    r#"
+CREATE TABLE realtime_channels (
+    account_id          INTEGER PRIMARY KEY REFERENCES accounts (account_id) ON DELETE CASCADE,
+    relay_base          TEXT NOT NULL,
+    channel_id          TEXT NOT NULL,
+    ingress_url         TEXT NOT NULL,
+    -- Who signs the deliveries: our own per-subscription key, or Calendly's app key (OAuth).
+    signed_by           TEXT NOT NULL DEFAULT 'subscription' CHECK (signed_by IN ('subscription', 'app')),
+    subscription_uri    TEXT,
+    subscription_state  TEXT,
+    subscription_checked_at TEXT,
+    -- Set when real time cannot work for this account (e.g. the Calendly plan has no webhooks).
+    off_reason          TEXT,
+    -- The highest relay delivery id applied, recorded or rejected: where the stream resumes.
+    last_delivery_id    INTEGER NOT NULL DEFAULT 0,
+    -- What the listener holding the stream last reported, for other processes' status.
+    stream_state        TEXT,
+    stream_reason       TEXT,
+    stream_changed_at   TEXT,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+    webhook_delivery_id INTEGER PRIMARY KEY,
+    account_id          INTEGER NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    channel_id          TEXT NOT NULL,
+    -- The relay's id: integers, strictly increasing per channel.
+    delivery_id         INTEGER NOT NULL,
+    event               TEXT,
+    received_at         TEXT NOT NULL,
+    processed_at        TEXT NOT NULL,
+    outcome             TEXT NOT NULL CHECK (outcome IN ('applied', 'duplicate', 'rejected')),
+    reason              TEXT,
+    -- SHA-256 of the raw body: the same Calendly message sent twice is a duplicate.
+    body_digest         TEXT,
+    meeting_uri         TEXT,
+    invitee_uri         TEXT,
+    changed             INTEGER NOT NULL DEFAULT 0 CHECK (changed IN (0, 1)),
+    UNIQUE (account_id, channel_id, delivery_id)
+);
+CREATE INDEX webhook_deliveries_by_digest ON webhook_deliveries (account_id, body_digest)
+    WHERE body_digest IS NOT NULL;
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (account_id, processed_at);
+"#,
+    // 4: event types: names, durations and colours of the kinds of meetings, cached per account.
     r#"
 CREATE TABLE event_types (
     event_type_id    INTEGER PRIMARY KEY,
@@ -181,11 +255,11 @@ CREATE TABLE event_type_refreshes (
     refreshed_at TEXT NOT NULL
 );
 "#,
-    // Counting an account's meetings (every status refresh) from a small index, not the table.
+    // 5: counting an account's meetings (every status refresh) from a small index, not the table.
     r#"
 CREATE INDEX meetings_live_by_account ON meetings (account_id) WHERE deleted_in_calendly = 0;
 "#,
-    // Client notes: the advisor's private note on a client, kept only in this database.
+    // 6: client notes: the advisor's private note on a client, kept only in this database.
     r#"
 CREATE TABLE client_notes (
     client_id  INTEGER PRIMARY KEY REFERENCES clients (client_id) ON DELETE CASCADE,

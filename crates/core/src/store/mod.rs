@@ -10,6 +10,7 @@ mod event_types;
 mod migrations;
 mod notes;
 mod queries;
+mod realtime;
 mod search;
 mod settings;
 mod sync_runs;
@@ -23,6 +24,10 @@ pub use queries::{
     ClientRow, InviteeRow, InviteeSummaryRow, MeetingDetail, MeetingFilter, MeetingOrder,
     MeetingRow, MeetingStatusFilter,
 };
+pub use realtime::{
+    DeliveryOutcome, DeliveryRow, IncomingDelivery, NewRealtimeChannel, RealtimeChannelRow,
+    RecordedDelivery, SigningAuthority,
+};
 pub use search::fts_match_expression;
 pub use settings::SettingScope;
 pub use sync_runs::{SyncRunId, SyncRunRow};
@@ -35,6 +40,60 @@ use crate::error::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::time::Duration;
+
+/// Creates the database file readable and writable by its owner only (`0600`), or tightens an
+/// existing one. SQLite gives the WAL and shared-memory files the database file's mode, and
+/// companions left by an older build are tightened too. Meetings and client e-mails are
+/// personal data; other users of the machine have no business reading them.
+fn restrict_to_owner(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let permission_error = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Permissions { path, source }
+        };
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(permission_error(path))?;
+        let mut companions = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            companions.push(name.into());
+        }
+        for file in companions {
+            match std::fs::metadata(&file) {
+                Ok(metadata) if metadata.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(permission_error(&file))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Creates the data folder (and its parents) and makes it private to the owner (`0700`): it holds
+/// the database, lock files and pending sign-ins. An existing folder is tightened as well.
+pub fn create_private_folder(path: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o777 != 0o700 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
 
 /// How long a writer waits for another connection's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -77,6 +136,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
+        restrict_to_owner(path)?;
         let mut connection = Connection::open(path).map_err(open_error)?;
         connection.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
         // WAL lets the UI read while a sync writes; NORMAL sync is durable enough under WAL.
@@ -99,6 +159,14 @@ impl Store {
             .map_err(open_error)?;
         migrations::run_migrations(&mut connection, migrations_to_run)?;
         Ok(Store { connection })
+    }
+
+    /// Writes every committed page back into the database file and truncates the WAL, so pages
+    /// that were deleted (and zeroed under `secure_delete`) leave no older copy in the WAL.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Opens a read-only connection to a database that [`Store::open`] already created and

@@ -90,6 +90,12 @@ pub struct MeetingRow {
     pub rescheduled_to: Option<EventUri>,
     /// Start of `rescheduled_to` when that meeting is stored.
     pub rescheduled_to_start: Option<DateTime<Utc>>,
+    /// Invitees that moved to another meeting (a group reads "1 of 3 moved"; when every invitee
+    /// moved to the same meeting, `rescheduled_to` names it).
+    pub moved_invitees: u32,
+    /// Why this meeting's invitees could not be read from Calendly on the last try, if they could
+    /// not (the meeting shows what is known; the next sync tries again).
+    pub read_error: Option<String>,
     pub deleted_in_calendly: bool,
     pub first_seen_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
@@ -117,6 +123,12 @@ pub struct InviteeRow {
     pub reschedule_url: Option<String>,
     pub old_invitee: Option<InviteeUri>,
     pub new_invitee: Option<InviteeUri>,
+    /// The meeting this invitee moved to (a reschedule), whichever half of it arrived first.
+    pub moved_to: Option<EventUri>,
+    /// Start of `moved_to` when that meeting is stored.
+    pub moved_to_start: Option<DateTime<Utc>>,
+    /// The meeting this invitee came from (the other half of a reschedule).
+    pub moved_from: Option<EventUri>,
     pub rescheduled: bool,
     pub no_show: bool,
     pub cancellation: Option<Cancellation>,
@@ -162,7 +174,7 @@ const MEETING_COLUMNS: &str =
     (SELECT r.start_time FROM meetings r
       WHERE r.account_id = m.account_id AND r.event_uri = m.rescheduled_to),
     m.deleted_in_calendly, m.first_seen_at, m.last_seen_at, m.last_change_source,
-    m.invitees_total, m.invitees_active,
+    m.invitees_total, m.invitees_active, m.moved_invitee_count, m.read_error,
     et.name, et.color";
 
 /// The event-type cache joined to `m` (one row at most: the pair is unique).
@@ -218,8 +230,8 @@ fn meeting_from_row(row: &Row<'_>) -> rusqlite::Result<MeetingRow> {
         start_time: row.get::<_, SqlTime>(4)?.0,
         end_time: row.get::<_, SqlTime>(5)?.0,
         event_type: row.get(6)?,
-        event_type_name: row.get(26)?,
-        event_type_color: row.get(27)?,
+        event_type_name: row.get(28)?,
+        event_type_color: row.get(29)?,
         location: Location {
             kind: row.get(7)?,
             join_url: row.get(8)?,
@@ -237,6 +249,8 @@ fn meeting_from_row(row: &Row<'_>) -> rusqlite::Result<MeetingRow> {
         last_change_source,
         invitees_total: count_column(row, 24)?,
         invitees_active: count_column(row, 25)?,
+        moved_invitees: count_column(row, 26)?,
+        read_error: row.get(27)?,
         invitees: Vec::new(),
         client_emails: Vec::new(),
     })
@@ -245,7 +259,19 @@ fn meeting_from_row(row: &Row<'_>) -> rusqlite::Result<MeetingRow> {
 const INVITEE_COLUMNS: &str = "i.invitee_id, i.meeting_id, i.invitee_uri, i.event_uri, i.email,
     i.name, i.status, i.timezone, i.cancel_url, i.reschedule_url, i.old_invitee_uri,
     i.new_invitee_uri, i.rescheduled, i.no_show, i.has_cancellation, i.canceled_at,
-    i.canceled_reason, i.canceled_by, i.canceler_type, i.calendly_created_at, i.calendly_updated_at";
+    i.canceled_reason, i.canceled_by, i.canceler_type, i.calendly_created_at, i.calendly_updated_at,
+    (SELECT coalesce(
+        (SELECT n.event_uri FROM invitees n
+          WHERE n.account_id = i.account_id AND n.invitee_uri = i.new_invitee_uri),
+        (SELECT n.event_uri FROM invitees n
+          WHERE n.account_id = i.account_id AND n.old_invitee_uri = i.invitee_uri
+          ORDER BY n.invitee_uri LIMIT 1))),
+    (SELECT coalesce(
+        (SELECT o.event_uri FROM invitees o
+          WHERE o.account_id = i.account_id AND o.invitee_uri = i.old_invitee_uri),
+        (SELECT o.event_uri FROM invitees o
+          WHERE o.account_id = i.account_id AND o.new_invitee_uri = i.invitee_uri
+          ORDER BY o.invitee_uri LIMIT 1)))";
 
 fn invitee_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, InviteeRow)> {
     Ok((
@@ -262,6 +288,9 @@ fn invitee_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, InviteeRow)> {
             reschedule_url: row.get(9)?,
             old_invitee: row.get::<_, Option<String>>(10)?.map(InviteeUri::new),
             new_invitee: row.get::<_, Option<String>>(11)?.map(InviteeUri::new),
+            moved_to: partner_meeting(row, 21, 11)?,
+            moved_to_start: None,
+            moved_from: partner_meeting(row, 22, 10)?,
             rescheduled: row.get(12)?,
             no_show: row.get(13)?,
             cancellation: cancellation_from_columns(row, 14, 15, 16, 17, 18)?,
@@ -269,6 +298,29 @@ fn invitee_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, InviteeRow)> {
             updated_at: row.get::<_, SqlTime>(20)?.0,
         },
     ))
+}
+
+/// The meeting of a reschedule partner: the stored partner's (column `found`), or else the one
+/// nested in the partner's URI (column `named`), as a partner that is not stored still names it.
+fn partner_meeting(
+    row: &Row<'_>,
+    found: usize,
+    named: usize,
+) -> rusqlite::Result<Option<EventUri>> {
+    let found: Option<String> = row.get(found)?;
+    let named: Option<String> = row.get(named)?;
+    Ok(found
+        .or_else(|| named.as_deref().and_then(nested_event))
+        .map(EventUri::new))
+}
+
+/// `https://…/scheduled_events/E/invitees/I` → `https://…/scheduled_events/E`.
+fn nested_event(invitee_uri: &str) -> Option<String> {
+    let (event, invitee_id) = invitee_uri
+        .trim_end_matches('/')
+        .rsplit_once("/invitees/")?;
+    (event.contains("/scheduled_events/") && !invitee_id.is_empty() && !invitee_id.contains('/'))
+        .then(|| event.to_owned())
 }
 
 /// SQL conditions and their parameters. Clauses use bare `?` placeholders, which SQLite
@@ -549,6 +601,18 @@ impl Store {
                 })
             })?;
             invitee.questions_and_answers = answers.collect::<Result<_, _>>()?;
+            if let Some(target) = &invitee.moved_to {
+                invitee.moved_to_start = self
+                    .connection
+                    .prepare_cached(
+                        "SELECT start_time FROM meetings WHERE account_id = ?1 AND event_uri = ?2",
+                    )?
+                    .query_row(params![account.0, target.as_str()], |row| {
+                        row.get::<_, SqlTime>(0)
+                    })
+                    .optional()?
+                    .map(|time| time.0);
+            }
         }
         Ok(Some(MeetingDetail {
             meeting,
@@ -590,6 +654,43 @@ impl Store {
             ..MeetingFilter::default()
         };
         self.meetings(account, &filter, now)
+    }
+
+    /// Meetings (not flagged deleted) whose invitees could not be read on the last try, and the
+    /// most recent reason: what the status line reports until a sync reads them.
+    pub fn unreadable_meetings(
+        &self,
+        account: AccountId,
+    ) -> Result<(u64, Option<String>), StoreError> {
+        let (count, latest): (i64, Option<String>) = self.connection.query_row(
+            "SELECT count(*),
+                    (SELECT read_error FROM meetings
+                      WHERE account_id = ?1 AND deleted_in_calendly = 0 AND read_error IS NOT NULL
+                      ORDER BY read_error_at DESC, meeting_id DESC LIMIT 1)
+               FROM meetings
+              WHERE account_id = ?1 AND deleted_in_calendly = 0 AND read_error IS NOT NULL",
+            [account.0],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        Ok((count.max(0) as u64, latest))
+    }
+
+    /// The meetings (not flagged deleted) whose invitees could not be read on the last try,
+    /// oldest failure first, at most `limit`: a sync retries them even outside its window.
+    pub fn meetings_with_read_errors(
+        &self,
+        account: AccountId,
+        limit: u32,
+    ) -> Result<Vec<EventUri>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT event_uri FROM meetings
+              WHERE account_id = ?1 AND deleted_in_calendly = 0 AND read_error IS NOT NULL
+              ORDER BY read_error_at, meeting_id LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![account.0, limit], |row| {
+            Ok(EventUri::new(row.get::<_, String>(0)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// How many meetings (not flagged deleted) the account has.

@@ -950,3 +950,135 @@ mod search_properties {
         }
     }
 }
+
+#[test]
+fn a_wipe_leaves_no_readable_copy_in_the_database_or_the_wal() {
+    let (mut temp, account) = store_with_account();
+    let mut events = Vec::new();
+    for number in 0..40 {
+        let meeting = event(&format!("ZQ{number}"), days(number));
+        let mut guest = invitee(
+            &meeting,
+            "Q1",
+            &format!("zebulonquark{number}@example.com"),
+            "Zebulonquark Person",
+        );
+        guest.questions_and_answers = vec![crate::domain::QuestionAnswer {
+            question: "Topic".into(),
+            answer: "zebulonquark pension plans".into(),
+            position: 0,
+        }];
+        events.push((meeting, vec![guest]));
+    }
+    seed(&mut temp.store, account, &events);
+    let files = |temp: &crate::test_support::TempStore| {
+        let mut bytes = std::fs::read(temp.path()).unwrap();
+        let wal = temp.directory.path().join("advicly.sqlite3-wal");
+        bytes.extend(std::fs::read(wal).unwrap_or_default());
+        bytes
+    };
+    let marker = b"ebulonquark";
+    let holds_marker = |bytes: &[u8]| bytes.windows(marker.len()).any(|window| window == marker);
+    assert!(
+        holds_marker(&files(&temp)),
+        "the seeded names, e-mails and answers are on disk (else this test proves nothing)"
+    );
+
+    temp.store.wipe_account_data(account).unwrap();
+
+    // Zeroed pages and a truncated WAL: neither file holds the wiped personal data any more.
+    assert!(
+        !holds_marker(&files(&temp)),
+        "wiped data is still readable in the database file or its WAL"
+    );
+    assert_eq!(
+        std::fs::metadata(temp.directory.path().join("advicly.sqlite3-wal"))
+            .map(|metadata| metadata.len())
+            .unwrap_or(0),
+        0,
+        "the WAL was checkpointed and truncated"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_companions_are_private_to_the_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("advicly.sqlite3");
+    // A file left world-readable by an older build is tightened on the next open.
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut store = Store::open(&path).unwrap();
+    store.upsert_account(&user(1), base_time()).unwrap();
+    for name in [
+        "advicly.sqlite3",
+        "advicly.sqlite3-wal",
+        "advicly.sqlite3-shm",
+    ] {
+        let mode = std::fs::metadata(directory.path().join(name))
+            .unwrap_or_else(|error| panic!("{name}: {error}"))
+            .permissions()
+            .mode();
+        // Meetings and client e-mails are personal data: no group or other access.
+        assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
+    }
+}
+
+#[test]
+fn migration_two_trusts_complete_poll_rows_and_unmarks_a_group_one_member_left() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("old.sqlite3");
+    // A database as the previous build left it: one group meeting, marked rescheduled because one
+    // of its three invitees moved, written by a poll with every invitee.
+    drop(Store::open_with_migrations(&path, &migrations::MIGRATIONS[..1]).unwrap());
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            "INSERT INTO accounts (account_id, user_uri, organization_uri, email, name, created_at, updated_at)
+             VALUES (1, 'u', 'o', 'a@example.com', 'A', 't', 't');
+             INSERT INTO meetings (meeting_id, account_id, event_uri, status, start_time, end_time,
+                                   calendly_created_at, calendly_updated_at, rescheduled_to,
+                                   first_seen_at, last_seen_at, last_change_source, invitees_total,
+                                   invitees_active, content_fingerprint)
+             VALUES (1, 1, 'https://x/scheduled_events/G', 'active', 's', 'e', 'c',
+                     '2026-03-01T09:00:00.000000000Z', 'https://x/scheduled_events/N', 'f',
+                     '2026-03-01T10:00:00.000000000Z', 'poll', 3, 2, 'fp');
+             INSERT INTO invitees (account_id, meeting_id, invitee_uri, event_uri, email,
+                                   email_normalized, name, status, new_invitee_uri,
+                                   calendly_created_at, calendly_updated_at, content_fingerprint)
+             VALUES (1, 1, 'https://x/scheduled_events/G/invitees/1', 'https://x/scheduled_events/G',
+                     'a@x.com', 'a@x.com', 'A', 'canceled', 'https://x/scheduled_events/N/invitees/9', 'c', 'u', 'f'),
+                    (1, 1, 'https://x/scheduled_events/G/invitees/2', 'https://x/scheduled_events/G',
+                     'b@x.com', 'b@x.com', 'B', 'active', NULL, 'c', 'u', 'f'),
+                    (1, 1, 'https://x/scheduled_events/G/invitees/3', 'https://x/scheduled_events/G',
+                     'c@x.com', 'c@x.com', 'C', 'active', NULL, 'c', 'u', 'f');",
+        )
+        .unwrap();
+    drop(connection);
+
+    let store = Store::open(&path).unwrap();
+
+    let (rescheduled_to, moved, read_for, read_at): (
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<String>,
+    ) = store
+        .connection()
+        .query_row(
+            "SELECT rescheduled_to, moved_invitee_count, invitees_read_for, invitees_read_at
+               FROM meetings WHERE meeting_id = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .unwrap();
+    // Two of three still attend: the group no longer reads "Rescheduled to …" but "1 of 3 moved".
+    assert_eq!((rescheduled_to, moved), (None, 1));
+    // A complete poll row counts as read for its version, so the upgrade re-reads nothing.
+    assert_eq!(
+        read_for.as_deref(),
+        Some("2026-03-01T09:00:00.000000000Z|fp")
+    );
+    assert_eq!(read_at.as_deref(), Some("2026-03-01T10:00:00.000000000Z"));
+}

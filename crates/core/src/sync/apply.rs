@@ -7,7 +7,8 @@
 
 use super::fingerprint::{event_fingerprint, invitee_fingerprint};
 use super::plan::{
-    classify_event, plan_page, MeetingOperation, PagePlan, StoredMeetingState, StoredSnapshot,
+    classify_event, plan_page_at, trusted, MeetingOperation, PagePlan, StoredMeetingState,
+    StoredSnapshot,
 };
 use super::SyncCounts;
 use crate::domain::{
@@ -26,20 +27,37 @@ pub struct ApplyOutcome {
     pub counts: SyncCounts,
     /// Invitees inserted or changed (an unchanged invitee is not written).
     pub invitees_written: u64,
+    /// Meetings stored with a read error because their invitees could not be read.
+    pub unreadable: u64,
+}
+
+/// What a poll read for one page's invitees: complete lists, and the events whose invitees could
+/// not be read (with the reason, as the advisor should see it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InviteeReads {
+    pub lists: HashMap<EventUri, Vec<FetchedInvitee>>,
+    pub failures: HashMap<EventUri, String>,
 }
 
 impl ApplyOutcome {
     /// True when anything a user can see changed (the engine then emits `MeetingsChanged`).
     pub fn changed_anything(&self) -> bool {
-        self.counts.changed() > 0 || self.invitees_written > 0
+        self.counts.changed() > 0 || self.invitees_written > 0 || self.unreadable > 0
     }
 }
 
 const STORED_STATE_SELECT: &str =
     "SELECT m.event_uri, m.calendly_updated_at, m.status, m.deleted_in_calendly,
             m.content_fingerprint,
-            (SELECT count(*) FROM invitees i WHERE i.meeting_id = m.meeting_id)
+            (SELECT count(*) FROM invitees i WHERE i.meeting_id = m.meeting_id),
+            (SELECT count(*) FROM invitees i WHERE i.meeting_id = m.meeting_id
+                                               AND i.status = 'active'),
+            m.invitees_read_for, m.invitees_read_at, m.read_error IS NOT NULL
        FROM meetings m";
+
+fn count_from_sql(count: i64) -> u32 {
+    count.clamp(0, i64::from(u32::MAX)) as u32
+}
 
 fn stored_state_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMeetingState> {
     Ok(StoredMeetingState {
@@ -48,7 +66,11 @@ fn stored_state_from_row(row: &Row<'_>) -> rusqlite::Result<StoredMeetingState> 
         status: Status::parse(&row.get::<_, String>(2)?),
         deleted_in_calendly: row.get(3)?,
         fingerprint: row.get(4)?,
-        stored_invitee_count: row.get::<_, i64>(5)?.clamp(0, i64::from(u32::MAX)) as u32,
+        stored_invitee_count: count_from_sql(row.get(5)?),
+        stored_active_invitee_count: count_from_sql(row.get(6)?),
+        invitees_read_for: row.get(7)?,
+        invitees_read_at: row.get::<_, Option<SqlTime>>(8)?.map(|time| time.0),
+        read_error: row.get(9)?,
     })
 }
 
@@ -171,64 +193,136 @@ fn touch_last_seen(
     Ok(())
 }
 
-/// Links `old_event` → `new_event` as the two halves of a reschedule, writing only what differs.
-fn link_reschedule(
+/// The event an invitee moved to (`to`) or came from: named by its own `new_invitee` /
+/// `old_invitee`, or by a stored invitee that names it as theirs (whichever half arrived first).
+fn reschedule_partner(
     connection: &Connection,
     account: AccountId,
-    old_event: &EventUri,
-    new_event: &EventUri,
-) -> rusqlite::Result<()> {
-    if old_event == new_event {
-        return Ok(());
+    invitee_uri: &str,
+    named: Option<String>,
+    reverse_column: &str,
+) -> rusqlite::Result<Option<EventUri>> {
+    if let Some(partner) = named {
+        return event_of_invitee(connection, account, &InviteeUri::new(partner));
     }
+    Ok(connection
+        .prepare_cached(&format!(
+            "SELECT event_uri FROM invitees WHERE account_id = ?1 AND {reverse_column} = ?2
+              ORDER BY invitee_uri LIMIT 1"
+        ))?
+        .query_row(params![account.0, invitee_uri], |row| {
+            row.get::<_, String>(0)
+        })
+        .optional()?
+        .map(EventUri::new))
+}
+
+/// The one event all of `events` name, when they are `expected` many and all name the same.
+fn the_one_event(events: &[EventUri], expected: usize) -> Option<&EventUri> {
+    let first = events.first()?;
+    (events.len() == expected && events.iter().all(|event| event == first)).then_some(first)
+}
+
+/// Recomputes a meeting's reschedule links from its invitees'. A reschedule moves one invitee, so
+/// the meeting reads "Rescheduled to …" only when every invitee (Calendly's total, canceled ones
+/// included) moved to the same meeting, and "rescheduled from" only when every invitee came from
+/// the same one; otherwise it counts the invitees that moved ("1 of 3 moved").
+fn refresh_reschedule_links(
+    connection: &Connection,
+    account: AccountId,
+    meeting: MeetingId,
+) -> rusqlite::Result<()> {
+    let Some((own_event, invitees_total)): Option<(String, i64)> = connection
+        .prepare_cached("SELECT event_uri, invitees_total FROM meetings WHERE meeting_id = ?1")?
+        .query_row([meeting.0], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?
+    else {
+        return Ok(());
+    };
+    let invitees: Vec<(String, Option<String>, Option<String>)> = connection
+        .prepare_cached(
+            "SELECT invitee_uri, new_invitee_uri, old_invitee_uri FROM invitees WHERE meeting_id = ?1",
+        )?
+        .query_map([meeting.0], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut moved_to = Vec::new();
+    let mut came_from = Vec::new();
+    for (invitee_uri, new_invitee, old_invitee) in invitees.iter().cloned() {
+        if let Some(target) = reschedule_partner(
+            connection,
+            account,
+            &invitee_uri,
+            new_invitee,
+            "old_invitee_uri",
+        )? {
+            moved_to.push(target);
+        }
+        if let Some(source) = reschedule_partner(
+            connection,
+            account,
+            &invitee_uri,
+            old_invitee,
+            "new_invitee_uri",
+        )? {
+            came_from.push(source);
+        }
+    }
+    let expected = invitees.len().max(invitees_total.max(0) as usize);
+    let not_itself = |event: &&EventUri| event.as_str() != own_event;
+    let rescheduled_to = the_one_event(&moved_to, expected).filter(not_itself);
+    let rescheduled_from = the_one_event(&came_from, expected).filter(not_itself);
     connection
         .prepare_cached(
-            "UPDATE meetings SET rescheduled_to = ?3
-             WHERE account_id = ?1 AND event_uri = ?2 AND rescheduled_to IS NOT ?3",
+            "UPDATE meetings SET rescheduled_to = ?2, rescheduled_from = ?3, moved_invitee_count = ?4
+             WHERE meeting_id = ?1
+               AND (rescheduled_to IS NOT ?2 OR rescheduled_from IS NOT ?3
+                    OR moved_invitee_count IS NOT ?4)",
         )?
-        .execute(params![account.0, old_event.as_str(), new_event.as_str()])?;
-    connection
-        .prepare_cached(
-            "UPDATE meetings SET rescheduled_from = ?3
-             WHERE account_id = ?1 AND event_uri = ?2 AND rescheduled_from IS NOT ?3",
-        )?
-        .execute(params![account.0, new_event.as_str(), old_event.as_str()])?;
+        .execute(params![
+            meeting.0,
+            rescheduled_to.map(EventUri::as_str),
+            rescheduled_from.map(EventUri::as_str),
+            moved_to.len() as i64
+        ])?;
     Ok(())
 }
 
-/// Stitches the reschedule halves around `invitee`, whichever half arrived first: its own
-/// `new_invitee`/`old_invitee`, and stored invitees that name it as theirs.
-fn stitch_reschedules(
+/// The stored meetings whose reschedule links may change when `invitee` is written: those of
+/// the invitees it names and of the invitees that name it.
+fn meetings_linked_to(
     connection: &Connection,
     account: AccountId,
     invitee: &FetchedInvitee,
-) -> rusqlite::Result<()> {
-    if let Some(new_invitee) = &invitee.new_invitee {
-        if let Some(new_event) = event_of_invitee(connection, account, new_invitee)? {
-            link_reschedule(connection, account, &invitee.event, &new_event)?;
-        }
+) -> rusqlite::Result<Vec<MeetingId>> {
+    let mut events: Vec<EventUri> = Vec::new();
+    for partner in [&invitee.new_invitee, &invitee.old_invitee]
+        .into_iter()
+        .flatten()
+    {
+        events.extend(event_of_invitee(connection, account, partner)?);
     }
-    if let Some(old_invitee) = &invitee.old_invitee {
-        if let Some(old_event) = event_of_invitee(connection, account, old_invitee)? {
-            link_reschedule(connection, account, &old_event, &invitee.event)?;
-        }
-    }
-    let events_naming = |column: &str| -> rusqlite::Result<Vec<EventUri>> {
+    for column in ["new_invitee_uri", "old_invitee_uri"] {
         let mut statement = connection.prepare_cached(&format!(
             "SELECT event_uri FROM invitees WHERE account_id = ?1 AND {column} = ?2"
         ))?;
         let rows = statement.query_map(params![account.0, invitee.uri.as_str()], |row| {
             Ok(EventUri::new(row.get::<_, String>(0)?))
         })?;
-        rows.collect()
-    };
-    for old_event in events_naming("new_invitee_uri")? {
-        link_reschedule(connection, account, &old_event, &invitee.event)?;
+        for row in rows {
+            events.push(row?);
+        }
     }
-    for new_event in events_naming("old_invitee_uri")? {
-        link_reschedule(connection, account, &invitee.event, &new_event)?;
+    let mut meetings = Vec::new();
+    for event in events {
+        let meeting: Option<i64> = connection
+            .prepare_cached(
+                "SELECT meeting_id FROM meetings WHERE account_id = ?1 AND event_uri = ?2",
+            )?
+            .query_row(params![account.0, event.as_str()], |row| row.get(0))
+            .optional()?;
+        meetings.extend(meeting.map(MeetingId));
     }
-    Ok(())
+    Ok(meetings)
 }
 
 /// Creates or refreshes the client of `email` and links it to the meeting.
@@ -243,8 +337,8 @@ fn link_client(
         return Ok(());
     }
     let name = invitee.name.trim();
-    // The display name is the most recent non-empty invitee name (by booking time), so the
-    // result does not depend on the order in which invitees arrive.
+    // The display name is the most recent non-empty invitee name (by booking time; on a tie the
+    // greater name), so the result does not depend on the order in which invitees arrive.
     let name_from = (!name.is_empty()).then_some(SqlTime(invitee.created_at));
     let client_id: i64 = connection
         .prepare_cached(
@@ -253,11 +347,14 @@ fn link_client(
              ON CONFLICT (account_id, email_normalized) DO UPDATE SET
                  display_name = CASE
                      WHEN excluded.display_name_from IS NOT NULL
-                      AND (clients.display_name_from IS NULL OR excluded.display_name_from >= clients.display_name_from)
+                      AND (clients.display_name_from IS NULL
+                           OR excluded.display_name_from > clients.display_name_from
+                           OR (excluded.display_name_from = clients.display_name_from
+                               AND excluded.display_name > clients.display_name))
                      THEN excluded.display_name ELSE clients.display_name END,
                  display_name_from = CASE
                      WHEN excluded.display_name_from IS NOT NULL
-                      AND (clients.display_name_from IS NULL OR excluded.display_name_from >= clients.display_name_from)
+                      AND (clients.display_name_from IS NULL OR excluded.display_name_from > clients.display_name_from)
                      THEN excluded.display_name_from ELSE clients.display_name_from END
              RETURNING client_id",
         )?
@@ -275,12 +372,13 @@ fn link_client(
     Ok(())
 }
 
-/// Writes one invitee unless the stored copy is newer or identical. Returns the meeting whose
-/// search row must be refreshed, or `None` when nothing was written.
+/// Writes one invitee unless the stored copy is newer (by a trusted timestamp) or identical.
+/// Returns the meeting whose search row must be refreshed, or `None` when nothing was written.
 fn write_invitee(
     connection: &Connection,
     account: AccountId,
     invitee: &FetchedInvitee,
+    now: DateTime<Utc>,
 ) -> rusqlite::Result<Option<MeetingId>> {
     let meeting_id: Option<i64> = connection
         .prepare_cached("SELECT meeting_id FROM meetings WHERE account_id = ?1 AND event_uri = ?2")?
@@ -301,7 +399,7 @@ fn write_invitee(
         })
         .optional()?;
     if let Some((stored_updated_at, stored_fingerprint, stored_meeting_id)) = existing {
-        let older = invitee.updated_at < stored_updated_at.0;
+        let older = trusted(stored_updated_at.0, now) && invitee.updated_at < stored_updated_at.0;
         let identical = invitee.updated_at == stored_updated_at.0
             && fingerprint == stored_fingerprint
             && meeting_id == stored_meeting_id;
@@ -379,8 +477,37 @@ fn write_invitee(
     }
     let meeting = MeetingId(meeting_id);
     link_client(connection, account, meeting, invitee)?;
-    stitch_reschedules(connection, account, invitee)?;
     Ok(Some(meeting))
+}
+
+/// Records the outcome of a poll's invitee read: a complete list read for the version `read_key`
+/// (only when the stored row is still that version; a newer one gets read again), or a failure.
+fn record_invitee_read(
+    connection: &Connection,
+    account: AccountId,
+    event: &EventUri,
+    read_key: Option<&str>,
+    failure: Option<&str>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    match failure {
+        Some(reason) => connection
+            .prepare_cached(
+                "UPDATE meetings SET read_error = ?3, read_error_at = ?4
+                 WHERE account_id = ?1 AND event_uri = ?2",
+            )?
+            .execute(params![account.0, event.as_str(), reason, SqlTime(now)])?,
+        None => connection
+            .prepare_cached(
+                "UPDATE meetings SET read_error = NULL, read_error_at = NULL, invitees_read_at = ?3,
+                     invitees_read_for = CASE
+                         WHEN calendly_updated_at || '|' || content_fingerprint = ?4 THEN ?4
+                         ELSE invitees_read_for END
+                 WHERE account_id = ?1 AND event_uri = ?2",
+            )?
+            .execute(params![account.0, event.as_str(), SqlTime(now), read_key])?,
+    };
+    Ok(())
 }
 
 impl Store {
@@ -421,7 +548,10 @@ impl Store {
 
     /// Applies one page in ONE transaction: meetings, the invitees fetched for it (keyed by
     /// event; events not in the map keep their stored invitees), clients and links, reschedule
-    /// stitching and the search index. A crash before commit leaves the previous state intact.
+    /// links and the search index. A crash before commit leaves the previous state intact.
+    ///
+    /// With `ChangeSource::Poll` each list in `invitees` is taken as the event's complete
+    /// invitee list (recorded as read for the planned version); a webhook's is partial.
     pub fn apply_page(
         &mut self,
         account: AccountId,
@@ -430,61 +560,45 @@ impl Store {
         source: ChangeSource,
         now: DateTime<Utc>,
     ) -> Result<ApplyOutcome, StoreError> {
+        self.apply(account, plan, invitees, &HashMap::new(), source, now)
+    }
+
+    /// Applies one polled page in ONE transaction, like [`Store::apply_page`], and stores the
+    /// events whose invitees could not be read with that error (their invitees are read again on
+    /// the next sync). The page goes on either way.
+    pub fn apply_polled_page(
+        &mut self,
+        account: AccountId,
+        plan: &PagePlan,
+        reads: &InviteeReads,
+        now: DateTime<Utc>,
+    ) -> Result<ApplyOutcome, StoreError> {
+        self.apply(
+            account,
+            plan,
+            &reads.lists,
+            &reads.failures,
+            ChangeSource::Poll,
+            now,
+        )
+    }
+
+    fn apply(
+        &mut self,
+        account: AccountId,
+        plan: &PagePlan,
+        invitees: &HashMap<EventUri, Vec<FetchedInvitee>>,
+        failures: &HashMap<EventUri, String>,
+        source: ChangeSource,
+        now: DateTime<Utc>,
+    ) -> Result<ApplyOutcome, StoreError> {
         self.require_account(account)?;
-        let transaction = self.connection.transaction()?;
-        let mut outcome = ApplyOutcome::default();
-        let mut search_rows_to_refresh: BTreeSet<MeetingId> = BTreeSet::new();
-        for operation in &plan.operations {
-            match operation {
-                MeetingOperation::Unchanged(uri) => {
-                    touch_last_seen(&transaction, account, uri, now)?;
-                    outcome.counts.unchanged += 1;
-                }
-                MeetingOperation::MarkDeleted(uri) => {
-                    let flagged = transaction
-                        .prepare_cached(
-                            "UPDATE meetings SET deleted_in_calendly = 1, last_change_source = ?3
-                             WHERE account_id = ?1 AND event_uri = ?2 AND deleted_in_calendly = 0",
-                        )?
-                        .execute(params![account.0, uri.as_str(), source.as_str()])?;
-                    if flagged > 0 {
-                        outcome.counts.deleted += 1;
-                    } else {
-                        outcome.counts.unchanged += 1;
-                    }
-                }
-                MeetingOperation::Create(event)
-                | MeetingOperation::Update(event)
-                | MeetingOperation::Cancel(event)
-                | MeetingOperation::Restore(event) => {
-                    let current = stored_state(&transaction, account, &event.uri)?;
-                    let effective = classify_event(current.as_ref(), event);
-                    match effective.event() {
-                        Some(event) => {
-                            let meeting =
-                                upsert_meeting(&transaction, account, event, source, now)?;
-                            search_rows_to_refresh.insert(meeting);
-                        }
-                        None => touch_last_seen(&transaction, account, &event.uri, now)?,
-                    }
-                    outcome.counts.count(&effective);
-                }
-            }
-        }
-        // Sorted so that the order of writes (and thus tie-breaks) does not depend on hashing.
-        let mut invitee_events: Vec<&EventUri> = invitees.keys().collect();
-        invitee_events.sort();
-        for event_uri in invitee_events {
-            for invitee in &invitees[event_uri] {
-                if let Some(meeting) = write_invitee(&transaction, account, invitee)? {
-                    outcome.invitees_written += 1;
-                    search_rows_to_refresh.insert(meeting);
-                }
-            }
-        }
-        for meeting in search_rows_to_refresh {
-            refresh_search_row(&transaction, meeting)?;
-        }
+        // Immediate: the write lock is taken (waiting out another writer) before the first read,
+        // so a webhook applied while a poll writes waits its turn instead of failing "locked".
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let outcome = apply_in(&transaction, account, plan, invitees, failures, source, now)?;
         transaction.commit()?;
         Ok(outcome)
     }
@@ -499,11 +613,119 @@ impl Store {
         invitee: &FetchedInvitee,
         now: DateTime<Utc>,
     ) -> Result<ApplyOutcome, StoreError> {
-        let stored = self.stored_states(account, std::slice::from_ref(&event.uri))?;
-        let plan = plan_page(&stored, std::slice::from_ref(event));
-        let invitees = HashMap::from([(invitee.event.clone(), vec![invitee.clone()])]);
-        self.apply_page(account, &plan, &invitees, ChangeSource::Webhook, now)
+        self.require_account(account)?;
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let outcome = apply_webhook_change_in(&transaction, account, event, invitee, now)?;
+        transaction.commit()?;
+        Ok(outcome)
     }
+}
+
+/// [`Store::apply_webhook_change`] inside a transaction the caller owns (the real-time path
+/// records the delivery and the stream cursor in the same transaction).
+pub(crate) fn apply_webhook_change_in(
+    connection: &Connection,
+    account: AccountId,
+    event: &FetchedEvent,
+    invitee: &FetchedInvitee,
+    now: DateTime<Utc>,
+) -> Result<ApplyOutcome, StoreError> {
+    let stored = StoredSnapshot::from_states(stored_state(connection, account, &event.uri)?);
+    let plan = plan_page_at(&stored, std::slice::from_ref(event), now);
+    let invitees = HashMap::from([(invitee.event.clone(), vec![invitee.clone()])]);
+    apply_in(
+        connection,
+        account,
+        &plan,
+        &invitees,
+        &HashMap::new(),
+        ChangeSource::Webhook,
+        now,
+    )
+}
+
+/// The body of every apply, inside a transaction the caller owns and commits.
+fn apply_in(
+    transaction: &Connection,
+    account: AccountId,
+    plan: &PagePlan,
+    invitees: &HashMap<EventUri, Vec<FetchedInvitee>>,
+    failures: &HashMap<EventUri, String>,
+    source: ChangeSource,
+    now: DateTime<Utc>,
+) -> Result<ApplyOutcome, StoreError> {
+    let mut outcome = ApplyOutcome::default();
+    let mut search_rows_to_refresh: BTreeSet<MeetingId> = BTreeSet::new();
+    let mut links_to_refresh: BTreeSet<MeetingId> = BTreeSet::new();
+    for operation in &plan.operations {
+        match operation {
+            MeetingOperation::Unchanged(uri) => {
+                touch_last_seen(transaction, account, uri, now)?;
+                outcome.counts.unchanged += 1;
+            }
+            MeetingOperation::MarkDeleted(uri) => {
+                let flagged = transaction
+                    .prepare_cached(
+                        "UPDATE meetings SET deleted_in_calendly = 1, last_change_source = ?3
+                         WHERE account_id = ?1 AND event_uri = ?2 AND deleted_in_calendly = 0",
+                    )?
+                    .execute(params![account.0, uri.as_str(), source.as_str()])?;
+                if flagged > 0 {
+                    outcome.counts.deleted += 1;
+                } else {
+                    outcome.counts.unchanged += 1;
+                }
+            }
+            MeetingOperation::Create(event)
+            | MeetingOperation::Update(event)
+            | MeetingOperation::Cancel(event)
+            | MeetingOperation::Restore(event) => {
+                let current = stored_state(transaction, account, &event.uri)?;
+                let effective = classify_event(current.as_ref(), event, now);
+                match effective.event() {
+                    Some(event) => {
+                        let meeting = upsert_meeting(transaction, account, event, source, now)?;
+                        search_rows_to_refresh.insert(meeting);
+                        links_to_refresh.insert(meeting);
+                    }
+                    None => touch_last_seen(transaction, account, &event.uri, now)?,
+                }
+                outcome.counts.count(&effective);
+            }
+        }
+    }
+    // Sorted so that the order of writes (and thus tie-breaks) does not depend on hashing.
+    let mut invitee_events: Vec<&EventUri> = invitees.keys().collect();
+    invitee_events.sort();
+    for event_uri in invitee_events {
+        for invitee in &invitees[event_uri] {
+            if let Some(meeting) = write_invitee(transaction, account, invitee, now)? {
+                outcome.invitees_written += 1;
+                search_rows_to_refresh.insert(meeting);
+                links_to_refresh.insert(meeting);
+                links_to_refresh.extend(meetings_linked_to(transaction, account, invitee)?);
+            }
+        }
+        if source == ChangeSource::Poll {
+            let read_key = plan.read_keys.get(event_uri).map(String::as_str);
+            record_invitee_read(transaction, account, event_uri, read_key, None, now)?;
+        }
+    }
+    let mut failed_events: Vec<(&EventUri, &String)> = failures.iter().collect();
+    failed_events.sort();
+    for (event_uri, reason) in failed_events {
+        record_invitee_read(transaction, account, event_uri, None, Some(reason), now)?;
+        outcome.unreadable += 1;
+    }
+    for meeting in links_to_refresh {
+        refresh_reschedule_links(transaction, account, meeting)?;
+    }
+    for meeting in search_rows_to_refresh {
+        refresh_search_row(transaction, meeting)?;
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -3,21 +3,26 @@
 //!
 //! The engine's loop for one sync run is:
 //! 1. `begin_sync_run`, then `stored_window_snapshot(account, window)` (kept for step 5);
-//! 2. per fetched page: `stored_states(account, page uris)` → [`plan_page`];
-//! 3. fetch the invitees of `plan.invitees_needed` (and only those);
-//! 4. `apply_page(account, &plan, &invitees, ChangeSource::Poll, now)` — one transaction;
-//! 5. after the last page: [`plan_vanished`] with every URI seen → `apply_page` again;
+//! 2. per fetched page: `stored_states(account, page uris)` → [`plan_poll_page`];
+//! 3. fetch the invitees of `plan.invitees_needed` plus, within a per-sync budget, those of
+//!    `plan.invitee_refreshes` (the [`InviteeFreshness`] rule);
+//! 4. `apply_polled_page(account, &plan, &reads, now)` — one transaction; an event whose
+//!    invitees could not be read is stored with its error and read again next time;
+//! 5. after the last page: [`plan_vanished`] with every URI seen; each candidate is asked for
+//!    directly and only a 404 turns it into a `MarkDeleted` applied like a page;
 //! 6. `finish_sync_run` with the summed counts.
 
 mod apply;
 mod fingerprint;
 mod plan;
 
-pub use apply::ApplyOutcome;
+pub(crate) use apply::apply_webhook_change_in;
+pub use apply::{ApplyOutcome, InviteeReads};
 pub use fingerprint::{event_fingerprint, invitee_fingerprint};
 pub use plan::{
-    classify_event, plan_page, plan_vanished, MeetingOperation, PagePlan, StoredMeetingState,
-    StoredSnapshot,
+    classify_event, invitee_read_key, plan_page, plan_page_at, plan_poll_page, plan_vanished,
+    InviteeFreshness, MeetingOperation, PagePlan, StoredMeetingState, StoredSnapshot,
+    FUTURE_TOLERANCE,
 };
 
 /// What a sync (or one page of it) did to the stored meetings.

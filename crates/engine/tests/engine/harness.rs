@@ -61,7 +61,7 @@ pub fn config_for(fake: &FakeHandle, data_dir: &TempDir) -> EngineConfig {
         oauth_client_id: Some(FakeConfig::default().client_id),
         redirect: RedirectMode::Direct,
         keychain_service: unique_keychain_service(),
-        webhook_callback_base: None,
+        relay_base: None,
         windows: SyncWindows::default(),
         calendly: fast_tuning(),
     }
@@ -223,5 +223,60 @@ pub async fn wait_for_event(
         if predicate(&event) {
             return event;
         }
+    }
+}
+
+impl World {
+    /// A second connection to the engine's database file (as another process would open it).
+    pub fn store(&self) -> advicly_core::store::Store {
+        advicly_core::store::Store::open(&self.config.database_path()).expect("the store opens")
+    }
+
+    /// The local id of the connected account.
+    pub fn account(&self) -> advicly_core::domain::AccountId {
+        self.store()
+            .active_account()
+            .expect("accounts can be read")
+            .expect("an account is connected")
+            .account_id
+    }
+
+    /// A Calendly client of our own (with its own personal access token) for reading the fake
+    /// the way the app does, e.g. to build what a webhook would have delivered.
+    pub async fn calendly_client(&self) -> advicly_calendly::CalendlyClient {
+        let minted = self
+            .control
+            .mint_personal_access_token(&MintTokenRequest::default())
+            .await
+            .expect("the fake mints a personal access token");
+        let token = advicly_calendly::StaticToken::new(advicly_engine::Secret::new(minted.token));
+        advicly_calendly::CalendlyClient::new(
+            self.config.client_config(),
+            std::sync::Arc::new(token),
+        )
+        .expect("a Calendly client for the fake")
+    }
+
+    /// Applies what an `invitee.*` webhook about `invitee_uri` carries now (the invitee and its
+    /// event, read from the fake) through `Store::apply_webhook_change`, as the listener would.
+    pub async fn deliver_webhook_about(&self, invitee_uri: &str) {
+        let client = self.calendly_client().await;
+        let invitee = client
+            .get_invitee(&advicly_core::domain::InviteeUri::new(invitee_uri))
+            .await
+            .expect("the fake returns the invitee");
+        let event = client
+            .get_scheduled_event(&invitee.event)
+            .await
+            .expect("the fake returns the event");
+        self.store()
+            .apply_webhook_change(self.account(), &event, &invitee, Utc::now())
+            .expect("the webhook change applies");
+    }
+
+    pub fn meeting_detail(&self, uri: &str) -> advicly_engine::MeetingDetailView {
+        self.engine
+            .meeting(&advicly_core::domain::EventUri::new(uri))
+            .expect("the meeting is stored")
     }
 }

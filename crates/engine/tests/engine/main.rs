@@ -2,9 +2,12 @@
 //!
 //! One test binary (faster to link); the modules group the behaviours.
 
+mod convergence;
 mod harness;
 mod history;
 mod oauth;
+mod realtime;
 mod scheduler;
+mod settings;
 mod sync;
 mod views;

@@ -10,6 +10,7 @@ fn quick_settings() -> SchedulerSettings {
     SchedulerSettings {
         interval_minutes: 15,
         startup_delay: Duration::from_millis(50),
+        resync_delay: Duration::from_millis(50),
         jitter: Duration::ZERO,
         backoff_base: Duration::from_millis(50),
         backoff_max: Duration::from_secs(1),

@@ -163,7 +163,7 @@ fn plant_meeting_calendly_does_not_have(world: &crate::harness::World, uri: &str
 fn apply(store: &mut Store, account: AccountId, operations: Vec<MeetingOperation>) {
     let plan = PagePlan {
         operations,
-        invitees_needed: Vec::new(),
+        ..PagePlan::default()
     };
     store
         .apply_page(
@@ -733,4 +733,59 @@ async fn two_processes_on_one_store_take_turns() {
     // It then found nothing to do: the first full sync is recent, and nothing changed.
     assert_eq!(second.kind, SyncKind::Incremental);
     assert_eq!(second.counts.changed(), 0, "report: {second:?}");
+}
+
+#[tokio::test]
+async fn a_wiping_disconnect_waits_for_a_sync_in_another_process_so_nothing_comes_back() {
+    let world = connected_world().await;
+    world.seed(320, at(-300, 0), at(30, 0)).await;
+    // A second engine on the same folder and keychain: the CLI syncing next to the app.
+    let cli = advicly_engine::Engine::open(world.config.clone()).unwrap();
+    // Slow pages keep the other process's sync running while the disconnect is asked for.
+    world
+        .control
+        .inject_fault(&FaultRequest {
+            path_prefix: "/scheduled_events".into(),
+            method: None,
+            fault: FaultKind::Latency { millis: 300 },
+            count: 1_000,
+        })
+        .await
+        .unwrap();
+    let mut cli_events = cli.subscribe();
+    let cli_sync = tokio::spawn({
+        let cli = cli.clone();
+        async move { cli.sync(SyncRequest::default()).await }
+    });
+    // SyncStarted is sent once the sync holds the data folder's sync lock.
+    wait_for_event(
+        &mut cli_events,
+        "the other process's sync to start",
+        |event| matches!(event, EngineEvent::SyncStarted { .. }),
+    )
+    .await;
+
+    let report = world
+        .engine
+        .disconnect(true)
+        .await
+        .expect("the disconnect completes");
+
+    assert!(report.wiped);
+    assert!(
+        cli_sync.is_finished(),
+        "the disconnect waited for the other process's sync to finish"
+    );
+    let _ = cli_sync.await;
+    world.control.clear_faults().await.unwrap();
+    let store = Store::open(&world.config.database_path()).unwrap();
+    let account = store
+        .active_account()
+        .unwrap()
+        .expect("the account row stays");
+    assert_eq!(
+        store.meeting_count(account.account_id).unwrap(),
+        0,
+        "no meeting was written back after the wipe"
+    );
 }

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::http::{paginate, ApiError, CalendlyJson, QueryParams, SortKey};
-use super::model::{Model, ScheduledEvent, Subscription, SubscriptionScope, TokenKind};
+use super::model::{take_fault, Model, ScheduledEvent, Subscription, SubscriptionScope, TokenKind};
 use super::operations::new_uuid;
 use super::{render, AppState, Caller};
-use crate::control_model::Canceler;
+use crate::control_model::{Canceler, FaultKind};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -241,7 +241,8 @@ async fn list_events(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&["scheduled_events:read"])?;
     let query = QueryParams::parse(raw.as_deref());
-    let model = shared.model();
+    let mut model = shared.model();
+    let listing_fault = take_fault(&mut model.faults, "/scheduled_events", "GET", true, true);
     let hosts = listable_hosts(&model, &caller, &query, "scheduled events")?;
     let status = match query.get("status") {
         None => None,
@@ -286,13 +287,26 @@ async fn list_events(
     if descending {
         rows.reverse();
     }
-    let page = paginate(
+    let mut page = paginate(
         rows,
         descending,
         &query,
         &shared.api_base,
         "/scheduled_events",
     )?;
+    match listing_fault {
+        Some(FaultKind::OmitFirstListed) if !page.items.is_empty() => {
+            page.items.remove(0);
+            page.pagination["count"] = json!(page.items.len());
+        }
+        Some(FaultKind::RepeatPageToken) => {
+            // Only a page requested by token can name that token again.
+            if let Some(token) = query.get("page_token") {
+                page.pagination["next_page_token"] = json!(token);
+            }
+        }
+        _ => {}
+    }
     Ok(Json(
         json!({"collection": page.items, "pagination": page.pagination}),
     ))

@@ -28,6 +28,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/no_shows/mark", post(mark_no_show))
         .route("/no_shows/unmark", post(unmark_no_show))
         .route("/events/update", post(update_event))
+        .route("/events/vanish", post(vanish_event))
+        .route("/events", get(event_truths))
         .route("/tokens/expire", post(expire_tokens))
         .route("/tokens/revoke", post(revoke_tokens))
         .route("/tokens/personal", post(mint_token))
@@ -398,6 +400,79 @@ async fn update_event(
     Ok(Json(event.updated_at))
 }
 
+/// Removes an event from the world, as if Calendly had lost or purged it: no listing shows it and
+/// reading it (or its invitees) is a 404. No webhook is sent; Calendly sends none either.
+async fn vanish_event(
+    State(shared): State<AppState>,
+    CalendlyJson(request): CalendlyJson<VanishRequest>,
+) -> ControlResult<Value> {
+    let mut model = shared.model();
+    let event_uuid = model
+        .uuid_from_uri(&request.event_uri, "scheduled_events")
+        .ok_or_else(|| ApiError::invalid_argument("event_uri", "must be a scheduled event URI"))?;
+    model
+        .events
+        .remove(&event_uuid)
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(Value::Null))
+}
+
+fn cancellation_truth(record: &super::model::CancellationRecord) -> CancellationTruth {
+    CancellationTruth {
+        canceled_by: record.canceled_by.clone(),
+        reason: record.reason.clone(),
+        canceler: record.canceler,
+        created_at: record.created_at,
+    }
+}
+
+/// Every scheduled event of every user, in the fake's own shape: the truth tests compare with.
+async fn event_truths(State(shared): State<AppState>) -> ControlResult<Vec<EventTruth>> {
+    let model = shared.model();
+    let truths = model
+        .events
+        .values()
+        .map(|event| {
+            let mut invitees: Vec<InviteeTruth> = event
+                .invitees
+                .iter()
+                .map(|invitee| InviteeTruth {
+                    uri: model.invitee_uri(&event.uuid, &invitee.uuid),
+                    email: invitee.spec.email.clone(),
+                    name: invitee.spec.name.clone(),
+                    timezone: invitee.spec.timezone.clone(),
+                    questions_and_answers: invitee.spec.questions_and_answers.clone(),
+                    canceled: invitee.canceled,
+                    cancellation: invitee.cancellation.as_ref().map(cancellation_truth),
+                    no_show: invitee.no_show.is_some(),
+                    rescheduled: invitee.rescheduled,
+                    old_invitee_uri: invitee.old_invitee_uri.clone(),
+                    new_invitee_uri: invitee.new_invitee_uri.clone(),
+                    created_at: invitee.created_at,
+                    updated_at: invitee.updated_at,
+                })
+                .collect();
+            invitees.sort_by(|a, b| (a.created_at, &a.uri).cmp(&(b.created_at, &b.uri)));
+            EventTruth {
+                uri: model.event_uri(&event.uuid),
+                host_user_uri: model.user_uri(&event.host_uuid),
+                event_type_uri: model.event_type_uri(&event.event_type_uuid),
+                name: event.name.clone(),
+                canceled: event.canceled,
+                cancellation: event.cancellation.as_ref().map(cancellation_truth),
+                start_time: event.start_time,
+                end_time: event.end_time,
+                location: super::render::location(event),
+                invitee_limit: event.invitee_limit,
+                created_at: event.created_at,
+                updated_at: event.updated_at,
+                invitees,
+            }
+        })
+        .collect();
+    Ok(Json(truths))
+}
+
 fn token_user(shared: &AppState, user_uri: Option<&str>) -> Result<String, ApiError> {
     shared.model().resolve_user_uri(user_uri)
 }
@@ -497,9 +572,18 @@ async fn mint_token(
     }))
 }
 
+/// `POST /_control/faults` takes a [`FaultRequest`], optionally with `skip`.
+#[derive(serde::Deserialize)]
+struct FaultBody {
+    #[serde(flatten)]
+    request: FaultRequest,
+    #[serde(default)]
+    skip: u32,
+}
+
 async fn inject_fault(
     State(shared): State<AppState>,
-    CalendlyJson(request): CalendlyJson<FaultRequest>,
+    CalendlyJson(FaultBody { request, skip }): CalendlyJson<FaultBody>,
 ) -> ControlResult<Value> {
     if let FaultKind::Status { status } = request.fault {
         if !(100..=599).contains(&status) {
@@ -520,6 +604,7 @@ async fn inject_fault(
         method: request.method,
         fault: request.fault,
         remaining: request.count,
+        skip,
     });
     Ok(Json(Value::Null))
 }

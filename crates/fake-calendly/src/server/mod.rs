@@ -34,7 +34,7 @@ use crate::FakeHandle;
 
 use self::clock::Clock;
 use self::http::ApiError;
-use self::model::{count_in_window, AccessToken, Model};
+use self::model::{count_in_window, take_fault, AccessToken, Model};
 
 /// State shared by every handler and the delivery task.
 pub(crate) struct Shared {
@@ -312,21 +312,12 @@ async fn faults_and_latency(
     }
     let method = request.method().as_str().to_string();
     let fault = {
+        let now = shared.clock.now();
         let mut model = shared.model();
-        let found = model.faults.iter_mut().find(|fault| {
-            fault.remaining > 0
-                && path.starts_with(&fault.path_prefix)
-                && fault
-                    .method
-                    .as_deref()
-                    .is_none_or(|wanted| wanted.eq_ignore_ascii_case(&method))
-        });
-        let fault = found.map(|fault| {
-            fault.remaining -= 1;
-            fault.fault.clone()
-        });
-        model.faults.retain(|fault| fault.remaining > 0);
-        fault
+        let token_valid = bearer_token(request.headers())
+            .and_then(|token| model.access_tokens.get(&token))
+            .is_some_and(|token| !token.revoked && token.expires_at.is_none_or(|at| at > now));
+        take_fault(&mut model.faults, &path, &method, false, token_valid)
     };
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
@@ -353,6 +344,20 @@ async fn faults_and_latency(
             }
             response
         }
+        Some(FaultKind::Forbidden { message }) => {
+            ApiError::permission_denied(&message).into_response()
+        }
+        Some(FaultKind::ExpireAccessToken) => {
+            if let Some(token) = bearer_token(request.headers()) {
+                let expired_at = shared.clock.now() - chrono::Duration::seconds(1);
+                if let Some(stored) = shared.model().access_tokens.get_mut(&token) {
+                    stored.expires_at = Some(expired_at);
+                }
+            }
+            next.run(request).await
+        }
+        // Listing faults are taken by the list handler, never here.
+        Some(FaultKind::OmitFirstListed | FaultKind::RepeatPageToken) => next.run(request).await,
         Some(FaultKind::DropConnection) => {
             if let Some(killer) = request.extensions().get::<ConnectionKiller>() {
                 killer.0.notify_one();

@@ -223,6 +223,60 @@ pub(crate) struct ActiveFault {
     pub method: Option<String>,
     pub fault: FaultKind,
     pub remaining: u32,
+    /// Matching requests still to let through before the fault starts.
+    pub skip: u32,
+}
+
+impl ActiveFault {
+    /// Faults the list handler applies to its answer rather than the middleware to the request.
+    pub(crate) fn shapes_listing(&self) -> bool {
+        matches!(
+            self.fault,
+            FaultKind::OmitFirstListed | FaultKind::RepeatPageToken
+        )
+    }
+
+    /// A prefix ending in `$` matches that exact path only (`/scheduled_events$`: the listing,
+    /// not one event or its invitees).
+    fn matches(&self, path: &str, method: &str) -> bool {
+        let path_matches = match self.path_prefix.strip_suffix('$') {
+            Some(exact) => path == exact,
+            None => path.starts_with(&self.path_prefix),
+        };
+        self.remaining > 0
+            && path_matches
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
+    }
+}
+
+/// Takes the fault (if any) that applies to this request: the first matching fault of the wanted
+/// family counts the request, either as one it lets through (`skip`) or as one it hits. An
+/// `ExpireAccessToken` fault only counts requests whose token is still valid (`token_valid`), so
+/// it never hits the retry of a request that just had its expired token refreshed.
+pub(crate) fn take_fault(
+    faults: &mut Vec<ActiveFault>,
+    path: &str,
+    method: &str,
+    listing: bool,
+    token_valid: bool,
+) -> Option<FaultKind> {
+    let fault = faults.iter_mut().find(|fault| {
+        fault.shapes_listing() == listing
+            && fault.matches(path, method)
+            && (token_valid || fault.fault != FaultKind::ExpireAccessToken)
+    })?;
+    let hit = if fault.skip > 0 {
+        fault.skip -= 1;
+        None
+    } else {
+        fault.remaining -= 1;
+        Some(fault.fault.clone())
+    };
+    faults.retain(|fault| fault.remaining > 0);
+    hit
 }
 
 /// A fixed one-minute counting window per key.

@@ -6,5 +6,6 @@ mod binary;
 mod conformance;
 mod oauth;
 mod pagination;
+mod simulation;
 mod support;
 mod webhooks;

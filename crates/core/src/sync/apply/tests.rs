@@ -157,7 +157,8 @@ fn replaying_an_applied_plan_counts_everything_as_unchanged() {
                 unchanged: 2,
                 ..SyncCounts::default()
             },
-            invitees_written: 0
+            invitees_written: 0,
+            unreadable: 0,
         },
         "replay"
     );
@@ -799,5 +800,92 @@ proptest! {
             let stored = temp.store.meeting_detail(account, &gone.uri).unwrap().expect("vanished events are kept");
             prop_assert!(stored.meeting.deleted_in_calendly, "vanished event flagged deleted");
         }
+    }
+}
+
+#[test]
+fn an_older_payload_never_restores_a_meeting_flagged_deleted() {
+    let (mut temp, account) = store_with_account();
+    let older = FetchedEvent {
+        name: Some("First name".to_owned()),
+        updated_at: minutes(-100),
+        ..event("GONE", days(3))
+    };
+    let newer = FetchedEvent {
+        name: Some("Second name".to_owned()),
+        updated_at: minutes(-10),
+        ..older.clone()
+    };
+    let newer_invitee = FetchedInvitee {
+        updated_at: minutes(-10),
+        ..invitee(&newer, "G1", "ann@example.com", "Ann Smith")
+    };
+    temp.store
+        .apply_webhook_change(account, &newer, &newer_invitee, minutes(-9))
+        .unwrap();
+    let flag = PagePlan {
+        operations: vec![MeetingOperation::MarkDeleted(newer.uri.clone())],
+        ..PagePlan::default()
+    };
+    temp.store
+        .apply_page(
+            account,
+            &flag,
+            &HashMap::new(),
+            ChangeSource::Poll,
+            minutes(-5),
+        )
+        .unwrap();
+
+    // A delivery delayed from before the newer version arrives after the meeting was flagged.
+    let late = temp
+        .store
+        .apply_webhook_change(
+            account,
+            &older,
+            &invitee(&older, "G1", "ann@example.com", "Ann Smith"),
+            minutes(0),
+        )
+        .unwrap();
+
+    let stored = stored_meeting(&temp.store, account, "GONE");
+    // The deleted branch obeys the same guard: the older copy neither restores nor rewrites it.
+    assert!(!late.changed_anything(), "outcome: {late:?}");
+    assert!(stored.meeting.deleted_in_calendly, "still flagged deleted");
+    assert_eq!(stored.meeting.name.as_deref(), Some("Second name"));
+}
+
+#[test]
+fn a_webhook_applied_while_a_poll_writes_waits_for_it_instead_of_failing() {
+    let (mut temp, account) = store_with_account();
+    let booked = event("RACE", days(2));
+    let booked_invitee = invitee(&booked, "R1", "ann@example.com", "Ann Smith");
+    temp.store
+        .apply_webhook_change(account, &booked, &booked_invitee, minutes(0))
+        .unwrap();
+    let path = temp.path();
+    // Many writers at once on their own connections, as the listener and a poll would be.
+    let writers: Vec<_> = (0..6)
+        .map(|writer| {
+            let path = path.clone();
+            let booked = booked.clone();
+            let booked_invitee = booked_invitee.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path).expect("open");
+                for round in 0..100 {
+                    let changed = FetchedEvent {
+                        name: Some(format!("Writer {writer} round {round}")),
+                        updated_at: minutes(1 + round),
+                        ..booked.clone()
+                    };
+                    store
+                        .apply_webhook_change(account, &changed, &booked_invitee, minutes(30))
+                        .expect("a concurrent write waits its turn, it is never refused");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("no writer failed");
     }
 }

@@ -1,0 +1,598 @@
+//! The relay benchmark, in one invocation so that the ratios hold on a noisy machine:
+//!
+//! 1. Durable ingest throughput (2 KiB Calendly-shaped bodies) with 1, 16 and 64 concurrent
+//!    posters on SQLite, PostgreSQL and the in-memory store (the floor: the same HTTP path with no
+//!    durability at all).
+//! 2. Ingress POST → SSE event received: p50/p95/p99 at 10, 100 and 1,000 deliveries/s with 1 and
+//!    100 subscribers.
+//! 3. Memory of the relay process (the release binary next to this one) per idle subscriber at
+//!    1,000 and 10,000 subscribers, and its RSS across 10,000 connect/leave cycles.
+//!
+//! `scripts/relay-bench.sh` builds in release mode, raises the file limit and runs this.
+//! `--quick` shortens every phase (a smoke run, not figures to quote).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use advicly_relay::{ChannelCaps, Database, RelayConfig, RelayOptions, RunningRelay};
+use advicly_relay_protocol::ChannelCreated;
+use anyhow::{bail, Context};
+use futures::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A Calendly `invitee.created` delivery padded to 2 KiB, compact JSON like Calendly's.
+fn calendly_body(n: u64) -> Vec<u8> {
+    let mut body = format!(
+        r#"{{"created_at":"2026-03-01T10:00:00.000000Z","created_by":"https://api.calendly.com/users/AAAAAAAAAAAAAAAA","event":"invitee.created","payload":{{"cancel_url":"https://calendly.com/cancellations/{n:016}","email":"client{n}@example.com","name":"Client {n}","scheduled_event":{{"name":"Advice call","start_time":"2026-03-02T10:00:00.000000Z","end_time":"2026-03-02T10:30:00.000000Z","uri":"https://api.calendly.com/scheduled_events/{n:016}"}},"status":"active","text_reminder_number":null,"timezone":"Europe/Berlin","uri":"https://api.calendly.com/scheduled_events/{n:016}/invitees/{n:016}","questions_and_answers":[{{"answer":""#
+    )
+    .into_bytes();
+    while body.len() < 2048 - 4 {
+        body.push(b'x');
+    }
+    body.extend_from_slice(br#""}]}}"#);
+    body
+}
+
+struct Settings {
+    quick: bool,
+    skip_memory: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let settings = Settings {
+        quick: arguments.iter().any(|argument| argument == "--quick"),
+        skip_memory: arguments.iter().any(|argument| argument == "--skip-memory"),
+    };
+    println!(
+        "advicly-relay benchmark ({} run)",
+        if settings.quick { "quick" } else { "full" }
+    );
+    println!(
+        "machine: {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    let postgres = advicly_relay_testkit::PostgresServer::start()
+        .context("the benchmark starts a private PostgreSQL server")?;
+
+    println!("\n== this disk: raw SQLite commits (WAL, synchronous=FULL, 2 KiB rows) ==");
+    let (single, grouped) = raw_sqlite_floor(&settings)?;
+    println!(
+        "single-row transactions: {single:.0}/s; 32 rows per transaction: {grouped:.0} rows/s"
+    );
+
+    println!("\n== durable ingest throughput (2 KiB bodies, deliveries/s) ==");
+    println!(
+        "{:>8} {:>12} {:>12} {:>12} {:>14} {:>14}",
+        "posters", "memory", "sqlite", "postgres", "sqlite/memory", "postgres/memory"
+    );
+    let mut sqlite_at_64 = (0.0, 0.0);
+    for posters in [1usize, 16, 64] {
+        let memory = ingest_throughput(Database::Memory, posters, &settings).await?;
+        let folder = tempfile::tempdir()?;
+        let sqlite = ingest_throughput(
+            Database::Sqlite {
+                data_dir: folder.path().to_owned(),
+            },
+            posters,
+            &settings,
+        )
+        .await?;
+        let url = postgres.create_database()?;
+        let postgres_rate =
+            ingest_throughput(Database::Postgres { url }, posters, &settings).await?;
+        println!(
+            "{posters:>8} {memory:>12.0} {sqlite:>12.0} {postgres_rate:>12.0} {:>14.2} {:>14.2}",
+            sqlite / memory,
+            postgres_rate / memory
+        );
+        if posters == 64 {
+            sqlite_at_64 = (sqlite, memory);
+        }
+    }
+    let (sqlite, memory) = sqlite_at_64;
+    println!(
+        "target: durable SQLite ≥ 10,000/s and ≥ 0.5 × floor at 64 posters: {:.0}/s, {:.2} × floor → {}",
+        sqlite,
+        sqlite / memory,
+        verdict(sqlite >= 10_000.0 && sqlite / memory >= 0.5)
+    );
+
+    println!("\n== ingress POST → SSE event received (SQLite, ms) ==");
+    println!(
+        "{:>8} {:>12} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "rate/s", "subscribers", "samples", "p50", "p95", "p99", "max"
+    );
+    let mut target_latency = (f64::MAX, f64::MAX);
+    for subscribers in [1usize, 100] {
+        for rate in [10u64, 100, 1_000] {
+            let folder = tempfile::tempdir()?;
+            let latencies = end_to_end_latency(
+                Database::Sqlite {
+                    data_dir: folder.path().to_owned(),
+                },
+                rate,
+                subscribers,
+                &settings,
+            )
+            .await?;
+            let (p50, p95, p99, max) = percentiles(latencies.clone());
+            println!(
+                "{rate:>8} {subscribers:>12} {:>9} {p50:>8.2} {p95:>8.2} {p99:>8.2} {max:>8.2}",
+                latencies.len()
+            );
+            if rate == 100 && subscribers == 100 {
+                target_latency = (p50, p99);
+            }
+        }
+    }
+    println!(
+        "target: p50 ≤ 2 ms, p99 ≤ 10 ms at 100/s with 100 subscribers: p50 {:.2} ms, p99 {:.2} ms → {}",
+        target_latency.0,
+        target_latency.1,
+        verdict(target_latency.0 <= 2.0 && target_latency.1 <= 10.0)
+    );
+
+    if !settings.skip_memory {
+        println!("\n== memory of the relay process (release binary, SQLite) ==");
+        memory_per_subscriber(&settings).await?;
+    }
+    println!("\nfor comparison (issue 8, same machine class): smee.io ≈ 5,100 POST/s in memory, p50 3.6 ms / p99 6.0 ms at 100/s with 100 subscribers, 17–21 KiB per idle subscriber");
+    Ok(())
+}
+
+/// What this disk allows without any HTTP: the fsync cost that group commit amortizes.
+fn raw_sqlite_floor(settings: &Settings) -> anyhow::Result<(f64, f64)> {
+    let folder = tempfile::tempdir()?;
+    let mut connection = rusqlite::Connection::open(folder.path().join("floor.sqlite3"))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.execute_batch("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")?;
+    let body = calendly_body(0);
+    let window = if settings.quick {
+        Duration::from_millis(300)
+    } else {
+        Duration::from_secs(1)
+    };
+    let mut rate = |rows_per_transaction: usize| -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let mut rows = 0;
+        while started.elapsed() < window {
+            let transaction = connection.transaction()?;
+            for _ in 0..rows_per_transaction {
+                transaction.execute("INSERT INTO rows (body) VALUES (?1)", [&body])?;
+            }
+            transaction.commit()?;
+            rows += rows_per_transaction;
+        }
+        Ok(rows as f64 / started.elapsed().as_secs_f64())
+    };
+    Ok((rate(1)?, rate(32)?))
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+fn bench_config() -> RelayConfig {
+    RelayConfig {
+        // The benchmark measures the path, not the caps or the rate limit.
+        caps: ChannelCaps {
+            max_pending_deliveries: 10_000_000,
+            max_pending_bytes: u64::MAX / 2,
+        },
+        creation_rate_limit: advicly_relay::CreationRateLimit {
+            replenish_every: Duration::from_millis(1),
+            burst: 100_000,
+        },
+        concurrency_limit: 4096,
+        ..RelayConfig::default()
+    }
+}
+
+async fn start(database: Database) -> anyhow::Result<RunningRelay> {
+    Ok(advicly_relay::start(
+        RelayOptions {
+            listen: "127.0.0.1:0".parse()?,
+            database,
+            config: bench_config(),
+        },
+        std::future::pending(),
+    )
+    .await?)
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("an HTTP client")
+}
+
+async fn create_channel(
+    client: &reqwest::Client,
+    base: &url::Url,
+) -> anyhow::Result<ChannelCreated> {
+    let response = client.post(base.join("v1/channels")?).send().await?;
+    if response.status() != 201 {
+        bail!("channel creation answered {}", response.status());
+    }
+    Ok(response.json().await?)
+}
+
+/// Deliveries per second committed by `posters` concurrent posters (16 channels).
+async fn ingest_throughput(
+    database: Database,
+    posters: usize,
+    settings: &Settings,
+) -> anyhow::Result<f64> {
+    let relay = start(database).await?;
+    let client = http_client();
+    let mut channels = Vec::new();
+    for _ in 0..16 {
+        channels.push(create_channel(&client, relay.base_url()).await?);
+    }
+    let duration = if settings.quick {
+        Duration::from_millis(700)
+    } else {
+        Duration::from_secs(3)
+    };
+    let warm_up = Duration::from_millis(if settings.quick { 100 } else { 300 });
+    let committed = Arc::new(AtomicU64::new(0));
+    let counting = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deadline = Instant::now() + warm_up + duration;
+    let mut tasks = Vec::new();
+    for poster in 0..posters {
+        let client = client.clone();
+        let url = channels[poster % channels.len()].ingress_url.clone();
+        let committed = committed.clone();
+        let counting = counting.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let response = client.post(&url).body(calendly_body(n)).send().await;
+                n += 1;
+                match response {
+                    Ok(response) if response.status().is_success() => {
+                        if counting.load(Ordering::Relaxed) {
+                            committed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Ok(response) => eprintln!("ingest answered {}", response.status()),
+                    Err(error) => eprintln!("ingest failed: {error}"),
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(warm_up).await;
+    counting.store(true, Ordering::SeqCst);
+    let measured = Instant::now();
+    for task in tasks {
+        task.await?;
+    }
+    let elapsed = measured.elapsed();
+    relay.shutdown().await?;
+    Ok(committed.load(Ordering::SeqCst) as f64 / elapsed.as_secs_f64())
+}
+
+/// Milliseconds from starting an ingress POST to each subscriber receiving the event.
+async fn end_to_end_latency(
+    database: Database,
+    rate: u64,
+    subscribers: usize,
+    settings: &Settings,
+) -> anyhow::Result<Vec<f64>> {
+    let relay = start(database).await?;
+    let client = http_client();
+    let channel = create_channel(&client, relay.base_url()).await?;
+    let seconds = if settings.quick { 1 } else { 3 };
+    let deliveries = rate * seconds;
+    let sent_at: Arc<Mutex<HashMap<u64, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let mut readers = Vec::new();
+    let (ready, mut ready_count) = tokio::sync::mpsc::channel::<()>(subscribers);
+    for _ in 0..subscribers {
+        let url = relay.base_url().join(
+            advicly_relay_protocol::events_path(&channel.channel_id).trim_start_matches('/'),
+        )?;
+        let token = channel.subscriber_token.clone();
+        let sent_at = sent_at.clone();
+        let latencies = latencies.clone();
+        let ready = ready.clone();
+        // Each subscriber has a client (a connection) of its own, like separate laptops.
+        let subscriber_client = reqwest::Client::new();
+        readers.push(tokio::spawn(async move {
+            let response = subscriber_client.get(url).bearer_auth(token).send().await?;
+            let mut bytes = response.bytes_stream();
+            let mut buffer = Vec::new();
+            let mut received = 0;
+            let _ = ready.send(()).await;
+            while received < deliveries {
+                let Some(chunk) = bytes.next().await else {
+                    break;
+                };
+                let arrived = Instant::now();
+                buffer.extend_from_slice(&chunk?);
+                // Events end with a blank line; the signature carries the sequence number.
+                while let Some(end) = find(&buffer, b"\n\n") {
+                    let event: Vec<u8> = buffer.drain(..end + 2).collect();
+                    let Some(start) = find(&event, b"\"signature\":\"t=") else {
+                        continue;
+                    };
+                    let digits: String = event[start + 15..]
+                        .iter()
+                        .take_while(|byte| byte.is_ascii_digit())
+                        .map(|&byte| byte as char)
+                        .collect();
+                    let sequence: u64 = digits.parse()?;
+                    let sent = sent_at.lock().unwrap().get(&sequence).copied();
+                    if let Some(sent) = sent {
+                        latencies
+                            .lock()
+                            .unwrap()
+                            .push(arrived.duration_since(sent).as_secs_f64() * 1000.0);
+                    }
+                    received += 1;
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for _ in 0..subscribers {
+        ready_count.recv().await;
+    }
+    // Streams are open; give the relay a moment to register them all before the clock starts.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut posts = Vec::new();
+    for sequence in 0..deliveries {
+        ticker.tick().await;
+        let client = client.clone();
+        let url = channel.ingress_url.clone();
+        let sent_at = sent_at.clone();
+        posts.push(tokio::spawn(async move {
+            sent_at.lock().unwrap().insert(sequence, Instant::now());
+            client
+                .post(url)
+                .header(
+                    advicly_relay_protocol::SIGNATURE_HEADER,
+                    format!("t={sequence},v1=bench"),
+                )
+                .body(calendly_body(sequence))
+                .send()
+                .await
+        }));
+    }
+    for post in posts {
+        post.await??;
+    }
+    for reader in readers {
+        tokio::time::timeout(Duration::from_secs(30), reader).await???;
+    }
+    relay.shutdown().await?;
+    let latencies = latencies.lock().unwrap().clone();
+    Ok(latencies)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+fn percentiles(mut samples: Vec<f64>) -> (f64, f64, f64, f64) {
+    if samples.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (at(0.50), at(0.95), at(0.99), samples[samples.len() - 1])
+}
+
+/// Resident memory of a process in KiB.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .context("VmRSS in /proc/PID/status")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("a VmRSS value")?
+        .parse()?)
+}
+
+/// An idle SSE subscriber on a raw socket (the benchmark's side must stay small too).
+async fn open_subscriber(
+    address: std::net::SocketAddr,
+    channel: &ChannelCreated,
+) -> anyhow::Result<tokio::net::TcpStream> {
+    let mut socket = tokio::net::TcpStream::connect(address).await?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\n\r\n",
+        advicly_relay_protocol::events_path(&channel.channel_id),
+        channel.subscriber_token
+    );
+    socket.write_all(request.as_bytes()).await?;
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 512];
+    while find(&seen, b": connected").is_none() {
+        let read = socket.read(&mut buffer).await?;
+        if read == 0 {
+            bail!(
+                "the relay closed a subscriber: {}",
+                String::from_utf8_lossy(&seen)
+            );
+        }
+        seen.extend_from_slice(&buffer[..read]);
+    }
+    if !seen.starts_with(b"HTTP/1.1 200") {
+        bail!(
+            "the stream did not open: {}",
+            String::from_utf8_lossy(&seen)
+        );
+    }
+    Ok(socket)
+}
+
+/// Waits (bounded) until the relay reports `expected` connected subscribers in /metrics.
+async fn wait_for_subscribers(
+    client: &reqwest::Client,
+    base: &url::Url,
+    expected: usize,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = client
+            .get(base.join("metrics")?)
+            .send()
+            .await?
+            .text()
+            .await?;
+        let connected = text
+            .lines()
+            .find(|line| line.starts_with("relay_subscribers_connected "))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|value| value.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if connected as usize == expected {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the relay reports {connected} subscribers, expected {expected}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn memory_per_subscriber(settings: &Settings) -> anyhow::Result<()> {
+    let binary = std::env::current_exe()?
+        .parent()
+        .context("the benchmark's folder")?
+        .join("advicly-relay");
+    if !binary.exists() {
+        bail!("build the relay binary next to the benchmark first (scripts/relay-bench.sh does)");
+    }
+    let folder = tempfile::tempdir()?;
+    let mut child = std::process::Command::new(&binary)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(folder.path())
+        .args([
+            "--max-subscribers",
+            "50000",
+            "--channel-creation-burst",
+            "100000",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()?;
+    let pid = child.id();
+    let stdout = child.stdout.take().context("stdout")?;
+    let line = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let first = lines.next();
+        std::thread::spawn(move || for _ in lines {});
+        first
+    })
+    .await?
+    .context("the relay printed its base URL")??;
+    let base = url::Url::parse(&format!("{line}/"))?;
+    let address: std::net::SocketAddr = base.socket_addrs(|| None)?[0];
+    let client = http_client();
+    let channels: Vec<ChannelCreated> = {
+        let mut channels = Vec::new();
+        for _ in 0..100 {
+            channels.push(create_channel(&client, &base).await?);
+        }
+        channels
+    };
+    // Warm the relay's allocator and caches with a few streams before the baseline.
+    {
+        let mut warm = Vec::new();
+        for n in 0..100 {
+            warm.push(open_subscriber(address, &channels[n % channels.len()]).await?);
+        }
+        drop(warm);
+        wait_for_subscribers(&client, &base, 0).await?;
+    }
+    let baseline = rss_kib(pid)?;
+    println!("baseline RSS: {baseline} KiB");
+    let mut sockets = Vec::new();
+    let steps: &[usize] = if settings.quick {
+        &[1_000]
+    } else {
+        &[1_000, 10_000]
+    };
+    for &target in steps {
+        while sockets.len() < target {
+            let batch: Vec<_> = (sockets.len()..target.min(sockets.len() + 200))
+                .map(|n| open_subscriber(address, &channels[n % channels.len()]))
+                .collect();
+            for socket in futures::future::join_all(batch).await {
+                sockets.push(socket?);
+            }
+        }
+        wait_for_subscribers(&client, &base, target).await?;
+        let rss = rss_kib(pid)?;
+        let per = (rss.saturating_sub(baseline)) as f64 / target as f64;
+        println!(
+            "{target:>6} idle subscribers: RSS {rss} KiB → {per:.1} KiB per subscriber (target ≤ 8 KiB: {})",
+            verdict(per <= 8.0)
+        );
+    }
+    drop(sockets);
+    wait_for_subscribers(&client, &base, 0).await?;
+    let cycles = if settings.quick { 2_000 } else { 10_000 };
+    let mut marks = Vec::new();
+    let mut done = 0;
+    while done < cycles {
+        let batch: Vec<_> = (0..100)
+            .map(|n| open_subscriber(address, &channels[(done + n) % channels.len()]))
+            .collect();
+        let opened: Vec<_> = futures::future::join_all(batch)
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        drop(opened);
+        done += 100;
+        if done % (cycles / 5) == 0 {
+            wait_for_subscribers(&client, &base, 0).await?;
+            marks.push((done, rss_kib(pid)?));
+        }
+    }
+    let marks_text: Vec<String> = marks
+        .iter()
+        .map(|(n, rss)| format!("{n}: {rss} KiB"))
+        .collect();
+    println!(
+        "RSS across {cycles} connect/leave cycles: {}",
+        marks_text.join(", ")
+    );
+    let first = marks.first().map(|mark| mark.1).unwrap_or(0);
+    let last = marks.last().map(|mark| mark.1).unwrap_or(0);
+    println!(
+        "growth from the first mark to the last: {} KiB (flat: {})",
+        last as i64 - first as i64,
+        verdict(last <= first + first / 50)
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+    Ok(())
+}
