@@ -215,3 +215,46 @@ describe('client page', () => {
     expect(NOW.getTime()).toBeGreaterThan(0);
   });
 });
+
+describe('the sync’s words on the day’s screens', () => {
+  const reason = 'Calendly refused the request: Permission Denied.';
+  const prepare = (shell: { meetings: { uri: string; rescheduleNote?: string | null; movedInvitees?: number; inviteeCount?: number; readError?: string | null }[] }) => {
+    for (const stored of shell.meetings) {
+      if (stored.uri === uriOf('UP01')) Object.assign(stored, { movedInvitees: 1, inviteeCount: 3, rescheduleNote: '1 of 3 moved' });
+      if (stored.uri === uriOf('UP09')) stored.readError = reason;
+    }
+  };
+
+  it('Today says "1 of 3 moved" on a group that goes ahead', async () => {
+    await renderApp('connected', { prepare });
+    const today = await until(() => item('UP01'), 'the agenda');
+    expect(today.querySelector('[data-testid=badge-some-moved]')?.textContent).toBe('1 of 3 moved');
+    expect(today.querySelector('[data-testid=badge-rescheduled]'), 'the group is not "rescheduled"').toBeNull();
+  });
+
+  it('the Week shows "1 of 3 moved" and an unreadable invitee list on the blocks', async () => {
+    // UP01 (Saturday of this week) both lost one of its three invitees and could not be re-read.
+    const both: typeof prepare = (shell) => {
+      prepare(shell);
+      for (const stored of shell.meetings) if (stored.uri === uriOf('UP01')) stored.readError = reason;
+    };
+    await renderApp('connected', { tab: 'week', prepare: both });
+    await until(() => $('#week[data-loaded=true]') && block('UP01'), 'the week');
+    expect(block('UP01')!.querySelector('[data-testid=week-block-moved]')?.textContent).toBe(', 1 of 3 moved');
+    expect(block('UP01')!.title, 'in the block’s name too').toContain('1 of 3 moved');
+    const note = block('UP01')!.querySelector<HTMLElement>('[data-testid=week-block-read-error]')!;
+    expect(note.textContent).toBe(', Invitees could not be read');
+    expect(note.title, 'the reason on hover').toBe(reason);
+  });
+
+  it('the client page marks the meeting whose invitees could not be read, with the reason', async () => {
+    await renderApp('connected', { tab: 'clients', prepare });
+    fireEvent.click((await until(() => $('[data-testid=client-row][data-email="grace@hopper.example"] .row-main'), 'clients')));
+    await until(() => $('#client-detail[data-loaded=true]'), 'Grace’s page');
+    const entry = (id: string) => $(`[data-testid=timeline-entry][data-uri="${uriOf(id)}"]`)!;
+    expect(entry('UP01').querySelector('[data-testid=badge-some-moved]')?.textContent).toBe('1 of 3 moved');
+    const unreadable = entry('UP09').querySelector<HTMLElement>('[data-testid=badge-read-error]')!;
+    expect(unreadable.textContent).toBe('Invitees could not be read');
+    expect(unreadable.title).toBe(reason);
+  });
+});

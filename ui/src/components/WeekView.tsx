@@ -270,7 +270,11 @@ function WeekBlock({ block, firstHour, zone, selected, onOpen }: BlockProps) {
   const start = formatTime(meeting.startTime, zone);
   const end = formatTime(meeting.endTime, zone);
   const people = inviteeLine(meeting);
-  const label = `${start}–${end} ${name}${meeting.eventTypeName ? ` (${meeting.eventTypeName})` : ''}, with ${people}${inactive ? `, ${status}` : ''}`;
+  // The sync's own words (issue 11) travel with the block: "1 of 3 moved", an unreadable invitee list.
+  const moved = meeting.rescheduleNote && !meeting.rescheduledTo ? meeting.rescheduleNote : null;
+  const unreadable = meeting.readError ? 'Invitees could not be read' : null;
+  const notes = [inactive ? status : null, moved, unreadable].filter((note): note is string => note !== null);
+  const label = `${start}–${end} ${name}${meeting.eventTypeName ? ` (${meeting.eventTypeName})` : ''}, with ${people}${notes.map((note) => `, ${note}`).join('')}`;
   return (
     <div role="listitem" class="week-item">
       <button type="button" class={`week-block${inactive ? ' inactive' : ''}${selected ? ' selected' : ''}${block.minutes < 50 ? ' short' : block.minutes < 75 ? ' compact' : ''}`}
@@ -285,6 +289,12 @@ function WeekBlock({ block, firstHour, zone, selected, onOpen }: BlockProps) {
         <span class="week-block-name">{name}</span>
         <span class="week-block-people"><span class="visually-hidden">{meeting.eventTypeName ? ` (${meeting.eventTypeName})` : ''}, with </span>{people}</span>
         {inactive ? <span class="visually-hidden">, {status}</span> : null}
+        {moved ? <span class="week-block-note" data-testid="week-block-moved"><span class="visually-hidden">, </span>{moved}</span> : null}
+        {unreadable ? (
+          <span class="week-block-note" data-testid="week-block-read-error" title={meeting.readError ?? undefined}>
+            <span class="visually-hidden">, </span>{unreadable}
+          </span>
+        ) : null}
       </button>
     </div>
   );
