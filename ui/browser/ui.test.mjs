@@ -597,6 +597,10 @@ describe('accessibility', () => {
       await page.locator('#connection-tab').click();
       await page.locator('#disconnect').waitFor();
       await assertAccessible(page, `account & sync (${colorScheme})`);
+
+      await page.locator('#settings-tab').click();
+      await page.locator('#setting-client-id').waitFor();
+      await assertAccessible(page, `settings (${colorScheme})`);
       await page.close();
 
       for (const scenario of ['disconnected', 'needs-reconnect', 'offline']) {
