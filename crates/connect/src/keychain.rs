@@ -142,6 +142,19 @@ struct KeychainInner {
     store: OnceCell<Arc<CredentialStore>>,
 }
 
+impl Drop for KeychainInner {
+    /// The Secret Service client blocks on D-Bus when it is dropped, which panics on a thread
+    /// that drives async tasks; so the last handle dropped inside a runtime drops it on a plain
+    /// thread instead.
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::spawn(move || drop(store));
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for Keychain {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter

@@ -94,26 +94,28 @@ async fn click(client: &Client, css: &str) -> Result<()> {
 
 /// Types into the meetings search box, replacing what was there.
 async fn search_meetings(client: &Client, text: &str) -> Result<()> {
-    let search = wait_for_element(client, "#search", SCREEN_TIMEOUT).await?;
-    // Select what is there (Ctrl+A) and type over it, so every change is an `input` event: a
-    // WebDriver clear fires none (an empty box is announced by typing a character and deleting
-    // it). A re-render in between (the clock tick, a real-time update) can still put the old
-    // text back into the controlled field, so the box is checked and the typing repeated
-    // (bounded) until it holds exactly the new text.
+    // Clear the box and type, so the last change is an `input` event: a WebDriver clear fires
+    // none, so an empty box is announced by typing a character and deleting it. (WebKit's
+    // driver drops the whole key sequence when it holds a Ctrl chord, so no select-all.) A
+    // re-render in between (the clock tick, a real-time update) can still put the old text back
+    // into the controlled field, so the box is checked and the typing repeated (bounded) until
+    // it holds exactly the new text.
     let typed = if text.is_empty() {
         " \u{E003}".to_owned()
     } else {
         text.to_owned()
     };
-    let keys = format!("\u{E009}a\u{E000}{typed}");
     wait_for(
         "the search box to hold the typed text",
         SCREEN_TIMEOUT,
         || async {
+            // Found afresh each time: a screen change can replace the box with a new one.
+            let search = wait_for_element(client, "#search", SCREEN_TIMEOUT).await?;
             if search.prop("value").await?.unwrap_or_default() == text {
                 return Ok(Some(()));
             }
-            search.send_keys(&keys).await?;
+            search.clear().await?;
+            search.send_keys(&typed).await?;
             Ok((search.prop("value").await?.unwrap_or_default() == text).then_some(()))
         },
     )
