@@ -197,6 +197,11 @@ impl Engine {
         &self.inner.config
     }
 
+    /// The time on the engine's clock (the one syncs read; tests move it).
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
     /// Every event from now on (sync progress, finished syncs, connection changes).
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()

@@ -567,6 +567,9 @@ impl Listener {
         let channel_id = ready.credentials.channel_id.clone();
         let tolerance = self.settings.signature_tolerance;
         let store = store.clone();
+        // The engine's clock, as for every other write: what the delivery changes is stamped
+        // on the same timeline as what syncs write.
+        let now = self.engine.now();
         let mut keys = self.keys.clone().unwrap_or_else(|| SigningKeys {
             signed_by: ready.credentials.signed_by,
             subscription_key: ready.credentials.signing_key.clone(),
@@ -595,7 +598,7 @@ impl Listener {
                 &keys,
                 &frame,
                 tolerance,
-                Utc::now(),
+                now,
             )
         })
         .await

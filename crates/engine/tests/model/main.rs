@@ -3,8 +3,11 @@
 //! window edges), no-show marks and unmarks, event updates, events that vanish, the clock moving
 //! by minutes to months — with webhook deliveries lost, duplicated, delayed, reordered and racing
 //! a sync, relay outages, the app offline, the app killed mid-sync, access tokens expiring
-//! mid-sync, 429 and 5xx storms and listings that skip an item or repeat a page token. After each
-//! history everything settles, one sync runs, and every field the UI shows must equal Calendly's.
+//! mid-sync, 429 and 5xx storms and listings that skip an item or repeat a page token. Webhooks
+//! travel the real path: the fake's signed POST, a real relay (SQLite), the engine's real-time
+//! listener on the relay's stream (verify, apply, record, ack); the faults are decided at a tap
+//! in front of the relay (`webhooks.rs`). After each history everything settles, one sync runs,
+//! and every field the UI shows must equal Calendly's.
 //!
 //! * `cargo test -p advicly-engine --test model` runs the regression seeds and 200 histories
 //!   (inside `scripts/with-test-session.sh`, for the keychain).
@@ -28,7 +31,9 @@ use runner::{Runner, Tally};
 /// racing a sync failed "database is locked"), 19 (an unreadable meeting outside the incremental
 /// window was never retried), and 4, 26, 34, 68, 81, 153, 162 (the model itself: a token expiring
 /// twice in one request, a vanished meeting the app never saw, a late webhook outside the window).
-const REGRESSION_SEEDS: &[u64] = &[2, 4, 19, 26, 34, 68, 81, 153, 162];
+/// Through the real relay and listener, 19 also caught the listener stamping writes with the wall
+/// clock instead of the engine's, and 109 a delivery racing a sync while the app was offline.
+const REGRESSION_SEEDS: &[u64] = &[2, 4, 19, 26, 34, 68, 81, 109, 153, 162];
 
 /// Histories run at the same time (each has its own fake, engine and keychain entry).
 const CONCURRENT_HISTORIES: usize = 4;

@@ -1,5 +1,6 @@
-//! Plays one history against a real fake Calendly, a real engine on a real SQLite file and the
-//! real keychain, then lets everything settle, runs one sync and hands the result to the oracle.
+//! Plays one history against a real fake Calendly, a real relay, a real engine (with its
+//! real-time listener) on a real SQLite file and the real keychain, then lets everything settle,
+//! runs one sync and hands the result to the oracle.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
@@ -11,9 +12,10 @@ use tempfile::TempDir;
 
 use advicly_core::domain::AccountId;
 use advicly_engine::{
-    CalendlyTuning, Clock, Engine, EngineConfig, PacingPolicy, RedirectMode, RetryPolicy,
-    SyncRequest, SyncWindows,
+    spawn_listener, CalendlyTuning, Clock, Engine, EngineConfig, ListenerHandle, ListenerSettings,
+    PacingPolicy, RedirectMode, RetryPolicy, SyncRequest, SyncWindows,
 };
+use advicly_relay::{Database, RelayConfig, RelayOptions, RunningRelay, SigningKey};
 use fake_calendly::{
     AddInviteeRequest, BookingRequest, CancelRequest, Canceler, ControlClient, EventTruth,
     FakeCalendly, FakeConfig, FakeHandle, FaultKind, FaultRequest, InviteeSpec, InviteeTruth,
@@ -22,7 +24,7 @@ use fake_calendly::{
 
 use crate::history::{Fate, Place, Step, SyncFault, PEOPLE};
 use crate::oracle;
-use crate::webhooks::{apply_all, Capture, DirectToStore, Receiver, WebhookPath};
+use crate::webhooks::{event_of, processed, Capture, RelayPath, Tap};
 
 /// The engine's clock in the model: real time shifted by as much as the fake's clock was.
 #[derive(Debug, Default)]
@@ -60,6 +62,15 @@ fn tuning() -> CalendlyTuning {
     }
 }
 
+/// The listener as the app runs it, with reconnects quick enough for a test.
+fn listener_settings() -> ListenerSettings {
+    ListenerSettings {
+        backoff_base: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(200),
+        ..ListenerSettings::default()
+    }
+}
+
 /// A delivery waiting for its moment.
 struct Held {
     capture: Capture,
@@ -85,10 +96,13 @@ pub struct Runner {
     config: EngineConfig,
     clock: Arc<ShiftedClock>,
     _data_dir: TempDir,
-    receiver: Receiver,
+    relay: Option<RunningRelay>,
+    _relay_dir: TempDir,
+    tap: Tap,
     captures_taken: usize,
     account: AccountId,
-    path: DirectToStore,
+    path: RelayPath,
+    listener: ListenerHandle,
     /// Event URIs by the position of the step that created them.
     events: HashMap<usize, String>,
     /// Events that vanished at Calendly, with their start.
@@ -116,7 +130,27 @@ impl Runner {
         .await
         .expect("the fake starts");
         let control = fake.control();
-        let receiver = Receiver::start().await;
+        // A real relay that checks the app-wide key the fake signs OAuth subscriptions with, as
+        // a production relay does for Calendly's; the app reaches it through the tap.
+        let relay_dir = tempfile::tempdir().expect("a folder for the relay");
+        let relay = advicly_relay::start(
+            RelayOptions {
+                listen: ([127, 0, 0, 1], 0).into(),
+                database: Database::Sqlite {
+                    data_dir: relay_dir.path().to_path_buf(),
+                },
+                config: RelayConfig {
+                    signing_key: SigningKey::from_file_text(
+                        &FakeConfig::default().app_webhook_signing_key,
+                    ),
+                    ..RelayConfig::default()
+                },
+            },
+            std::future::pending(),
+        )
+        .await
+        .expect("the relay starts on loopback");
+        let tap = Tap::start(relay.base_url().clone()).await;
         let data_dir = tempfile::tempdir().expect("a temporary data folder");
         let config = EngineConfig {
             data_dir: data_dir.path().to_path_buf(),
@@ -129,7 +163,7 @@ impl Runner {
                 std::process::id(),
                 KEYCHAIN_COUNTER.fetch_add(1, Ordering::Relaxed)
             ),
-            relay_base: Some(receiver.relay_base_url()),
+            relay_base: Some(tap.relay_base_url()),
             windows: SyncWindows::default(),
             calendly: tuning(),
         };
@@ -142,11 +176,14 @@ impl Runner {
             .expect("accounts")
             .expect("connected")
             .account_id;
-        let path = DirectToStore {
-            database: config.database_path(),
-            account,
-            clock: clock.clone(),
+        let path = RelayPath {
+            ingress: tap
+                .real_ingress()
+                .expect("connecting created a channel at the relay"),
+            client: reqwest::Client::new(),
+            signing_key: advicly_core::Secret::new(FakeConfig::default().app_webhook_signing_key),
         };
+        let listener = spawn_listener(engine.clone(), listener_settings());
         Runner {
             fake,
             control,
@@ -154,10 +191,13 @@ impl Runner {
             config,
             clock,
             _data_dir: data_dir,
-            receiver,
+            relay: Some(relay),
+            _relay_dir: relay_dir,
+            tap,
             captures_taken: 0,
             account,
             path,
+            listener,
             events: HashMap::new(),
             vanished: BTreeMap::new(),
             held: Vec::new(),
@@ -231,6 +271,10 @@ impl Runner {
         );
         let log = std::mem::take(&mut self.log);
         let tally = self.tally;
+        self.listener.shutdown().await;
+        if let Some(relay) = self.relay.take() {
+            let _ = relay.shutdown().await;
+        }
         self.fake.shutdown().await;
         result
             .map(|()| (tally, log.clone()))
@@ -436,7 +480,7 @@ impl Runner {
                 Ok(true)
             }
             Step::Restart => {
-                self.restart();
+                self.restart().await;
                 Ok(true)
             }
             Step::RelayOutage { steps } => {
@@ -450,10 +494,13 @@ impl Runner {
         }
     }
 
-    /// The app is closed and opened again on the same data folder and keychain entry.
-    fn restart(&mut self) {
+    /// The app is closed and opened again on the same data folder and keychain entry; its new
+    /// listener resumes the stream after the last delivery the old one applied.
+    async fn restart(&mut self) {
+        self.listener.shutdown().await;
         self.engine = Engine::open_with_clock(self.config.clone(), self.clock.clone())
             .expect("the engine opens again");
+        self.listener = spawn_listener(self.engine.clone(), listener_settings());
     }
 
     /// Waits (bounded) until the fake has delivered everything it queued, then gives each new
@@ -477,7 +524,7 @@ impl Runner {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        let captures = self.receiver.captured_since(self.captures_taken);
+        let captures = self.tap.captured_since(self.captures_taken);
         self.captures_taken += captures.len();
         let fates = step_fates(step);
         for (index, capture) in captures.into_iter().enumerate() {
@@ -521,10 +568,11 @@ impl Runner {
 
     async fn deliver(&mut self, capture: &Capture) -> Result<(), String> {
         // What a webhook brings outside the incremental window is only re-checked by a full sync.
-        if let Ok((event, _)) = crate::webhooks::change_of(capture) {
+        if let Ok(event) = event_of(capture) {
             self.touched(event.start_time);
         }
-        self.path.deliver(capture).await
+        let id = self.path.post(capture).await?;
+        processed(&mut self.listener.watch_state(), id).await
     }
 
     /// Counts down outages; deliveries held for the relay arrive when it is back.
@@ -583,25 +631,30 @@ impl Runner {
         // A racing delivery may land after the listing passed its meeting, so even a full sync
         // does not cover what it brings outside the incremental window.
         let racing_outside = racing.iter().any(|capture| {
-            crate::webhooks::change_of(capture)
-                .is_ok_and(|(event, _)| self.outside_incremental_window(event.start_time))
+            event_of(capture).is_ok_and(|event| self.outside_incremental_window(event.start_time))
         });
         let racer = (!racing.is_empty()).then(|| {
-            let database = self.config.database_path();
-            let account = self.account;
-            let now = self.now();
-            tokio::task::spawn_blocking(move || apply_all(&database, account, now, &racing))
+            let path = self.path.clone();
+            tokio::spawn(async move { path.post_all(&racing).await })
         });
         let result = self.engine.sync(SyncRequest { force_full }).await;
-        if let Some(racer) = racer {
-            racer
-                .await
-                .map_err(|error| format!("a racing delivery panicked: {error}"))??;
-        }
+        let racing_last = match racer {
+            Some(racer) => Some(
+                racer
+                    .await
+                    .map_err(|error| format!("a racing delivery panicked: {error}"))??,
+            ),
+            None => None,
+        };
         self.control
             .clear_faults()
             .await
             .map_err(|error| format!("clear faults: {error}"))?;
+        // Waited for once Calendly answers again: the listener checks the subscription there
+        // before it opens the stream.
+        if let Some(last) = racing_last {
+            processed(&mut self.listener.watch_state(), last).await?;
+        }
         match &result {
             Ok(report) => {
                 self.minutes_since_sync = 0;
@@ -627,7 +680,7 @@ impl Runner {
             self.needs_full = true;
         }
         if killed {
-            self.restart();
+            self.restart().await;
         }
         Ok(())
     }
