@@ -39,6 +39,16 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
     ]
 }
 
+/// Runs synchronous work that may touch the database or the settings file on the blocking pool,
+/// never on the main thread (the window would stop painting while it waits for the writer).
+async fn off_main_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, IpcError> + Send + 'static,
+) -> Result<T, IpcError> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|error| IpcError::internal(format!("a background task failed: {error}")))?
+}
+
 /// Runs a (synchronous, SQLite-bound) engine read on the blocking pool: a command without `async`
 /// would run on the main thread and hold up the window's painting while 10,000 rows are read.
 async fn read<T: Send + 'static>(
@@ -228,19 +238,22 @@ pub async fn connect_oauth<R: Runtime>(
 /// The Settings screen's values, where each comes from, and what is wrong with any of them.
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn get_settings(state: State<'_, AppState>) -> Result<Settings, IpcError> {
-    let resolved = state
-        .base_engine()
-        .settings()
-        .ok_or_else(|| IpcError::internal("This app was started without a settings file."))?;
-    Ok(Settings::from_resolved(&resolved))
+pub async fn get_settings(state: State<'_, AppState>) -> Result<Settings, IpcError> {
+    let engine = state.base_engine().clone();
+    off_main_thread(move || {
+        let resolved = engine
+            .settings()
+            .ok_or_else(|| IpcError::internal("This app was started without a settings file."))?;
+        Ok(Settings::from_resolved(&resolved))
+    })
+    .await
 }
 
 /// Saves the changed settings in the shared file (all or nothing) and applies them: a client id
 /// or relay counts for the next Connect, an interval for the next scheduled sync.
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn save_settings(
+pub async fn save_settings(
     state: State<'_, AppState>,
     update: SettingsUpdate,
 ) -> Result<Settings, IpcError> {
@@ -259,11 +272,18 @@ pub fn save_settings(
     if let Some(on) = update.notifications {
         changes.push((SettingKey::Notifications, Some(on.to_string())));
     }
-    let resolved = state.base_engine().update_settings(&changes)?;
-    if let Some(minutes) = update.sync_interval_minutes {
-        state.scheduler().set_interval(minutes)?;
-    }
-    Ok(Settings::from_resolved(&resolved))
+    let engine = state.base_engine().clone();
+    let scheduler = state.scheduler();
+    let minutes = update.sync_interval_minutes;
+    off_main_thread(move || {
+        let resolved = engine.update_settings(&changes)?;
+        if let Some(minutes) = minutes {
+            // Saving the interval waits for the writer, which a sync may hold for a page.
+            scheduler.set_interval(minutes)?;
+        }
+        Ok(Settings::from_resolved(&resolved))
+    })
+    .await
 }
 
 #[tauri::command]
@@ -343,8 +363,12 @@ pub async fn simulate_booking(state: State<'_, AppState>) -> Result<(), IpcError
 /// whether they are on now (`ADVICLY_NOTIFICATIONS` still wins over the file).
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn set_notifications(state: State<'_, AppState>, enabled: bool) -> Result<bool, IpcError> {
-    Ok(state.base_engine().set_notifications_enabled(enabled)?)
+pub async fn set_notifications(
+    state: State<'_, AppState>,
+    enabled: bool,
+) -> Result<bool, IpcError> {
+    let engine = state.base_engine().clone();
+    off_main_thread(move || Ok(engine.set_notifications_enabled(enabled)?)).await
 }
 
 /// Opens the join link of a stored meeting. The UI passes the meeting, never a URL, so the
