@@ -20,6 +20,8 @@ if [ "${ADVICLY_DESKTOP_WORLD:-}" != "inside" ]; then
   if [ ! -f ui/dist/index.html ]; then npm run --prefix ui build; fi
   if [ "$mode" = bench ]; then
     cargo build --locked --release -p advicly-desktop --features custom-protocol,loopback-http
+    # The floor the start-up is compared with: a bare Tauri window built the same way.
+    cargo build --locked --release -p advicly-desktop-floor --features custom-protocol
     cargo build --locked --release -p advicly-desktop-e2e --bin desktop-bench
   else
     cargo build --locked -p advicly-desktop

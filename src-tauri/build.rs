@@ -4,10 +4,14 @@
 /// Every `#[tauri::command]` the shell registers; must match `commands::handler()`.
 const COMMANDS: &[&str] = &[
     "get_overview",
+    "get_start",
     "list_meetings",
     "get_meeting",
     "list_clients",
     "client_meetings",
+    "get_client",
+    "set_client_note",
+    "list_event_types",
     "sync_now",
     "connect_oauth",
     "connect_token",

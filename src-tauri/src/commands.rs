@@ -7,8 +7,9 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::error::IpcError;
 use crate::ipc::{
-    ClientSummary, ConnectOutcome, Connection, DisconnectReport, MeetingDetail, MeetingQuery,
-    MeetingStatusFilter, MeetingSummary, Overview, Realtime, Settings, SettingsUpdate, SyncStatus,
+    ClientDetail, ClientNote, ClientSummary, ConnectOutcome, Connection, DisconnectReport,
+    EventType, MeetingDetail, MeetingQuery, MeetingStatusFilter, MeetingSummary, Overview,
+    Realtime, Settings, SettingsUpdate, StartData, SyncStatus,
 };
 use crate::AppState;
 
@@ -16,10 +17,14 @@ use crate::AppState;
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         get_overview,
+        get_start,
         list_meetings,
         get_meeting,
         list_clients,
         client_meetings,
+        get_client,
+        set_client_note,
+        list_event_types,
         sync_now,
         connect_oauth,
         connect_token,
@@ -32,6 +37,16 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         get_settings,
         save_settings,
     ]
+}
+
+/// Runs synchronous work that may touch the database or the settings file on the blocking pool,
+/// never on the main thread (the window would stop painting while it waits for the writer).
+async fn off_main_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, IpcError> + Send + 'static,
+) -> Result<T, IpcError> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|error| IpcError::internal(format!("a background task failed: {error}")))?
 }
 
 /// Runs a (synchronous, SQLite-bound) engine read on the blocking pool: a command without `async`
@@ -78,6 +93,26 @@ pub fn sync_status(state: &AppState, status: &StatusView) -> SyncStatus {
 pub async fn get_overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
     let status = read(&state, |engine| engine.status(Utc::now())).await?;
     Ok(overview_from_status(&state, &status))
+}
+
+/// The UI's first request: the overview and today's agenda in one round trip (the agenda is
+/// `null` when no account is connected).
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub async fn get_start(
+    state: State<'_, AppState>,
+    agenda: MeetingQuery,
+) -> Result<StartData, IpcError> {
+    let first = read(&state, move |engine| {
+        engine.first_screen(&agenda.into(), Utc::now())
+    })
+    .await?;
+    Ok(StartData {
+        overview: overview_from_status(&state, &first.status),
+        agenda: first
+            .agenda
+            .map(|meetings| meetings.into_iter().map(Into::into).collect()),
+    })
 }
 
 #[tauri::command]
@@ -134,6 +169,41 @@ pub async fn client_meetings(
     Ok(meetings.into_iter().map(Into::into).collect())
 }
 
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub async fn get_client(
+    state: State<'_, AppState>,
+    email: String,
+) -> Result<ClientDetail, IpcError> {
+    Ok(
+        read(&state, move |engine| engine.client(&email, Utc::now()))
+            .await?
+            .into(),
+    )
+}
+
+/// Saves the private note on a client (blank removes it); the note never leaves this computer.
+#[tauri::command]
+#[tracing::instrument(skip(state, note), err)]
+pub async fn set_client_note(
+    state: State<'_, AppState>,
+    email: String,
+    note: String,
+) -> Result<Option<ClientNote>, IpcError> {
+    let saved = read(&state, move |engine| {
+        engine.set_client_note(&email, &note, Utc::now())
+    })
+    .await?;
+    Ok(saved.map(Into::into))
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err)]
+pub async fn list_event_types(state: State<'_, AppState>) -> Result<Vec<EventType>, IpcError> {
+    let event_types = read(&state, |engine| engine.event_types()).await?;
+    Ok(event_types.into_iter().map(Into::into).collect())
+}
+
 /// Asks the one scheduler for a sync (joining a running one) and waits for its outcome;
 /// progress reaches the UI as events meanwhile.
 #[tauri::command]
@@ -168,19 +238,22 @@ pub async fn connect_oauth<R: Runtime>(
 /// The Settings screen's values, where each comes from, and what is wrong with any of them.
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn get_settings(state: State<'_, AppState>) -> Result<Settings, IpcError> {
-    let resolved = state
-        .base_engine()
-        .settings()
-        .ok_or_else(|| IpcError::internal("This app was started without a settings file."))?;
-    Ok(Settings::from_resolved(&resolved))
+pub async fn get_settings(state: State<'_, AppState>) -> Result<Settings, IpcError> {
+    let engine = state.base_engine().clone();
+    off_main_thread(move || {
+        let resolved = engine
+            .settings()
+            .ok_or_else(|| IpcError::internal("This app was started without a settings file."))?;
+        Ok(Settings::from_resolved(&resolved))
+    })
+    .await
 }
 
 /// Saves the changed settings in the shared file (all or nothing) and applies them: a client id
 /// or relay counts for the next Connect, an interval for the next scheduled sync.
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn save_settings(
+pub async fn save_settings(
     state: State<'_, AppState>,
     update: SettingsUpdate,
 ) -> Result<Settings, IpcError> {
@@ -199,11 +272,18 @@ pub fn save_settings(
     if let Some(on) = update.notifications {
         changes.push((SettingKey::Notifications, Some(on.to_string())));
     }
-    let resolved = state.base_engine().update_settings(&changes)?;
-    if let Some(minutes) = update.sync_interval_minutes {
-        state.scheduler().set_interval(minutes)?;
-    }
-    Ok(Settings::from_resolved(&resolved))
+    let engine = state.base_engine().clone();
+    let scheduler = state.scheduler();
+    let minutes = update.sync_interval_minutes;
+    off_main_thread(move || {
+        let resolved = engine.update_settings(&changes)?;
+        if let Some(minutes) = minutes {
+            // Saving the interval waits for the writer, which a sync may hold for a page.
+            scheduler.set_interval(minutes)?;
+        }
+        Ok(Settings::from_resolved(&resolved))
+    })
+    .await
 }
 
 #[tauri::command]
@@ -283,8 +363,12 @@ pub async fn simulate_booking(state: State<'_, AppState>) -> Result<(), IpcError
 /// whether they are on now (`ADVICLY_NOTIFICATIONS` still wins over the file).
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
-pub fn set_notifications(state: State<'_, AppState>, enabled: bool) -> Result<bool, IpcError> {
-    Ok(state.base_engine().set_notifications_enabled(enabled)?)
+pub async fn set_notifications(
+    state: State<'_, AppState>,
+    enabled: bool,
+) -> Result<bool, IpcError> {
+    let engine = state.base_engine().clone();
+    off_main_thread(move || Ok(engine.set_notifications_enabled(enabled)?)).await
 }
 
 /// Opens the join link of a stored meeting. The UI passes the meeting, never a URL, so the

@@ -36,10 +36,20 @@ pub fn init<R: Runtime>(app: &AppHandle<R>) {
     // installed package's own entry (/usr/share/applications/Advicly.desktop) registers the scheme
     // at install time, and a per-user handler would shadow it (with an Exec line Debian's generic
     // xdg-open cannot run).
+    // It runs xdg-mime and update-desktop-database (tens of milliseconds of child processes), so it
+    // happens on a thread of its own rather than between the process start and the first paint.
     #[cfg(all(target_os = "linux", debug_assertions))]
     if std::env::var_os("ADVICLY_SKIP_SCHEME_REGISTRATION").is_none() {
-        if let Err(error) = app.deep_link().register_all() {
-            tracing::warn!(%error, "could not register the advicly:// link handler (is xdg-utils installed?)");
+        let app = app.clone();
+        let spawned = std::thread::Builder::new()
+            .name("advicly-scheme-registration".into())
+            .spawn(move || {
+                if let Err(error) = app.deep_link().register_all() {
+                    tracing::warn!(%error, "could not register the advicly:// link handler (is xdg-utils installed?)");
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not start registering the advicly:// link handler");
         }
     }
 }

@@ -48,7 +48,11 @@ pub struct MeetingSummary {
     pub status: String,
     pub start_time: DateTime<Utc>,
     pub end_time: DateTime<Utc>,
+    /// The event type's URI: an identifier for matching, never shown.
     pub event_type: Option<String>,
+    /// The event type's name and `#rrggbb` colour, when known.
+    pub event_type_name: Option<String>,
+    pub event_type_color: Option<String>,
     pub location_kind: Option<String>,
     pub join_url: Option<String>,
     pub canceled_reason: Option<String>,
@@ -102,7 +106,11 @@ pub struct MeetingDetail {
     pub status: String,
     pub start_time: DateTime<Utc>,
     pub end_time: DateTime<Utc>,
+    /// The event type's URI: an identifier for matching, never shown.
     pub event_type: Option<String>,
+    /// The event type's name and `#rrggbb` colour, when known.
+    pub event_type_name: Option<String>,
+    pub event_type_color: Option<String>,
     pub location_kind: Option<String>,
     pub join_url: Option<String>,
     pub canceled_reason: Option<String>,
@@ -132,6 +140,52 @@ pub struct ClientSummary {
     pub meeting_count: u64,
     pub next_meeting: Option<DateTime<Utc>>,
     pub last_meeting: Option<DateTime<Utc>>,
+    pub canceled_meeting_count: u64,
+    /// The advisor's private note (only ever on this computer).
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientNote {
+    pub body: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientAnswer {
+    pub meeting_uri: String,
+    pub meeting_name: Option<String>,
+    pub meeting_start: DateTime<Utc>,
+    pub answered_at: DateTime<Utc>,
+    pub question: String,
+    pub answer: String,
+}
+
+/// Returned by `get_client`: the client page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientDetail {
+    pub client: ClientSummary,
+    pub emails: Vec<String>,
+    /// Newest start first, deleted ones included.
+    pub meetings: Vec<MeetingSummary>,
+    /// Newest booking first.
+    pub answers: Vec<ClientAnswer>,
+    pub note: Option<ClientNote>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventType {
+    pub uri: String,
+    pub name: Option<String>,
+    pub duration_minutes: Option<u32>,
+    pub color: Option<String>,
+    pub kind: Option<String>,
+    pub scheduling_url: Option<String>,
+    pub active: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,6 +363,14 @@ pub struct SettingsUpdate {
     pub notifications: Option<bool>,
 }
 
+/// Returned by `get_start`: the overview and, when an account is connected, the agenda asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartData {
+    pub overview: Overview,
+    pub agenda: Option<Vec<MeetingSummary>>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DisconnectReport {
@@ -403,6 +465,8 @@ mod from_engine {
                 start_time: meeting.start_time,
                 end_time: meeting.end_time,
                 event_type: meeting.event_type,
+                event_type_name: meeting.event_type_name,
+                event_type_color: meeting.event_type_color,
                 location_kind: meeting.location_kind,
                 join_url: meeting.join_url,
                 canceled_reason: meeting.canceled_reason,
@@ -456,6 +520,8 @@ mod from_engine {
                 start_time: summary.start_time,
                 end_time: summary.end_time,
                 event_type: summary.event_type,
+                event_type_name: summary.event_type_name,
+                event_type_color: summary.event_type_color,
                 location_kind: summary.location_kind,
                 join_url: summary.join_url,
                 canceled_reason: summary.canceled_reason,
@@ -486,6 +552,56 @@ mod from_engine {
                 meeting_count: client.meeting_count,
                 next_meeting: client.next_meeting,
                 last_meeting: client.last_meeting,
+                canceled_meeting_count: client.canceled_meeting_count,
+                note: client.note,
+            }
+        }
+    }
+
+    impl From<engine::ClientNoteView> for ClientNote {
+        fn from(note: engine::ClientNoteView) -> Self {
+            Self {
+                body: note.body,
+                updated_at: note.updated_at,
+            }
+        }
+    }
+
+    impl From<engine::ClientAnswerView> for ClientAnswer {
+        fn from(answer: engine::ClientAnswerView) -> Self {
+            Self {
+                meeting_uri: answer.meeting_uri.as_str().to_owned(),
+                meeting_name: answer.meeting_name,
+                meeting_start: answer.meeting_start,
+                answered_at: answer.answered_at,
+                question: answer.question,
+                answer: answer.answer,
+            }
+        }
+    }
+
+    impl From<engine::ClientDetailView> for ClientDetail {
+        fn from(detail: engine::ClientDetailView) -> Self {
+            Self {
+                client: detail.client.into(),
+                emails: detail.emails,
+                meetings: detail.meetings.into_iter().map(Into::into).collect(),
+                answers: detail.answers.into_iter().map(Into::into).collect(),
+                note: detail.note.map(Into::into),
+            }
+        }
+    }
+
+    impl From<engine::EventTypeView> for EventType {
+        fn from(event_type: engine::EventTypeView) -> Self {
+            Self {
+                uri: event_type.uri,
+                name: event_type.name,
+                duration_minutes: event_type.duration_minutes,
+                color: event_type.color,
+                kind: event_type.kind,
+                scheduling_url: event_type.scheduling_url,
+                active: event_type.active,
             }
         }
     }

@@ -105,6 +105,22 @@ fn overview_of_a_fresh_install_offers_the_demo_when_no_client_is_configured() {
 }
 
 #[test]
+fn the_first_request_without_an_account_has_no_agenda_and_no_error() {
+    let app = test_app(None);
+    let start = invoke(
+        &app,
+        "get_start",
+        json!({ "agenda": { "search": null, "status": "all", "from": null, "to": null, "clientEmail": null } }),
+    )
+    .expect("get_start answers even before any account exists");
+    assert_eq!(
+        start["overview"]["connection"]["state"], "disconnected",
+        "{start}"
+    );
+    assert!(start["agenda"].is_null(), "nothing to list: {start}");
+}
+
+#[test]
 fn a_configured_oauth_client_hides_the_demo() {
     let app = test_app(Some("registered-client"));
     let overview = invoke(&app, "get_overview", json!({})).expect("get_overview succeeds");
@@ -226,6 +242,78 @@ fn the_demo_connects_syncs_lists_and_disconnects_without_an_account() {
         clients.as_array().is_some_and(|rows| !rows.is_empty()),
         "demo meetings have clients: {clients}"
     );
+
+    // The UI's first request: the overview and an agenda in one answer.
+    let start = invoke(
+        &app,
+        "get_start",
+        json!({ "agenda": { "search": null, "status": "all", "from": null, "to": null, "clientEmail": null, "limit": 5 } }),
+    )
+    .expect("get_start succeeds");
+    assert_eq!(
+        start["overview"]["connection"]["state"], "connected",
+        "{start}"
+    );
+    assert_eq!(start["agenda"].as_array().map(Vec::len), Some(5), "{start}");
+
+    // Event types are listed after the meetings; then every demo meeting names its type.
+    wait_until("the demo's event types to be listed", 60, || {
+        invoke(&app, "list_meetings", all.clone()).is_ok_and(|meetings| {
+            meetings.as_array().is_some_and(|rows| {
+                rows.iter()
+                    .all(|row| row["eventTypeName"].as_str().is_some())
+            })
+        })
+    });
+    let meetings = invoke(&app, "list_meetings", all.clone()).expect("the demo lists meetings");
+    for row in meetings.as_array().expect("an array") {
+        let name = row["eventTypeName"].as_str().expect("a name");
+        assert!(!name.contains("://"), "a name, not a URI: {row}");
+        let color = row["eventTypeColor"].as_str().expect("a colour");
+        assert!(color.starts_with('#') && color.len() == 7, "{row}");
+    }
+    let event_types = invoke(&app, "list_event_types", json!({})).expect("event types");
+    assert!(
+        event_types.as_array().is_some_and(|rows| rows.len() >= 6),
+        "the demo advisor offers named types: {event_types}"
+    );
+
+    // The client page and the private note.
+    let email = clients[0]["email"].clone();
+    let page = invoke(&app, "get_client", json!({ "email": email })).expect("a client page");
+    for field in ["client", "emails", "meetings", "answers", "note"] {
+        assert!(
+            page.get(field).is_some(),
+            "ClientDetail lacks {field}: {page}"
+        );
+    }
+    assert!(page["note"].is_null(), "no note yet: {page}");
+    let saved = invoke(
+        &app,
+        "set_client_note",
+        json!({ "email": email, "note": "Zanzibar holiday in May" }),
+    )
+    .expect("the note is saved");
+    assert_eq!(saved["body"], "Zanzibar holiday in May", "{saved}");
+    assert!(saved["updatedAt"].is_string(), "{saved}");
+    let page = invoke(&app, "get_client", json!({ "email": email })).expect("a client page");
+    assert_eq!(page["note"]["body"], "Zanzibar holiday in May", "{page}");
+    let search = json!({ "query": { "search": "zanzibar", "status": "all", "from": null, "to": null, "clientEmail": null } });
+    let found = invoke(&app, "list_meetings", search).expect("search");
+    assert_eq!(
+        found.as_array().map(Vec::len),
+        page["meetings"]
+            .as_array()
+            .map(|rows| rows.iter().filter(|row| row["deleted"] == false).count()),
+        "the note finds the client's meetings: {found}"
+    );
+    let missing = invoke(
+        &app,
+        "get_client",
+        json!({ "email": "nobody@nowhere.example" }),
+    )
+    .expect_err("no such client");
+    assert_eq!(missing["code"], "not_found", "{missing}");
 
     let report = invoke(&app, "disconnect", json!({ "wipe": false }))
         .expect("disconnecting the demo succeeds");

@@ -4,7 +4,7 @@ import { useContext } from 'preact/hooks';
 import type { IpcError, Overview } from './ipc';
 import type { Zone } from './format';
 
-export type Tab = 'meetings' | 'clients' | 'connection' | 'settings';
+export type Tab = 'today' | 'week' | 'meetings' | 'clients' | 'connection' | 'settings';
 
 export type AppApi = {
   zone: Zone;
@@ -17,6 +17,11 @@ export type AppApi = {
   /** True between `connect_oauth`/`start_demo` resolving and the `connection-changed` that ends the flow. */
   waitingForBrowser: 'oauth' | 'demo' | null;
   goTo: (tab: Tab) => void;
+  /** Opens a client's page (from wherever the client's name appears). */
+  openClient: (email: string) => void;
+  /** The client whose page is open on the Clients screen (normalised e-mail), if any. */
+  openClientEmail: string | null;
+  setOpenClientEmail: (email: string | null) => void;
   /** The app-wide reaction to an error a screen did not handle itself. */
   reportError: (error: IpcError) => void;
   syncNow: () => void;
@@ -48,4 +53,9 @@ export function syncBlockedReason(overview: Overview): string | null {
     case 'connected':
       return null;
   }
+}
+
+/** Clients are one per e-mail address, compared trimmed and lower-cased (as the core does). */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
 }

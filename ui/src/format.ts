@@ -183,3 +183,143 @@ export function describeCounts(counts: SyncCounts): string {
 export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
   return `${count.toLocaleString()} ${count === 1 ? singular : pluralForm}`;
 }
+
+// ---- Calendar arithmetic in the advisor's zone (DST-correct) ------------------------------------
+
+export type WallClock = { dayKey: string; hour: number; minute: number };
+
+/** The wall-clock date and time of an instant in the zone. */
+export function wallClock(instant: Date, zone: Zone): WallClock {
+  const parts = formatter({ timeZone: zone.timeZone, locale: 'en-US' }, {
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  }).formatToParts(instant);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '0';
+  return {
+    dayKey: `${part('year')}-${part('month')}-${part('day')}`,
+    hour: Number(part('hour')) % 24,
+    minute: Number(part('minute')),
+  };
+}
+
+/** Milliseconds the zone is ahead of UTC at `instantMs`. */
+function zoneOffsetMs(instant: number, zone: Zone): number {
+  const clock = wallClock(new Date(instant), zone);
+  const [year, month, day] = clock.dayKey.split('-').map(Number);
+  const asUtc = Date.UTC(year, month - 1, day, clock.hour, clock.minute);
+  return asUtc - Math.floor(instant / 60_000) * 60_000;
+}
+
+/**
+ * The first instant of the calendar day `key` in the zone. Days are not 24 hours long where the clocks
+ * change: a day's start is found from the zone's offset at that moment, never by adding 24 h.
+ */
+export function startOfDay(key: string, zone: Zone): Date {
+  const [year, month, day] = key.split('-').map(Number);
+  const midnightAsUtc = Date.UTC(year, month - 1, day);
+  let guess = midnightAsUtc;
+  for (let step = 0; step < 3; step++) {
+    const next = midnightAsUtc - zoneOffsetMs(guess, zone);
+    if (next === guess) break;
+    guess = next;
+  }
+  // Where midnight does not exist (the clocks jump at 00:00), the day starts at the first hour after it.
+  for (let step = 0; step < 4 && dayKey(new Date(guess), zone) < key; step++) guess += 30 * 60_000;
+  while (dayKey(new Date(guess - 30 * 60_000), zone) === key) guess -= 30 * 60_000;
+  return new Date(guess);
+}
+
+/** Day of the week of a day key: 0 = Sunday … 6 = Saturday. */
+export function weekday(key: string): number {
+  const [year, month, day] = key.split('-').map(Number);
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+}
+
+/** The first day of the locale's week (1 = Monday, 7 = Sunday, as Intl.Locale#weekInfo says). */
+export function firstDayOfWeek(zone: Zone): number {
+  try {
+    const locale = new Intl.Locale(zone.locale ?? Intl.DateTimeFormat().resolvedOptions().locale) as Intl.Locale & {
+      weekInfo?: { firstDay: number }; getWeekInfo?: () => { firstDay: number };
+    };
+    const info = locale.getWeekInfo?.() ?? locale.weekInfo;
+    if (info && info.firstDay >= 1 && info.firstDay <= 7) return info.firstDay;
+  } catch {
+    // Fall through to Monday, the ISO week.
+  }
+  return 1;
+}
+
+/** The key of the first day of the week holding `key`. */
+export function weekStartKey(key: string, firstDay: number): string {
+  const offset = (weekday(key) - (firstDay % 7) + 7) % 7;
+  return shiftDayKey(key, -offset);
+}
+
+/** "Mon 23", for column headings. */
+export function shortDayLabel(key: string, zone: Zone): string {
+  const [year, month, day] = key.split('-').map(Number);
+  return formatter({ timeZone: 'UTC', locale: zone.locale }, { weekday: 'short', day: 'numeric' })
+    .format(new Date(Date.UTC(year, month - 1, day, 12)));
+}
+
+/** "Monday 23 November", for headings and labels. */
+export function longDayLabel(key: string, zone: Zone): string {
+  const [year, month, day] = key.split('-').map(Number);
+  return formatter({ timeZone: 'UTC', locale: zone.locale }, { weekday: 'long', day: 'numeric', month: 'long' })
+    .format(new Date(Date.UTC(year, month - 1, day, 12)));
+}
+
+/** "23–29 November 2026" (or across months/years) for a week starting at `key`. */
+export function weekRangeLabel(key: string, zone: Zone): string {
+  const [year, month, day] = key.split('-').map(Number);
+  const first = new Date(Date.UTC(year, month - 1, day, 12));
+  const last = new Date(first.getTime() + 6 * 86_400_000);
+  const range = formatter({ timeZone: 'UTC', locale: zone.locale }, { day: 'numeric', month: 'long', year: 'numeric' }) as
+    Intl.DateTimeFormat & { formatRange?: (a: Date, b: Date) => string };
+  return range.formatRange ? range.formatRange(first, last) : `${range.format(first)} – ${range.format(last)}`;
+}
+
+/** "in 25 min", "in 2 h 5 min", "now", "started 10 min ago", "ended". */
+export function formatUntil(startTime: string, endTime: string, now: Date): string {
+  const start = instantMs(startTime);
+  const end = instantMs(endTime);
+  const at = now.getTime();
+  if (at >= end) return 'ended';
+  if (at >= start) {
+    const minutes = Math.floor((at - start) / 60_000);
+    return minutes < 1 ? 'starting now' : `started ${spell(minutes)} ago`;
+  }
+  const minutes = Math.ceil((start - at) / 60_000);
+  return minutes <= 1 ? 'in 1 min' : `in ${spell(minutes)}`;
+}
+
+function spell(minutes: number): string {
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours >= 48) return `${Math.round(hours / 24)} days`;
+  const rest = minutes % 60;
+  return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
+}
+
+/**
+ * The meeting's time in another zone (the invitee's), or null when that zone shows the same wall-clock
+ * time as the advisor's or is not a zone this computer knows.
+ */
+export function timeElsewhere(startTime: string, endTime: string, otherZone: string | null, zone: Zone): string | null {
+  if (!otherZone || otherZone === zone.timeZone) return null;
+  const theirs: Zone = { timeZone: otherZone, locale: zone.locale };
+  try {
+    const mine = `${formatDateTime(startTime, zone)}`;
+    const there = `${formatDateTime(startTime, theirs)}`;
+    if (mine === there) return null;
+    const day = formatter(theirs, { weekday: 'short', day: 'numeric', month: 'short' }).format(toDate(startTime));
+    return `${day}, ${formatTime(startTime, theirs)}–${formatTime(endTime, theirs)}`;
+  } catch {
+    // An unknown zone name from Calendly is shown as it is, without a converted time.
+    return null;
+  }
+}
+
+/** Only `#rrggbb` may become a colour on screen; anything else is no colour at all. */
+export function safeColor(color: string | null | undefined): string | null {
+  return color && /^#[0-9a-fA-F]{6}$/.test(color) ? color.toLowerCase() : null;
+}

@@ -62,7 +62,11 @@ export type MeetingSummary = {
   status: string;
   startTime: string;
   endTime: string;
+  /** The event type's URI: for matching only, never shown to the advisor. */
   eventType: string | null;
+  /** The event type's name and `#rrggbb` colour; null until the shell has listed the event types. */
+  eventTypeName: string | null;
+  eventTypeColor: string | null;
   locationKind: string | null;
   joinUrl: string | null;
   canceledReason: string | null;
@@ -106,6 +110,36 @@ export type ClientSummary = {
   meetingCount: number;
   nextMeeting: string | null;
   lastMeeting: string | null;
+  canceledMeetingCount: number;
+  /** The advisor's private note (stored only on this computer). */
+  note: string | null;
+};
+export type ClientNote = { body: string; updatedAt: string };
+export type ClientAnswer = {
+  meetingUri: string;
+  meetingName: string | null;
+  meetingStart: string;
+  answeredAt: string;
+  question: string;
+  answer: string;
+};
+export type ClientDetail = {
+  client: ClientSummary;
+  emails: string[];
+  /** Newest start first, deleted ones included. */
+  meetings: MeetingSummary[];
+  /** Newest booking first. */
+  answers: ClientAnswer[];
+  note: ClientNote | null;
+};
+export type EventType = {
+  uri: string;
+  name: string | null;
+  durationMinutes: number | null;
+  color: string | null;
+  kind: string | null;
+  schedulingUrl: string | null;
+  active: boolean;
 };
 export type Account = {
   email: string;
@@ -195,6 +229,7 @@ export type SettingsUpdate = {
   syncIntervalMinutes?: number;
   notifications?: boolean;
 };
+export type StartData = { overview: Overview; agenda: MeetingSummary[] | null };
 export type DisconnectReport = {
   subscriptionsDeleted: number;
   tokensRevoked: boolean;
@@ -215,10 +250,15 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 
 export const ipc = {
   getOverview: () => call<Overview>('get_overview'),
+  /** The first request: the overview and the agenda in one round trip (`agenda` null without an account). */
+  getStart: (agenda: MeetingQuery) => call<StartData>('get_start', { agenda }),
   listMeetings: (query: MeetingQuery) => call<MeetingSummary[]>('list_meetings', { query }),
   getMeeting: (uri: string) => call<MeetingDetail>('get_meeting', { uri }),
   listClients: () => call<ClientSummary[]>('list_clients'),
   clientMeetings: (email: string) => call<MeetingSummary[]>('client_meetings', { email }),
+  getClient: (email: string) => call<ClientDetail>('get_client', { email }),
+  setClientNote: (email: string, note: string) => call<ClientNote | null>('set_client_note', { email, note }),
+  listEventTypes: () => call<EventType[]>('list_event_types'),
   syncNow: () => call<null>('sync_now'),
   connectOauth: () => call<ConnectOutcome>('connect_oauth'),
   connectToken: (token: string) => call<Connection>('connect_token', { token }),

@@ -6,7 +6,10 @@ import type {
   Connection, DisconnectReport, ErrorCode, EventName, EventPayloads, IpcError, MeetingDetail, MeetingQuery,
   MeetingSummary, Overview, Realtime, Settings, SettingsUpdate, SyncCounts, SyncKind, SyncProgress, SyncStatus,
 } from '../src/ipc';
-import { ADVISOR, DEMO_ADVISOR, advisorMeetings, clientsOf, manyMeetings, summaryOf } from './fixtures';
+import {
+  ADVISOR, DEMO_ADVISOR, EVENT_TYPES, advisorMeetings, busyDayMeetings, clientDetailOf, clientsOf, dstWeekMeetings, manyMeetings,
+  summaryOf,
+} from './fixtures';
 
 export type Scenario =
   | 'disconnected'
@@ -16,9 +19,17 @@ export type Scenario =
   | 'demo'
   | 'offline'
   | 'many'
-  | 'disconnected-with-data';
+  | 'disconnected-with-data'
+  | 'busy-day'
+  | 'dst-week';
 
-export const SCENARIOS: Scenario[] = ['disconnected', 'connected', 'connected-empty', 'needs-reconnect', 'demo', 'offline', 'many', 'disconnected-with-data'];
+export const SCENARIOS: Scenario[] = [
+  'disconnected', 'connected', 'connected-empty', 'needs-reconnect', 'demo', 'offline', 'many', 'disconnected-with-data',
+  'busy-day', 'dst-week',
+];
+
+/** Most a note may hold (as the shell enforces). */
+export const MAX_NOTE_CHARS = 20_000;
 
 export type FakeCall = { command: string; args: Record<string, unknown> | undefined };
 
@@ -50,6 +61,8 @@ export class FakeShell {
   get notificationsEnabled(): boolean { return this.settings.notifications; }
   meetings: MeetingDetail[];
   calls: FakeCall[] = [];
+  /** Private notes by normalised e-mail. */
+  notes = new Map<string, { body: string; updatedAt: string }>();
   /** The next call of a command rejects with this error (one shot). */
   failures = new Map<string, IpcError>();
   /** Commands whose answer is held until `release(command)` (to observe loading and waiting states). */
@@ -101,6 +114,12 @@ export class FakeShell {
         break;
       case 'many':
         this.meetings = manyMeetings(now, 10_000);
+        break;
+      case 'busy-day':
+        this.meetings = [...busyDayMeetings(now), ...advisorMeetings(now).filter((item) => !item.uri.endsWith('UP01'))];
+        break;
+      case 'dst-week':
+        this.meetings = [...dstWeekMeetings(), ...advisorMeetings(now)];
         break;
       case 'connected':
         break;
@@ -163,6 +182,12 @@ export class FakeShell {
     switch (command) {
       case 'get_overview':
         return this.overview();
+      case 'get_start': {
+        // As the engine: no agenda without any account (nothing is stored then).
+        const agenda = this.connection.state === 'disconnected' && this.meetings.length === 0
+          ? null : this.listMeetings(args?.agenda as MeetingQuery);
+        return { overview: this.overview(), agenda };
+      }
       case 'list_meetings':
         return this.listMeetings(args?.query as MeetingQuery);
       case 'get_meeting': {
@@ -170,7 +195,30 @@ export class FakeShell {
         return found ?? fail('not_found', 'That meeting is not stored on this computer.');
       }
       case 'list_clients':
-        return clientsOf(this.meetings, this.now);
+        return clientsOf(this.meetings, this.now, this.notes);
+      case 'get_client': {
+        const detail = clientDetailOf(this.meetings, String(args?.email ?? ''), this.now, this.notes);
+        return detail ?? fail('not_found', `The client ${String(args?.email ?? '')} was not found.`);
+      }
+      case 'set_client_note': {
+        const email = String(args?.email ?? '').trim().toLowerCase();
+        const body = String(args?.note ?? '');
+        if (!clientsOf(this.meetings, this.now).some((client) => client.email === email)) {
+          fail('not_found', `The client ${email} was not found.`);
+        }
+        if ([...body].length > MAX_NOTE_CHARS) fail('invalid_input', `A note can hold up to ${MAX_NOTE_CHARS} characters.`);
+        if (body.trim() === '') {
+          this.notes.delete(email);
+          void this.emit('meetings-changed', null);
+          return null;
+        }
+        const note = { body, updatedAt: this.now.toISOString() };
+        this.notes.set(email, note);
+        void this.emit('meetings-changed', null);
+        return note;
+      }
+      case 'list_event_types':
+        return EVENT_TYPES;
       case 'client_meetings': {
         const email = String(args?.email ?? '');
         const list = this.meetings.filter((item) => item.clientEmails.includes(email));
@@ -262,9 +310,12 @@ export class FakeShell {
           break;
       }
       if (query.clientEmail && !item.clientEmails.includes(query.clientEmail)) return false;
+      if (query.from && Date.parse(item.startTime) < Date.parse(query.from)) return false;
+      if (query.to && Date.parse(item.startTime) >= Date.parse(query.to)) return false;
       if (needle === '') return true;
       const haystack = [
-        item.name ?? '', item.eventType ?? '', item.canceledReason ?? '',
+        item.name ?? '', item.canceledReason ?? '',
+        ...item.clientEmails.map((email) => this.notes.get(email.toLowerCase())?.body ?? ''),
         ...item.invitees.flatMap((person) => [person.name, person.email, ...person.questionsAndAnswers.map((qa) => qa.answer)]),
       ].join('\n').toLowerCase();
       return haystack.includes(needle);

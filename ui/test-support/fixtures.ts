@@ -1,6 +1,6 @@
 // Realistic fixture data for the UI tests: an advisor's meetings around a given "now", including
 // canceled, rescheduled and deleted meetings, answers, a no-show and a hostile invitee name.
-import type { Account, ClientSummary, InviteeDetail, MeetingDetail, MeetingSummary } from '../src/ipc';
+import type { Account, ClientAnswer, ClientDetail, ClientSummary, EventType, InviteeDetail, MeetingDetail, MeetingSummary } from '../src/ipc';
 
 export const HOSTILE_NAME = '<img src=x onerror="window.__xss=1">';
 export const HOSTILE_EVENT_NAME = '<script>window.__xss=2</script>Review';
@@ -41,19 +41,41 @@ export function invitee(name: string, email: string, extra: Partial<InviteeDetai
   };
 }
 
+/** The advisor's event types (names and colours as Calendly would send them). */
+export const EVENT_TYPES: EventType[] = [
+  ['FINREV', 'Financial review', 45, '#0069ff'],
+  ['RETIRE', 'Retirement planning', 60, '#8247f5'],
+  ['INTRO', 'Introductory call', 15, '#17e885'],
+  ['PORTFOLIO', 'Portfolio check-in', 30, '#ffa600'],
+  ['TAX', 'Tax planning', 30, '#ff4f00'],
+  ['ANNUAL', 'Annual review', 90, '#e55cff'],
+  ['ESTATE', 'Estate planning', 60, '#0a7c66'],
+].map(([id, name, minutes, color]) => ({
+  uri: `https://api.calendly.com/event_types/${id}`, name: name as string, durationMinutes: minutes as number,
+  color: color as string, kind: 'solo', schedulingUrl: `https://calendly.com/ada-advisor/${String(id).toLowerCase()}`, active: true,
+}));
+
+/** The event type a fixture meeting belongs to: the one named like the meeting, else the first. */
+function eventTypeFor(name: string | null | undefined): EventType {
+  return EVENT_TYPES.find((type) => type.name === name) ?? EVENT_TYPES[0];
+}
+
 export type MeetingSpec = Partial<MeetingDetail> & { id: string; start: Date; minutes?: number };
 
 export function meeting(spec: MeetingSpec): MeetingDetail {
   const { id, start, minutes = 30, ...rest } = spec;
   const end = new Date(start.getTime() + minutes * MINUTE);
   const invitees = rest.invitees ?? [];
+  const type = eventTypeFor(rest.name);
   return {
     uri: `https://api.calendly.com/scheduled_events/${id}`,
     name: 'Financial review',
     status: 'active',
     startTime: start.toISOString(),
     endTime: end.toISOString(),
-    eventType: 'Financial review (30 min)',
+    eventType: type.uri,
+    eventTypeName: type.name,
+    eventTypeColor: type.color,
     locationKind: 'zoom_conference',
     joinUrl: `https://zoom.us/j/9${id.replace(/\D/g, '').padEnd(9, '0').slice(0, 9)}`,
     canceledReason: null,
@@ -105,9 +127,9 @@ export function advisorMeetings(now: Date): MeetingDetail[] {
     // Upcoming
     meeting({ id: 'UP01', start: new Date(Math.ceil((now.getTime() + 2 * HOUR) / (15 * MINUTE)) * 15 * MINUTE), name: 'Financial review', invitees: [grace], minutes: 45 }),
     meeting({ id: 'UP02', start: at(now, 1, 9, 30), name: 'Retirement planning', invitees: [alan],
-      eventType: 'Retirement planning (60 min)', minutes: 60 }),
+      minutes: 60 }),
     meeting({ id: 'UP03', start: at(now, 1, 14, 0), name: 'Introductory call', invitees: [katherine],
-      eventType: 'Introductory call (15 min)', minutes: 15, locationKind: 'outbound_call', joinUrl: null,
+      minutes: 15, locationKind: 'outbound_call', joinUrl: null,
       locationDetail: '+1 555 0142' }),
     meeting({ id: 'UP04', start: at(now, 2, 10, 0), name: 'Portfolio check-in', invitees: [linus, marie],
       locationKind: 'physical', joinUrl: null, locationDetail: '12 High Street, Cambridge' }),
@@ -117,7 +139,7 @@ export function advisorMeetings(now: Date): MeetingDetail[] {
     meeting({ id: 'UP07', start: at(now, 5, 16, 30), name: 'Financial review', invitees: [edsger], status: 'canceled',
       canceledReason: 'Travelling that week, will rebook', canceledBy: 'Edsger Dijkstra' }),
     meeting({ id: 'UP08', start: at(now, 8, 13, 0), name: 'Annual review', invitees: [barbara], minutes: 90,
-      eventType: 'Annual review (90 min)', locationKind: 'google_conference', joinUrl: 'https://meet.google.com/abc-defg-hij' }),
+      locationKind: 'google_conference', joinUrl: 'https://meet.google.com/abc-defg-hij' }),
     meeting({ id: 'UP09', start: at(now, 9, 9, 0), name: 'Estate planning', invitees: [grace], status: 'pending_review' }),
     // The original booking of UP05, moved to the new time.
     meeting({ id: 'UP05OLD', start: at(now, 2, 15), name: 'Tax planning', invitees: [rosalind], status: 'canceled',
@@ -126,7 +148,7 @@ export function advisorMeetings(now: Date): MeetingDetail[] {
     // Past
     meeting({ id: 'PA01', start: at(now, -1, 10, 0), name: 'Financial review', invitees: [alan] }),
     meeting({ id: 'PA02', start: at(now, -1, 15, 0), name: 'Introductory call', invitees: [invitee('Ada Lovelace', 'ada@lovelace.example', { noShow: true })],
-      minutes: 15, eventType: 'Introductory call (15 min)' }),
+      minutes: 15 }),
     meeting({ id: 'PA03', start: at(now, -3, 11, 0), name: 'Portfolio check-in', invitees: [marie], deleted: true }),
     meeting({ id: 'PA04', start: at(now, -6, 9, 0), name: 'Retirement planning', invitees: [katherine], minutes: 60,
       lastChangeSource: 'webhook' }),
@@ -143,24 +165,59 @@ export function summaryOf(detail: MeetingDetail): MeetingSummary {
   return { ...rest, invitees: invitees.map(({ name, email, status }) => ({ name, email, status })) };
 }
 
-/** Clients derived from meetings the way the core does: one per invitee e-mail. */
-export function clientsOf(meetings: readonly MeetingDetail[], now: Date): ClientSummary[] {
+/** Clients derived from meetings the way the core does: one per (lower-cased) invitee e-mail. */
+export function clientsOf(meetings: readonly MeetingDetail[], now: Date, notes: ReadonlyMap<string, { body: string }> = new Map()): ClientSummary[] {
   const clients = new Map<string, ClientSummary>();
   for (const item of meetings) {
     for (const person of item.invitees) {
-      const client = clients.get(person.email) ?? { email: person.email, name: person.name, meetingCount: 0, nextMeeting: null, lastMeeting: null };
-      client.meetingCount += 1;
-      if (!item.deleted && item.status === 'active') {
-        if (Date.parse(item.startTime) > now.getTime()) {
+      const email = person.email.trim().toLowerCase();
+      const client = clients.get(email) ?? {
+        email, name: person.name, meetingCount: 0, nextMeeting: null, lastMeeting: null, canceledMeetingCount: 0,
+        note: notes.get(email)?.body ?? null,
+      };
+      if (item.deleted) {
+        clients.set(email, client);
+        continue;
+      }
+      if (item.status === 'active') {
+        client.meetingCount += 1;
+        if (Date.parse(item.endTime) > now.getTime()) {
           if (!client.nextMeeting || item.startTime < client.nextMeeting) client.nextMeeting = item.startTime;
         } else if (!client.lastMeeting || item.startTime > client.lastMeeting) {
           client.lastMeeting = item.startTime;
         }
+      } else if (item.status === 'canceled') {
+        client.canceledMeetingCount += 1;
       }
-      clients.set(person.email, client);
+      clients.set(email, client);
     }
   }
   return [...clients.values()];
+}
+
+/** The client page the shell would build from these meetings (newest first; answers newest booking first). */
+export function clientDetailOf(meetings: readonly MeetingDetail[], email: string, now: Date,
+  notes: ReadonlyMap<string, { body: string; updatedAt: string }>): ClientDetail | null {
+  const key = email.trim().toLowerCase();
+  const client = clientsOf(meetings, now, notes).find((candidate) => candidate.email === key);
+  if (!client) return null;
+  const mine = meetings.filter((item) => item.invitees.some((person) => person.email.trim().toLowerCase() === key))
+    .sort((a, b) => Date.parse(b.startTime) - Date.parse(a.startTime));
+  const answers: ClientAnswer[] = [];
+  const bookings = mine.flatMap((item) => item.invitees
+    .filter((person) => person.email.trim().toLowerCase() === key)
+    .map((person) => ({ item, person })))
+    .sort((a, b) => Date.parse(b.item.createdAt) - Date.parse(a.item.createdAt));
+  for (const { item, person } of bookings) {
+    for (const qa of person.questionsAndAnswers) {
+      answers.push({ meetingUri: item.uri, meetingName: item.name, meetingStart: item.startTime, answeredAt: item.createdAt,
+        question: qa.question, answer: qa.answer });
+    }
+  }
+  const emails = [...new Set(mine.flatMap((item) => item.invitees.map((person) => person.email.trim())
+    .filter((address) => address.toLowerCase() === key)))].sort();
+  const note = notes.get(key) ?? null;
+  return { client, emails: emails.length > 0 ? emails : [key], meetings: mine.map(summaryOf), answers, note };
 }
 
 /** `count` plain meetings spread over two years around `now`, for the 10,000-row performance checks. */
@@ -175,4 +232,41 @@ export function manyMeetings(now: Date, count: number): MeetingDetail[] {
       status: index % 17 === 0 ? 'canceled' : 'active', canceledReason: index % 17 === 0 ? 'Could not make it' : null }));
   }
   return result;
+}
+
+export const LONG_NAME = 'Maximilian Alexander Wolfeschlegelsteinhausenbergerdorff-Featherstonehaugh-Cholmondeley the Third';
+export const LONG_EVENT_NAME = 'Comprehensive multi-generational estate, trust, inheritance-tax and charitable-giving strategy session (extended)';
+
+/** 50 ten-minute meetings today from 08:00 UTC, every 10 minutes, with hostile and very long names among them. */
+export function busyDayMeetings(now: Date): MeetingDetail[] {
+  const base = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 8, 0));
+  const result: MeetingDetail[] = [];
+  for (let index = 0; index < 50; index++) {
+    const start = new Date(base.getTime() + index * 10 * MINUTE);
+    const name = index === 3 ? HOSTILE_EVENT_NAME : index === 7 ? LONG_EVENT_NAME : EVENT_TYPES[index % EVENT_TYPES.length].name;
+    const person = index === 3 ? invitee(HOSTILE_NAME, 'mallory@evil.example')
+      : index === 7 ? invitee(LONG_NAME, 'max@featherstonehaugh.example')
+        : invitee(`Client ${index}`, `busy${index}@example.com`);
+    result.push(meeting({ id: `BUSY${String(index).padStart(2, '0')}`, start, minutes: 10, name, invitees: [person],
+      status: index % 9 === 4 ? 'canceled' : 'active', canceledReason: index % 9 === 4 ? 'Clash' : null }));
+  }
+  return result;
+}
+
+/**
+ * Meetings in the week of the October 2026 clock change in London (Sunday 25 October, 02:00 BST → 01:00 GMT):
+ * both 01:30s of that night, a Sunday-evening meeting that a 7 × 24 h week would lose, and one just after the week.
+ */
+export function dstWeekMeetings(): MeetingDetail[] {
+  const grace = invitee('Grace Hopper', 'grace@hopper.example');
+  const alan = invitee('Alan Turing', 'alan@turing.example');
+  const at = (iso: string) => new Date(iso);
+  return [
+    meeting({ id: 'DSTMON', start: at('2026-10-19T08:00:00Z'), name: 'Financial review', invitees: [grace] }), // Mon 09:00 BST
+    meeting({ id: 'DSTBST', start: at('2026-10-25T00:30:00Z'), name: 'Tax planning', invitees: [alan] }), // Sun 01:30 BST
+    meeting({ id: 'DSTGMT', start: at('2026-10-25T01:30:00Z'), name: 'Annual review', invitees: [grace] }), // Sun 01:30 GMT
+    meeting({ id: 'DSTSUN9', start: at('2026-10-25T09:00:00Z'), name: 'Retirement planning', invitees: [alan], minutes: 60 }), // Sun 09:00 GMT
+    meeting({ id: 'DSTLATE', start: at('2026-10-25T23:30:00Z'), name: 'Introductory call', invitees: [grace], minutes: 15 }), // Sun 23:30 GMT
+    meeting({ id: 'DSTNEXT', start: at('2026-10-26T00:15:00Z'), name: 'Portfolio check-in', invitees: [alan] }), // Mon 26, next week
+  ];
 }

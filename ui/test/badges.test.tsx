@@ -12,6 +12,8 @@ const workshop: MeetingSummary = {
   startTime: '2026-11-25T10:00:00Z',
   endTime: '2026-11-25T11:00:00Z',
   eventType: null,
+  eventTypeName: null,
+  eventTypeColor: null,
   locationKind: 'zoom',
   joinUrl: null,
   canceledReason: null,

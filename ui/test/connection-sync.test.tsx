@@ -7,7 +7,7 @@ import { RECONNECT_REASON } from '../test-support/fakeShell';
 const text = (selector: string) => $(selector)?.textContent ?? '';
 
 describe('connection', () => {
-  it('connects with OAuth: waits for the browser until connection-changed, then shows meetings', async () => {
+  it('connects with OAuth: waits for the browser until connection-changed, then shows today’s agenda', async () => {
     const { shell } = await renderApp('disconnected');
     await until(() => $('#connect-oauth'), 'connect screen');
     expect($('#connection-state')!.dataset.state, 'starts disconnected').toBe('disconnected');
@@ -16,8 +16,8 @@ describe('connection', () => {
     expect(text('#waiting-for-browser'), 'tells the advisor where to look').toContain('Waiting for Calendly in your browser…');
     expect($('#connection-state')!.dataset.state, 'connecting while the browser is open').toBe('connecting');
     await shell.completeOauth();
-    await until(() => $('[data-testid=meeting-row]'), 'meetings after connecting');
-    expect($('#meetings-tab')!.getAttribute('aria-selected'), 'the app moves to the meetings').toBe('true');
+    await until(() => $('[data-testid=agenda-item]'), 'the agenda after connecting');
+    expect($('#today-tab')!.getAttribute('aria-selected'), 'the app moves to today’s agenda').toBe('true');
   });
 
   it('shows the reason when the browser flow ends without a connection', async () => {
@@ -52,14 +52,14 @@ describe('connection', () => {
     expect(error.dataset.code, 'invalid_token goes under the field').toBe('invalid_token');
     fireEvent.input(input, { target: { value: 'pat_good' } });
     fireEvent.click($('#connect-token')!);
-    await until(() => $('[data-testid=meeting-row]'), 'meetings');
+    await until(() => $('[data-testid=agenda-item]'), 'the agenda');
     expect(shell.callsOf('connect_token').at(-1)!.args, 'the token is sent as typed').toEqual({ token: 'pat_good' });
   });
 
   it('starts the demo and marks the account as Demo', async () => {
     await renderApp('disconnected');
     fireEvent.click(await until(() => $('#connect-demo'), 'demo button'));
-    await until(() => $('[data-testid=meeting-row]'), 'demo meetings');
+    await until(() => $('[data-testid=agenda-item]'), 'demo meetings on the agenda');
     fireEvent.click($('#connection-tab')!);
     await until(() => $('#demo-marker'), 'demo marker');
     expect(text('#account-email'), 'the demo account is shown').toBe('demo.advisor@advicly.test');
@@ -142,7 +142,7 @@ describe('sync', () => {
 describe('offline', () => {
   it('shows the notice, keeps the list and disables Sync with a reason', async () => {
     const { shell } = await renderApp('offline');
-    await until(() => $('[data-testid=meeting-row]'), 'rows still shown');
+    await until(() => $('[data-testid=agenda-item]'), 'the agenda is still shown');
     expect($('#offline-notice'), 'offline notice').not.toBeNull();
     expect(($('#sync-now') as HTMLButtonElement).disabled, 'Sync is disabled').toBe(true);
     expect(text('#sync-disabled-reason'), 'with a sentence saying why').toContain('offline');
@@ -207,17 +207,18 @@ describe('error-code branching', () => {
 });
 
 describe('clients', () => {
-  it('lists clients with counts and next/last meeting, and shows a client’s meetings', async () => {
+  it('lists clients with counts and next/last meeting, and opens a client’s page', async () => {
     const { shell } = await renderApp('connected');
     fireEvent.click($('#clients-tab')!);
     const grace = await until(() => $('[data-testid=client-row][data-email="grace@hopper.example"]'), 'client rows');
-    expect(grace.querySelector('[data-testid=client-meeting-count]')!.textContent, 'Grace has three meetings').toBe('3 meetings');
+    // Grace has one active meeting; one is canceled and one has a status the core does not count as active.
+    expect(grace.querySelector('[data-testid=client-meeting-count]')!.textContent, 'active meetings are counted').toBe('1 meeting');
     expect(grace.querySelector('[data-testid=client-next]')!.textContent, 'next meeting').toMatch(/^Next /);
     expect(grace.querySelector('[data-testid=client-last]')!.textContent, 'no active past meeting').toBe('No past meeting');
     fireEvent.click(grace.querySelector('.row-main')!);
-    await until(() => $('#client-detail [data-testid=meeting-row]'), 'client meetings');
-    expect(shell.callsOf('client_meetings')[0].args, 'asks the core by e-mail').toEqual({ email: 'grace@hopper.example' });
-    fireEvent.click($('#client-detail [data-testid=meeting-row] .row-main')!);
+    await until(() => $('#client-detail [data-testid=timeline-entry]'), 'client meetings');
+    expect(shell.callsOf('get_client')[0].args, 'asks the core by e-mail').toEqual({ email: 'grace@hopper.example' });
+    fireEvent.click($('#client-detail [data-testid=timeline-entry] .timeline-open')!);
     await until(() => $('#meeting-detail[data-loaded=true]'), 'meeting detail from a client');
     fireEvent.click($('#back-to-client')!);
     await until(() => $('#client-detail'), 'back to the client');

@@ -1,5 +1,5 @@
 // Shared helpers for the component tests: render <App> against a FakeShell at a fixed time and zone.
-import { cleanup, render, waitFor } from '@testing-library/preact';
+import { cleanup, fireEvent, render, waitFor } from '@testing-library/preact';
 import { afterEach } from 'vitest';
 import { App } from '../src/components/App';
 import { FakeShell, type Scenario } from '../test-support/fakeShell';
@@ -16,18 +16,29 @@ afterEach(() => {
   installed = null;
 });
 
-export async function renderApp(scenario: Scenario, options: { zone?: Zone; prepare?: (shell: FakeShell) => void; waitForApp?: boolean } = {}) {
-  const shell = new FakeShell(scenario, NOW);
+export type RenderOptions = { zone?: Zone; prepare?: (shell: FakeShell) => void; waitForApp?: boolean; now?: Date; tab?: string };
+
+export async function renderApp(scenario: Scenario, options: RenderOptions = {}) {
+  const now = options.now ?? NOW;
+  const shell = new FakeShell(scenario, now);
   options.prepare?.(shell);
   shell.install();
   installed = shell;
-  const view = render(<App zone={options.zone ?? LONDON} clock={() => NOW} />);
+  const view = render(<App zone={options.zone ?? LONDON} clock={() => now} />);
   // The app is ready once the overview is in and the shell markup is there.
   if (options.waitForApp === false) return { shell, ...view };
   await waitFor(() => {
     if (!document.querySelector('.app')) throw new Error('app not loaded yet');
+    // The overview is read again once the app listens to the shell's events: from then on no event is missed.
+    if (shell.callsOf('get_overview').length < 2) throw new Error('not subscribed to events yet');
   });
+  if (options.tab) fireEvent.click(document.getElementById(`${options.tab}-tab`)!);
   return { shell, ...view };
+}
+
+/** The app opened on "All meetings" (the screens start on Today). */
+export function renderMeetings(scenario: Scenario, options: RenderOptions = {}) {
+  return renderApp(scenario, { ...options, tab: 'meetings' });
 }
 
 export function $(selector: string): HTMLElement | null {

@@ -2,7 +2,7 @@
 // search, detail, windowing and the XSS rule.
 import { fireEvent, waitFor } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
-import { $, $$, renderApp, until } from './helpers';
+import { $, $$, renderApp, renderMeetings, until } from './helpers';
 import { MEETINGS_PAGE_SIZE } from '../src/components/MeetingsView';
 import { HOSTILE_EVENT_NAME, HOSTILE_NAME } from '../test-support/fixtures';
 
@@ -11,7 +11,7 @@ const row = (id: string) => $(`[data-testid=meeting-row][data-uri="${uriOf(id)}"
 
 describe('meetings list', () => {
   it('shows upcoming groups before past groups, each group one day in the advisor’s zone', async () => {
-    await renderApp('connected');
+    await renderMeetings('connected');
     const groups = await until(() => $$('[data-testid=day-group]').length > 3 && $$('[data-testid=day-group]'), 'day groups');
     const sections = groups.map((group) => group.dataset.section);
     const firstPast = sections.indexOf('past');
@@ -28,7 +28,7 @@ describe('meetings list', () => {
   });
 
   it('groups a late-evening meeting under the next day in a zone east of UTC', async () => {
-    const { shell } = await renderApp('connected', { zone: { timeZone: 'Asia/Tokyo', locale: 'en-GB' } });
+    const { shell } = await renderMeetings('connected', { zone: { timeZone: 'Asia/Tokyo', locale: 'en-GB' } });
     await until(() => row('UP02'), 'rows');
     // UP02 is at 09:30 UTC on 22 November, which is 18:30 the same day in Tokyo.
     const up02 = row('UP02')!;
@@ -37,7 +37,7 @@ describe('meetings list', () => {
   });
 
   it('shows badges: canceled with reason, rescheduled with the new time, deleted, unknown status verbatim', async () => {
-    await renderApp('connected');
+    await renderMeetings('connected');
     await until(() => row('UP07'), 'rows');
     const canceled = row('UP07')!;
     expect(canceled.dataset.status, 'canceled rows advertise their status').toBe('canceled');
@@ -64,7 +64,7 @@ describe('meetings list', () => {
   });
 
   it('searches in the core with a debounce and shows a no-results state', async () => {
-    const { shell } = await renderApp('connected');
+    const { shell } = await renderMeetings('connected');
     await until(() => row('UP01'), 'rows');
     const before = shell.callsOf('list_meetings').length;
     const search = $('#search') as HTMLInputElement;
@@ -84,7 +84,7 @@ describe('meetings list', () => {
   });
 
   it('filters by status through the core', async () => {
-    const { shell } = await renderApp('connected');
+    const { shell } = await renderMeetings('connected');
     await until(() => row('UP01'), 'rows');
     fireEvent.change($('#status-filter')!, { target: { value: 'canceled' } });
     await until(() => $$('[data-testid=meeting-row]').every((element) => element.dataset.status === 'canceled')
@@ -94,7 +94,7 @@ describe('meetings list', () => {
   });
 
   it('loads 10,000 meetings a page at a time and renders only the rows in view', async () => {
-    const { shell } = await renderApp('many');
+    const { shell } = await renderMeetings('many');
     const list = await until(() => $('#meeting-list'), 'list');
     expect(list.dataset.totalRows, 'one page is asked for, never all 10,000 meetings at once')
       .toBe(String(MEETINGS_PAGE_SIZE));
@@ -113,7 +113,7 @@ describe('meetings list', () => {
   });
 
   it('moves between rows with the arrow keys and opens one with Enter', async () => {
-    await renderApp('connected');
+    await renderMeetings('connected');
     await until(() => row('UP01'), 'rows');
     const first = $('[data-index="0"]')!;
     first.focus();
@@ -138,7 +138,7 @@ describe('empty states', () => {
   });
 
   it('says to sync when connected but nothing is synced yet', async () => {
-    const { shell } = await renderApp('connected-empty');
+    const { shell } = await renderMeetings('connected-empty');
     fireEvent.click($('#meetings-tab')!);
     const empty = await until(() => $('#empty-state'), 'empty state');
     expect(empty.dataset.kind, 'connected, nothing synced → Sync').toBe('not-synced');
@@ -147,7 +147,7 @@ describe('empty states', () => {
   });
 
   it('keeps showing saved meetings when disconnected, with a note', async () => {
-    await renderApp('disconnected-with-data');
+    await renderMeetings('disconnected-with-data');
     await until(() => row('UP01'), 'rows');
     expect($('#disconnected-notice'), 'the list explains that no account is connected').not.toBeNull();
   });
@@ -155,12 +155,14 @@ describe('empty states', () => {
 
 describe('meeting detail', () => {
   it('shows time, duration, type, location, join button, invitees, answers and no-show', async () => {
-    const { shell } = await renderApp('connected');
+    const { shell } = await renderMeetings('connected');
     await until(() => row('UP01'), 'rows');
     fireEvent.click(row('UP01')!.querySelector('.row-main')!);
     const detail = await until(() => $('#meeting-detail[data-loaded=true]'), 'detail');
     expect($('#detail-duration')!.textContent, 'UP01 lasts 45 minutes').toBe('45 min');
-    expect($('#detail-event-type')!.textContent, 'event type').toBe('Financial review (30 min)');
+    expect($('#detail-event-type')!.textContent, 'the event type by name, never its URI').toBe('Financial review');
+    expect($('#detail-event-type [data-testid=event-type] .type-swatch')!.getAttribute('style'), 'in its colour').toContain('#0069ff');
+    expect(detail.textContent, 'no URI anywhere in the detail').not.toContain('api.calendly.com');
     expect($('#detail-location')!.textContent, 'location kind in words').toContain('Zoom');
     expect($('#detail-when')!.textContent, 'the time is in the advisor zone').toContain('Europe/London');
     const invitee = detail.querySelector('[data-testid=invitee]')!;
@@ -177,7 +179,7 @@ describe('meeting detail', () => {
   });
 
   it('goes back to the list when the meeting is gone (not_found)', async () => {
-    const { shell } = await renderApp('connected');
+    const { shell } = await renderMeetings('connected');
     await until(() => row('UP02'), 'rows');
     shell.failNext('get_meeting', 'not_found', 'That meeting is not stored on this computer.');
     fireEvent.click(row('UP02')!.querySelector('.row-main')!);
@@ -189,7 +191,7 @@ describe('meeting detail', () => {
 
 describe('untrusted text', () => {
   it('renders a hostile invitee name, event name and answer as text', async () => {
-    await renderApp('connected');
+    await renderMeetings('connected');
     const hostileRow = await until(() => row('UP06'), 'hostile row');
     expect(hostileRow.querySelector('[data-testid=meeting-invitees]')!.textContent, 'the name is shown literally').toBe(HOSTILE_NAME);
     expect(hostileRow.querySelector('[data-testid=meeting-name]')!.textContent, 'the event name is shown literally').toBe(HOSTILE_EVENT_NAME);

@@ -2,7 +2,7 @@
 // the notification setting, and a delivery landing in the list without losing the advisor's place.
 import { fireEvent } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
-import { $, NOW, renderApp, until } from './helpers';
+import { $, NOW, renderApp, renderMeetings, until } from './helpers';
 import { invitee, meeting } from '../test-support/fixtures';
 import { describeRealtime } from '../src/components/SyncPanel';
 
@@ -87,7 +87,7 @@ async function renderAppAgain(): Promise<HTMLElement | null> {
 
 describe('a delivery landing in the open list', () => {
   it('keeps the search, the selection and the open detail', async () => {
-    const { shell } = await renderApp('connected');
+    const { shell } = await renderMeetings('connected');
     const search = await until(() => $('#search') as HTMLInputElement, 'search box');
     fireEvent.input(search, { target: { value: 'review' } });
     await until(() => shell.callsOf('list_meetings').some((call) => (call.args as { query: { search: string } }).query.search === 'review'), 'searched');

@@ -24,7 +24,7 @@ use crate::subscriptions::{
     DeleteOutcome, NewWebhookSubscription, WebhookSubscription, WebhookSubscriptionUri,
 };
 use crate::token::TokenProvider;
-use crate::types::{EventPage, EventQuery, InviteePage, SkippedItem};
+use crate::types::{EventPage, EventQuery, EventTypeListing, InviteePage, SkippedItem};
 use crate::wire::{self, CollectionEnvelope, ResourceEnvelope};
 
 /// Calendly's maximum page size; every list call asks for it.
@@ -203,6 +203,42 @@ impl CalendlyClient {
             events,
             next_page_token,
             skipped,
+        })
+    }
+
+    /// Every event type of `user` (`GET /event_types?user=…`, all pages, active and inactive,
+    /// scope `event_types:read`). Unreadable items are skipped and make the listing incomplete.
+    pub async fn list_event_types(&self, user: &UserUri) -> Result<EventTypeListing, Error> {
+        let mut event_types = Vec::new();
+        let mut complete = true;
+        let mut page_token: Option<String> = None;
+        loop {
+            let request = ApiRequest::get(Endpoint::EventTypes, &["event_types"])
+                .param("user", user.as_str())
+                .param("count", PAGE_SIZE)
+                .param_opt("page_token", page_token.as_deref());
+            let body = self.execute(&request).await?;
+            let page = decode_collection(&body, "event_types page")?;
+            let next_page_token = page.next_page_token();
+            let (items, skipped) = page.map_items(wire::map_event_type);
+            self.report_skipped("event type", &skipped);
+            complete &= skipped.is_empty();
+            event_types.extend(items);
+            match next_page_token {
+                Some(next) if page_token.as_deref() != Some(next.as_str()) => {
+                    page_token = Some(next)
+                }
+                Some(_) => {
+                    // A server repeating a token would loop forever; what was read is partial.
+                    complete = false;
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok(EventTypeListing {
+            event_types,
+            complete,
         })
     }
 

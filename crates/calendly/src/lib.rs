@@ -59,4 +59,6 @@ pub use subscriptions::{
     WebhookSubscriptionUri,
 };
 pub use token::{StaticToken, TokenProvider};
-pub use types::{EventPage, EventQuery, EventStatusFilter, InviteePage, SkippedItem, SortOrder};
+pub use types::{
+    EventPage, EventQuery, EventStatusFilter, EventTypeListing, InviteePage, SkippedItem, SortOrder,
+};

@@ -11,6 +11,7 @@ pub enum Endpoint {
     Invitees,
     Cancellation,
     WebhookSubscriptions,
+    EventTypes,
 }
 
 impl Endpoint {
@@ -21,6 +22,7 @@ impl Endpoint {
             Self::Invitees => "invitees",
             Self::Cancellation => "cancellation",
             Self::WebhookSubscriptions => "webhook_subscriptions",
+            Self::EventTypes => "event_types",
         }
     }
 }
@@ -35,6 +37,7 @@ pub struct CallStats {
     pub invitees: u64,
     pub cancellations: u64,
     pub webhook_subscriptions: u64,
+    pub event_types: u64,
     /// 429 answers received.
     pub rate_limited: u64,
     /// 5xx answers received.
@@ -60,6 +63,7 @@ impl CallStats {
             + self.invitees
             + self.cancellations
             + self.webhook_subscriptions
+            + self.event_types
     }
 
     /// Requests of one endpoint family.
@@ -70,6 +74,7 @@ impl CallStats {
             Endpoint::Invitees => self.invitees,
             Endpoint::Cancellation => self.cancellations,
             Endpoint::WebhookSubscriptions => self.webhook_subscriptions,
+            Endpoint::EventTypes => self.event_types,
         }
     }
 
@@ -85,6 +90,7 @@ impl CallStats {
             webhook_subscriptions: self
                 .webhook_subscriptions
                 .saturating_sub(earlier.webhook_subscriptions),
+            event_types: self.event_types.saturating_sub(earlier.event_types),
             rate_limited: self.rate_limited.saturating_sub(earlier.rate_limited),
             server_errors: self.server_errors.saturating_sub(earlier.server_errors),
             network_errors: self.network_errors.saturating_sub(earlier.network_errors),
@@ -107,6 +113,7 @@ pub(crate) struct StatsRecorder {
     invitees: AtomicU64,
     cancellations: AtomicU64,
     webhook_subscriptions: AtomicU64,
+    event_types: AtomicU64,
     pub rate_limited: AtomicU64,
     pub server_errors: AtomicU64,
     pub network_errors: AtomicU64,
@@ -125,6 +132,7 @@ impl StatsRecorder {
             Endpoint::Invitees => &self.invitees,
             Endpoint::Cancellation => &self.cancellations,
             Endpoint::WebhookSubscriptions => &self.webhook_subscriptions,
+            Endpoint::EventTypes => &self.event_types,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -152,6 +160,7 @@ impl StatsRecorder {
             invitees: load(&self.invitees),
             cancellations: load(&self.cancellations),
             webhook_subscriptions: load(&self.webhook_subscriptions),
+            event_types: load(&self.event_types),
             rate_limited: load(&self.rate_limited),
             server_errors: load(&self.server_errors),
             network_errors: load(&self.network_errors),

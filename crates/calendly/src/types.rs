@@ -1,6 +1,8 @@
 //! Queries and pages of the list endpoints.
 
-use advicly_core::domain::{FetchedEvent, FetchedInvitee, OrganizationUri, UserUri};
+use advicly_core::domain::{
+    FetchedEvent, FetchedEventType, FetchedInvitee, OrganizationUri, UserUri,
+};
 use chrono::{DateTime, Utc};
 
 /// Which scheduled events to list (`GET /scheduled_events`). Times filter on `start_time`.
@@ -72,4 +74,13 @@ pub struct InviteePage {
     pub invitees: Vec<FetchedInvitee>,
     pub next_page_token: Option<String>,
     pub skipped: Vec<SkippedItem>,
+}
+
+/// Every event type of a user, as far as it could be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventTypeListing {
+    pub event_types: Vec<FetchedEventType>,
+    /// False when an item could not be read (it was skipped): the listing then must not be
+    /// taken as proof that a type no longer exists.
+    pub complete: bool,
 }

@@ -4,8 +4,9 @@
 //! by one so that a single malformed item is skipped instead of failing the page.
 
 use advicly_core::domain::{
-    CalendlyUser, Cancellation, EventUri, FetchedEvent, FetchedInvitee, InviteeUri, Location,
-    OrganizationUri, QuestionAnswer, Status, UserUri,
+    normalize_hex_color, CalendlyUser, Cancellation, EventTypeUri, EventUri, FetchedEvent,
+    FetchedEventType, FetchedInvitee, InviteeUri, Location, OrganizationUri, QuestionAnswer,
+    Status, UserUri,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -126,6 +127,21 @@ pub(crate) struct WireEvent {
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     pub cancellation: Option<WireCancellation>,
+}
+
+/// An event type (`GET /event_types`); only the keys the app shows are read.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct WireEventType {
+    pub uri: Option<String>,
+    pub name: Option<String>,
+    pub active: Option<bool>,
+    pub scheduling_url: Option<String>,
+    /// A number in Calendly's schema; read loosely so a float or a string never drops the type.
+    pub duration: Option<Value>,
+    pub kind: Option<String>,
+    pub color: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -286,6 +302,27 @@ pub(crate) fn map_event(wire: WireEvent) -> Result<FetchedEvent, String> {
     })
 }
 
+pub(crate) fn map_event_type(wire: WireEventType) -> Result<FetchedEventType, String> {
+    let uri = required(non_empty(wire.uri), "uri")?;
+    let duration_minutes = match wire.duration {
+        Some(Value::String(text)) => text.trim().parse::<f64>().ok(),
+        other => other.and_then(|value| value.as_f64()),
+    }
+    .filter(|minutes| minutes.is_finite() && *minutes >= 0.0)
+    .map(|minutes| minutes.min(f64::from(u32::MAX)).round() as u32);
+    Ok(FetchedEventType {
+        uri: EventTypeUri::new(uri),
+        name: non_empty(wire.name),
+        duration_minutes,
+        color: wire.color.as_deref().and_then(normalize_hex_color),
+        kind: non_empty(wire.kind),
+        scheduling_url: non_empty(wire.scheduling_url),
+        // Calendly always sends `active`; a type without it is listed, so treat it as offered.
+        active: wire.active.unwrap_or(true),
+        updated_at: wire.updated_at,
+    })
+}
+
 /// The event URI an invitee URI nests in (`…/scheduled_events/<event>/invitees/<id>`).
 pub(crate) fn event_uri_of_invitee(invitee_uri: &str) -> Option<String> {
     let (event, rest) = invitee_uri
@@ -382,6 +419,70 @@ mod tests {
 
     fn invitee(json: &str) -> Result<FetchedInvitee, String> {
         map_invitee(serde_json::from_str(json).map_err(|e| e.to_string())?)
+    }
+
+    fn event_type(json: &str) -> Result<FetchedEventType, String> {
+        map_event_type(serde_json::from_str(json).map_err(|e| e.to_string())?)
+    }
+
+    /// The example item of `GET /event_types` in the 2023 OpenAPI document.
+    const EVENT_TYPE_DOC: &str = r##"{"uri":"https://api.calendly.com/event_types/AAAAAAAAAAAAAAAA","name":"15 Minute Meeting","active":true,"booking_method":"instant","slug":"acmesales","scheduling_url":"https://calendly.com/acmesales","duration":30,"kind":"solo","pooling_type":"round_robin","type":"StandardEventType","color":"#fff200","created_at":"2019-01-02T03:04:05.678Z","updated_at":"2019-08-07T06:05:04.321Z","internal_note":"Internal note","description_plain":"15 Minute Meeting","description_html":"<p>15 Minute Meeting</p>","profile":{"type":"User","name":"Tamara Jones","owner":"https://api.calendly.com/users/AAAAAAAAAAAAAAAA"},"secret":true,"custom_questions":[]}"##;
+
+    #[test]
+    fn documented_event_type_maps_the_fields_the_app_shows() {
+        let mapped = event_type(EVENT_TYPE_DOC).expect("the documented example maps");
+        assert_eq!(
+            mapped,
+            FetchedEventType {
+                uri: EventTypeUri::new("https://api.calendly.com/event_types/AAAAAAAAAAAAAAAA"),
+                name: Some("15 Minute Meeting".into()),
+                duration_minutes: Some(30),
+                color: Some("#fff200".into()),
+                kind: Some("solo".into()),
+                scheduling_url: Some("https://calendly.com/acmesales".into()),
+                active: true,
+                updated_at: Some(
+                    Utc.with_ymd_and_hms(2019, 8, 7, 6, 5, 4).unwrap()
+                        + chrono::Duration::milliseconds(321)
+                ),
+            }
+        );
+    }
+
+    #[rstest]
+    #[case::inactive_with_a_float_duration(
+        r#"{"uri":"u","active":false,"duration":45.0}"#,
+        Some(45),
+        None,
+        false
+    )]
+    #[case::string_duration_and_upper_case_colour(
+        r##"{"uri":"u","duration":"60","color":"#ABCDEF"}"##,
+        Some(60),
+        Some("#abcdef"),
+        true
+    )]
+    #[case::css_in_the_colour_is_dropped(
+        r#"{"uri":"u","color":"red;background:url(x)","duration":-5}"#,
+        None,
+        None,
+        true
+    )]
+    fn event_type_fields_are_read_loosely(
+        #[case] json: &str,
+        #[case] duration: Option<u32>,
+        #[case] color: Option<&str>,
+        #[case] active: bool,
+    ) {
+        let mapped = event_type(json).expect("maps");
+        assert_eq!(mapped.duration_minutes, duration, "duration of {json}");
+        assert_eq!(mapped.color.as_deref(), color, "colour of {json}");
+        assert_eq!(mapped.active, active, "active of {json}");
+    }
+
+    #[test]
+    fn an_event_type_without_uri_is_refused() {
+        assert!(event_type(r#"{"name":"No id"}"#).is_err());
     }
 
     /// The `scheduled_event` of the REAL 2023-12 `invitee.created` delivery quoted in API.md.

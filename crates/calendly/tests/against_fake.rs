@@ -152,6 +152,65 @@ async fn current_user_is_the_token_owner() {
     assert_eq!(client.stats().users, 1, "one call, no retries");
 }
 
+#[tokio::test]
+async fn event_types_come_with_names_colours_durations_and_the_active_flag() {
+    let fake = start_fake(FakeConfig::for_tests()).await;
+    let client = client_for(&fake, fast_config(&fake)).await;
+    let added = fake
+        .control()
+        .add_event_type(&fake_calendly::NewEventType {
+            name: "Switched-off consultation".to_owned(),
+            duration_minutes: Some(20),
+            color: Some("#8247F5".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("added");
+    fake.control()
+        .update_event_type(&fake_calendly::EventTypeUpdate {
+            event_type_uri: added.event_type_uri.clone(),
+            active: Some(false),
+            ..Default::default()
+        })
+        .await
+        .expect("switched off");
+    let user = UserUri::new(fake.default_user().user_uri.clone());
+    let listing = client
+        .list_event_types(&user)
+        .await
+        .expect("event types list");
+    assert!(listing.complete, "every item was readable");
+    let review = listing
+        .event_types
+        .iter()
+        .find(|event_type| event_type.name.as_deref() == Some("Financial review"))
+        .expect("the seeded advisor types are listed");
+    assert_eq!(review.duration_minutes, Some(60));
+    assert_eq!(review.kind.as_deref(), Some("solo"));
+    assert!(review
+        .color
+        .as_deref()
+        .is_some_and(|color| color.len() == 7 && color.starts_with('#')));
+    assert!(review
+        .scheduling_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://calendly.com/")));
+    let workshop = listing
+        .event_types
+        .iter()
+        .find(|event_type| event_type.kind.as_deref() == Some("group"))
+        .expect("a group type is listed");
+    assert!(workshop.active);
+    let switched_off = listing
+        .event_types
+        .iter()
+        .find(|event_type| event_type.uri.as_str() == added.event_type_uri)
+        .expect("inactive types are listed too: old meetings still name them");
+    assert!(!switched_off.active);
+    assert_eq!(switched_off.color.as_deref(), Some("#8247f5"));
+    assert_eq!(client.stats().event_types, 1, "one page, one call");
+}
+
 #[rstest]
 #[case::ascending(SortOrder::Ascending)]
 #[case::descending(SortOrder::Descending)]

@@ -16,10 +16,12 @@ pub const DEEP_LINK_CALLBACK: &str = "advicly://oauth/callback";
 /// The database file inside the data folder (shared with the engine).
 pub const DATABASE_FILE_NAME: &str = "advicly.sqlite3";
 
-/// The scopes Advicly asks for: the advisor's profile, their scheduled events, and webhooks.
-pub const DEFAULT_SCOPES: [&str; 4] = [
+/// The scopes Advicly asks for: the advisor's profile, their scheduled events, the names and
+/// colours of their event types, and webhooks.
+pub const DEFAULT_SCOPES: [&str; 5] = [
     "users:read",
     "scheduled_events:read",
+    "event_types:read",
     "webhooks:read",
     "webhooks:write",
 ];

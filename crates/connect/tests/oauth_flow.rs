@@ -43,6 +43,7 @@ async fn whole_flow(redirect: Redirect) {
     for scope in [
         "users:read",
         "scheduled_events:read",
+        "event_types:read",
         "webhooks:read",
         "webhooks:write",
     ] {

@@ -53,6 +53,10 @@ uri_newtype!(
     /// Full URI of a Calendly organization.
     OrganizationUri
 );
+uri_newtype!(
+    /// Full URI of a Calendly event type (`https://api.calendly.com/event_types/<id>`).
+    EventTypeUri
+);
 
 /// Local primary key of an account row. Every meeting, invitee and client belongs to one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -244,6 +248,34 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// An event type (a kind of meeting the advisor offers) as fetched from `GET /event_types`.
+/// Meetings name their type by URI; the store keeps these so screens can show a name and a colour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchedEventType {
+    pub uri: EventTypeUri,
+    /// Calendly allows a nameless type; the store then falls back to the meeting's own name.
+    pub name: Option<String>,
+    pub duration_minutes: Option<u32>,
+    /// `#rrggbb` in lower case; anything else Calendly sends is dropped (it is used as a colour).
+    pub color: Option<String>,
+    /// `solo`, `group`, or a new value verbatim.
+    pub kind: Option<String>,
+    pub scheduling_url: Option<String>,
+    pub active: bool,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// `Some("#rrggbb")` (lower-cased) when `raw` is a six-digit hex colour, else `None`.
+pub fn normalize_hex_color(raw: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    let digits = trimmed.strip_prefix('#')?;
+    (digits.len() == 6
+        && digits
+            .chars()
+            .all(|character| character.is_ascii_hexdigit()))
+    .then(|| format!("#{}", digits.to_ascii_lowercase()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +296,23 @@ mod tests {
         // A status Calendly adds tomorrow must be stored as sent, not rejected.
         assert_eq!(Status::parse("active"), Status::Active);
         assert_eq!(Status::parse("no_show_pending").as_str(), "no_show_pending");
+    }
+
+    #[test]
+    fn only_six_digit_hex_colors_survive() {
+        // The colour ends up in a style attribute: nothing but #rrggbb may pass.
+        assert_eq!(normalize_hex_color("#FFF200").as_deref(), Some("#fff200"));
+        assert_eq!(normalize_hex_color(" #0069ff ").as_deref(), Some("#0069ff"));
+        for hostile in [
+            "red",
+            "#fff",
+            "#12345g",
+            "#123456;background:url(x)",
+            "",
+            "0069ff",
+        ] {
+            assert_eq!(normalize_hex_color(hostile), None, "{hostile:?}");
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! crates'). Times are fixed so tests never depend on the clock.
 
 use crate::domain::{
-    CalendlyUser, Cancellation, EventUri, FetchedEvent, FetchedInvitee, InviteeUri, Location,
-    OrganizationUri, QuestionAnswer, Status, SyncWindow, UserUri,
+    CalendlyUser, Cancellation, EventTypeUri, EventUri, FetchedEvent, FetchedEventType,
+    FetchedInvitee, InviteeUri, Location, OrganizationUri, QuestionAnswer, Status, SyncWindow,
+    UserUri,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
@@ -34,6 +35,27 @@ pub fn window(back: i64, ahead: i64) -> SyncWindow {
 
 pub fn event_uri(event_id: &str) -> EventUri {
     EventUri::new(format!("{API}/scheduled_events/{event_id}"))
+}
+
+pub fn event_type_uri(event_type_id: &str) -> EventTypeUri {
+    EventTypeUri::new(format!("{API}/event_types/{event_type_id}"))
+}
+
+/// An active one-on-one event type of 30 minutes with this name and colour.
+pub fn event_type(event_type_id: &str, name: &str, color: &str) -> FetchedEventType {
+    FetchedEventType {
+        uri: event_type_uri(event_type_id),
+        name: Some(name.to_owned()),
+        duration_minutes: Some(30),
+        color: Some(color.to_owned()),
+        kind: Some("solo".to_owned()),
+        scheduling_url: Some(format!(
+            "https://calendly.com/advisor1/{}",
+            event_type_id.to_lowercase()
+        )),
+        active: true,
+        updated_at: Some(days(-100)),
+    }
 }
 
 pub fn invitee_uri(event_id: &str, invitee_id: &str) -> InviteeUri {

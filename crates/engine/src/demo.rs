@@ -52,8 +52,9 @@ const DEMO_MEETINGS: [&str; 5] = [
     "Investment strategy",
 ];
 
-/// How many meetings the demo Calendly holds.
-const DEMO_EVENT_COUNT: usize = 80;
+/// How many meetings the demo Calendly holds: about three a working day, so the agenda, the week and
+/// the clients' histories look like an advisor's (the fake books weekdays, 09:00–17:00 UTC).
+const DEMO_EVENT_COUNT: usize = 200;
 
 /// A running demo: the engine connected to an in-process fake Calendly through an in-process
 /// relay. Keep it alive for as long as the demo is shown; [`Demo::stop`] stops all of it.
@@ -121,8 +122,8 @@ pub async fn start_demo(base_engine: &Engine) -> Result<Demo, EngineError> {
         redirect_uris: vec![DEEP_LINK_REDIRECT_URI.to_owned()],
         seed_events: DEMO_EVENT_COUNT,
         seed_range: Some(SeedRange {
-            start: now - Duration::days(90),
-            end: now + Duration::days(45),
+            start: now - Duration::days(60),
+            end: now + Duration::days(30),
         }),
         ..FakeConfig::default()
     };

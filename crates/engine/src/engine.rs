@@ -31,8 +31,9 @@ use crate::realtime::{
 use crate::settings::{LiveSettings, ResolvedSettings, SettingKey};
 use crate::sync::SyncJob;
 use crate::views::{
-    AccountView, CircuitState, ClientView, ConnectStart, DisconnectReport, LastSyncView,
-    MeetingDetailView, MeetingQuery, MeetingView, SignInOutageView, StatusView,
+    AccountView, CircuitState, ClientDetailView, ClientNoteView, ClientView, ConnectStart,
+    DisconnectReport, EventTypeView, FirstScreenView, LastSyncView, MeetingDetailView,
+    MeetingQuery, MeetingView, SignInOutageView, StatusView,
 };
 
 /// The lock file that keeps syncs of different processes on one store apart.
@@ -956,6 +957,79 @@ impl Engine {
     /// Clients of the active account, by e-mail.
     pub fn clients(&self, now: DateTime<Utc>) -> Result<Vec<ClientView>, EngineError> {
         self.with_active_reader(|store, account| crate::views::list_clients(store, account, now))
+    }
+
+    /// The status and, when an account is active, the meetings of `agenda`: the first screen in
+    /// one call (the desktop shell answers the UI's first request with it).
+    pub fn first_screen(
+        &self,
+        agenda: &MeetingQuery,
+        now: DateTime<Utc>,
+    ) -> Result<FirstScreenView, EngineError> {
+        let status = self.status(now)?;
+        let agenda = match self.meetings(agenda, now) {
+            Ok(meetings) => Some(meetings),
+            Err(EngineError::NotConnected) => None,
+            Err(error) => return Err(error),
+        };
+        Ok(FirstScreenView { status, agenda })
+    }
+
+    /// One client's page: meetings (deleted ones too), every answer, the private note.
+    pub fn client(&self, email: &str, now: DateTime<Utc>) -> Result<ClientDetailView, EngineError> {
+        self.with_active_reader(|store, account| {
+            crate::views::client_detail(store, account, email, now)
+        })
+    }
+
+    /// Saves the advisor's private note on a client (a blank note removes it). The note stays in
+    /// the local database: nothing sends it anywhere.
+    pub fn set_client_note(
+        &self,
+        email: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ClientNoteView>, EngineError> {
+        let account = self
+            .with_reader(|store| store.active_account())?
+            .ok_or(EngineError::NotConnected)?;
+        let mut store = self
+            .inner
+            .store
+            .lock()
+            .expect("the store mutex is never poisoned");
+        let saved =
+            crate::views::save_client_note(&mut store, account.account_id, email, body, now)?;
+        drop(store);
+        // The note is part of search, so lists may now match differently.
+        self.emit(EngineEvent::MeetingsChanged);
+        Ok(saved)
+    }
+
+    /// The cached event types of the active account.
+    pub fn event_types(&self) -> Result<Vec<EventTypeView>, EngineError> {
+        self.with_active_reader(crate::views::list_event_types)
+    }
+
+    /// Lists the event types from Calendly now, whatever the cache's age (scope
+    /// `event_types:read`). Returns whether a listing was stored.
+    pub async fn refresh_event_types(&self) -> Result<bool, EngineError> {
+        let account = self
+            .with_reader(|store| store.active_account())?
+            .ok_or(EngineError::NotConnected)?;
+        let tokens = self.inner.connection.token_provider(&account).await?;
+        let client = CalendlyClient::new(self.inner.config.client_config(), tokens)
+            .map_err(crate::mapping::calendly_error)?;
+        crate::event_types::refresh_event_types(
+            &self.inner.store,
+            &client,
+            account.account_id,
+            &account.user.uri,
+            &self.inner.events,
+            true,
+            Utc::now(),
+        )
+        .await
     }
 
     /// Runs a view of the active account on one reader (one consistent snapshot of the store).

@@ -13,6 +13,7 @@ mod connection;
 pub mod demo;
 mod engine;
 mod error;
+mod event_types;
 mod events;
 mod mapping;
 mod read_pool;
@@ -30,6 +31,7 @@ pub use config::{
 };
 pub use engine::Engine;
 pub use error::EngineError;
+pub use event_types::EVENT_TYPES_FRESH_FOR;
 pub use events::{EngineEvent, SyncCounts, SyncProgress, SyncReport, SyncRequest};
 pub use realtime::{
     spawn_listener, DeliveryReport, ListenerHandle, ListenerSettings, ListenerState, MeetingChange,
@@ -45,8 +47,9 @@ pub use settings::{
 };
 pub use sync::{FRESH_INVITEE_READS_PER_SYNC, INVITEE_CONCURRENCY};
 pub use views::{
-    AccountView, CircuitState, ClientView, ConnectStart, DisconnectReport, InviteeDetailView,
-    InviteeView, LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,
+    AccountView, CircuitState, ClientAnswerView, ClientDetailView, ClientNoteView, ClientView,
+    ConnectStart, DisconnectReport, EventTypeView, FirstScreenView, InviteeDetailView, InviteeView,
+    LastSyncView, MeetingDetailView, MeetingQuery, MeetingStatusFilter, MeetingView,
     QuestionAnswerView, SignInOutageView, StatusView,
 };
 
@@ -54,4 +57,5 @@ pub use advicly_calendly::{PacingPolicy, RetryPolicy};
 /// Re-exported so front ends need not depend on `advicly-core` for these.
 pub use advicly_core::domain::{ConnectionState, EventUri, Status, SyncKind, SyncWindow};
 pub use advicly_core::store::DeliveryOutcome;
+pub use advicly_core::store::MAX_NOTE_CHARS;
 pub use advicly_core::Secret;

@@ -146,7 +146,10 @@ impl SyncJob {
 
         let stats_before = self.client.stats();
         let mut tally = RunTally::default();
-        let outcome = self.sync_window(window, started_at, &mut tally).await;
+        let mut outcome = self.sync_window(window, started_at, &mut tally).await;
+        if outcome.is_ok() {
+            outcome = self.refresh_event_types(started_at).await;
+        }
         let api_calls = api_calls_by_endpoint(&self.client.stats().since(&stats_before));
         let finished_at = self.clock.now();
         let error_text = outcome.as_ref().err().map(ToString::to_string);
@@ -277,6 +280,29 @@ impl SyncJob {
             );
         }
         Ok(())
+    }
+
+    /// Lists the event types when the cache is stale or a meeting names an unknown one
+    /// (`crate::event_types`). Only a cancellation fails the sync; other failures are logged.
+    async fn refresh_event_types(&self, now: DateTime<Utc>) -> Result<(), EngineError> {
+        let refresh = crate::event_types::refresh_event_types(
+            &self.store,
+            &self.client,
+            self.account,
+            &self.user,
+            &self.events,
+            false,
+            now,
+        );
+        tokio::select! {
+            result = refresh => {
+                if let Err(error) = result {
+                    tracing::warn!(%error, "event types could not be listed; meetings keep their own names for now");
+                }
+                Ok(())
+            }
+            _ = self.cancel.cancelled() => Err(EngineError::SyncCancelled),
+        }
     }
 
     /// Meetings whose invitees could not be read last time but lie outside this run's window
@@ -499,6 +525,7 @@ pub(crate) fn api_calls_by_endpoint(stats: &CallStats) -> BTreeMap<String, u64> 
         ("invitees", stats.invitees),
         ("cancellation", stats.cancellations),
         ("webhook_subscriptions", stats.webhook_subscriptions),
+        ("event_types", stats.event_types),
         ("rate_limited", stats.rate_limited),
         ("server_errors", stats.server_errors),
         ("network_errors", stats.network_errors),

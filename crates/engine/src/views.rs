@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 
 use advicly_core::domain::{AccountId, ConnectionState, EventUri, Status, SyncKind, UserUri};
 use advicly_core::store::{
-    AccountRow, ClientRow, MeetingDetail, MeetingFilter, MeetingOrder, MeetingRow,
-    MeetingStatusFilter as StoreStatusFilter, Store,
+    AccountRow, ClientAnswerRow, ClientNoteRow, ClientRow, EventTypeRow, MeetingDetail,
+    MeetingFilter, MeetingOrder, MeetingRow, MeetingStatusFilter as StoreStatusFilter, Store,
+    MAX_NOTE_CHARS,
 };
 
 use crate::error::EngineError;
@@ -73,7 +74,11 @@ pub struct MeetingView {
     pub status: Status,
     pub start_time: DateTime<Utc>,
     pub end_time: DateTime<Utc>,
+    /// The event type's URI: an identifier, never for display.
     pub event_type: Option<String>,
+    /// The event type's name and `#rrggbb` colour, when the cache knows the type.
+    pub event_type_name: Option<String>,
+    pub event_type_color: Option<String>,
     pub location_kind: Option<String>,
     pub join_url: Option<String>,
     pub canceled_reason: Option<String>,
@@ -144,6 +149,53 @@ pub struct ClientView {
     pub meeting_count: u64,
     pub next_meeting: Option<DateTime<Utc>>,
     pub last_meeting: Option<DateTime<Utc>>,
+    /// Meetings that were canceled (or that the client canceled their place in).
+    pub canceled_meeting_count: u64,
+    /// The advisor's private note, if any (stored only on this computer).
+    pub note: Option<String>,
+}
+
+/// The advisor's private note on a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientNoteView {
+    pub body: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One answer a client gave on a booking form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientAnswerView {
+    pub meeting_uri: EventUri,
+    pub meeting_name: Option<String>,
+    pub meeting_start: DateTime<Utc>,
+    pub answered_at: DateTime<Utc>,
+    pub question: String,
+    pub answer: String,
+}
+
+/// Everything known about one client: the client page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientDetailView {
+    pub client: ClientView,
+    /// The e-mail addresses the client booked with, as typed (they normalise to one client).
+    pub emails: Vec<String>,
+    /// Every meeting with the client, deleted ones included, newest start first.
+    pub meetings: Vec<MeetingView>,
+    /// Every answer, newest booking first.
+    pub answers: Vec<ClientAnswerView>,
+    pub note: Option<ClientNoteView>,
+}
+
+/// An event type as the screens show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventTypeView {
+    pub uri: String,
+    pub name: Option<String>,
+    pub duration_minutes: Option<u32>,
+    pub color: Option<String>,
+    pub kind: Option<String>,
+    pub scheduling_url: Option<String>,
+    pub active: bool,
 }
 
 /// The connected Calendly account. Never holds a token.
@@ -237,6 +289,15 @@ pub enum ConnectStart {
     OpenBrowser(url::Url),
 }
 
+/// What the first screen needs, read together so the UI waits for one answer: the status and,
+/// when an account is active, the agenda it asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirstScreenView {
+    pub status: StatusView,
+    /// `None` when no account is active (nothing to list).
+    pub agenda: Option<Vec<MeetingView>>,
+}
+
 /// What disconnecting did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DisconnectReport {
@@ -320,6 +381,8 @@ fn meeting_view(row: MeetingRow) -> MeetingView {
         start_time: row.start_time,
         end_time: row.end_time,
         event_type: row.event_type,
+        event_type_name: row.event_type_name,
+        event_type_color: row.event_type_color,
         location_kind: row.location.kind,
         join_url: row.location.join_url,
         canceled_reason,
@@ -421,6 +484,8 @@ fn client_view(row: ClientRow) -> ClientView {
         meeting_count: row.meeting_count,
         next_meeting: row.next_meeting,
         last_meeting: row.last_meeting,
+        canceled_meeting_count: row.canceled_meeting_count,
+        note: row.note,
     }
 }
 
@@ -431,4 +496,129 @@ pub(crate) fn list_clients(
 ) -> Result<Vec<ClientView>, EngineError> {
     let rows = store.clients(account, now).map_err(store_error)?;
     Ok(rows.into_iter().map(client_view).collect())
+}
+
+fn note_view(row: ClientNoteRow) -> ClientNoteView {
+    ClientNoteView {
+        body: row.body,
+        updated_at: row.updated_at,
+    }
+}
+
+fn answer_view(row: ClientAnswerRow) -> ClientAnswerView {
+    ClientAnswerView {
+        meeting_uri: row.meeting_uri,
+        meeting_name: row.meeting_name,
+        meeting_start: row.meeting_start,
+        answered_at: row.answered_at,
+        question: row.question,
+        answer: row.answer,
+    }
+}
+
+fn unknown_client(email: &str) -> EngineError {
+    EngineError::NotFound {
+        what: format!("The client {}", email.trim()),
+    }
+}
+
+pub(crate) fn client_detail(
+    store: &Store,
+    account: AccountId,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<ClientDetailView, EngineError> {
+    let client = store
+        .client(account, email, now)
+        .map_err(store_error)?
+        .ok_or_else(|| unknown_client(email))?;
+    let mut meetings = Vec::new();
+    for status in [StoreStatusFilter::All, StoreStatusFilter::Deleted] {
+        let filter = MeetingFilter {
+            client_email: Some(client.email.clone()),
+            status,
+            order: MeetingOrder::StartDescending,
+            ..MeetingFilter::default()
+        };
+        meetings.extend(store.meetings(account, &filter, now).map_err(store_error)?);
+    }
+    meetings.sort_by(|a, b| b.start_time.cmp(&a.start_time).then(a.uri.cmp(&b.uri)));
+    let mut emails: Vec<String> = meetings
+        .iter()
+        .flat_map(|meeting| meeting.invitees.iter())
+        .filter(|invitee| advicly_core::domain::normalize_email(&invitee.email) == client.email)
+        .map(|invitee| invitee.email.trim().to_owned())
+        .collect();
+    emails.sort();
+    emails.dedup();
+    if emails.is_empty() {
+        emails.push(client.email.clone());
+    }
+    let answers = store
+        .client_answers(account, &client.email)
+        .map_err(store_error)?
+        .into_iter()
+        .map(answer_view)
+        .collect();
+    let note = store
+        .client_note(account, &client.email)
+        .map_err(store_error)?
+        .map(note_view);
+    Ok(ClientDetailView {
+        client: client_view(client),
+        emails,
+        meetings: meetings.into_iter().map(meeting_view).collect(),
+        answers,
+        note,
+    })
+}
+
+/// Checks a note before it is saved: not longer than the store accepts.
+pub(crate) fn check_note(body: &str) -> Result<(), EngineError> {
+    let length = body.chars().count();
+    if length > MAX_NOTE_CHARS {
+        return Err(EngineError::invalid_input(format!(
+            "A note can hold up to {MAX_NOTE_CHARS} characters; this one has {length}."
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn save_client_note(
+    store: &mut Store,
+    account: AccountId,
+    email: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<ClientNoteView>, EngineError> {
+    check_note(body)?;
+    store
+        .set_client_note(account, email, body, now)
+        .map_err(store_error)?
+        .map(|saved| saved.map(note_view))
+        .ok_or_else(|| unknown_client(email))
+}
+
+fn event_type_view(row: EventTypeRow) -> EventTypeView {
+    EventTypeView {
+        uri: row.uri.to_string(),
+        name: row.name,
+        duration_minutes: row.duration_minutes,
+        color: row.color,
+        kind: row.kind,
+        scheduling_url: row.scheduling_url,
+        active: row.active,
+    }
+}
+
+pub(crate) fn list_event_types(
+    store: &Store,
+    account: AccountId,
+) -> Result<Vec<EventTypeView>, EngineError> {
+    Ok(store
+        .event_types(account)
+        .map_err(store_error)?
+        .into_iter()
+        .map(event_type_view)
+        .collect())
 }

@@ -95,6 +95,19 @@ impl ControlClient {
         self.post("users", user).await
     }
 
+    /// Adds an event type (to the default user unless `host_user_uri` names another).
+    pub async fn add_event_type(&self, request: &NewEventType) -> Result<EventTypeInfo, FakeError> {
+        self.post("event_types", request).await
+    }
+
+    /// Renames, recolours or (de)activates an event type.
+    pub async fn update_event_type(
+        &self,
+        request: &EventTypeUpdate,
+    ) -> Result<EventTypeInfo, FakeError> {
+        self.post("event_types/update", request).await
+    }
+
     /// Books a meeting; sends `invitee.created` for each invitee.
     pub async fn book(&self, booking: &BookingRequest) -> Result<BookingResult, FakeError> {
         self.post("bookings", booking).await

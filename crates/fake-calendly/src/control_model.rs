@@ -104,6 +104,43 @@ pub struct BookingRequest {
     pub invitee_limit: Option<u32>,
 }
 
+/// Adds an event type to a host (the default user when `host_user_uri` is absent).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewEventType {
+    #[serde(default)]
+    pub host_user_uri: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
+    /// `#rrggbb`; the fake picks one when absent.
+    #[serde(default)]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub group: bool,
+}
+
+/// Changes an event type; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EventTypeUpdate {
+    pub event_type_uri: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// An event type as `/_control` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTypeInfo {
+    pub event_type_uri: String,
+    pub name: String,
+    pub duration_minutes: u32,
+    pub color: String,
+    pub active: bool,
+}
+
 /// What a booking created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookingResult {

@@ -326,11 +326,52 @@ pub fn process_tree(root: u32) -> Vec<u32> {
 
 /// Proportional set size of one process in kilobytes, from `/proc/<pid>/smaps_rollup`.
 pub fn pss_kilobytes(pid: u32) -> Option<u64> {
+    Some(pss_parts(pid)?.total)
+}
+
+/// One process's proportional set size split by what backs it (kilobytes, `smaps_rollup`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PssParts {
+    pub total: u64,
+    /// Heap, stacks and other private memory: what the process itself allocated.
+    pub anonymous: u64,
+    /// Mapped files: the binary, shared libraries, fonts, the ICU data.
+    pub file: u64,
+    /// Shared memory: for WebKit mostly the buffers the web process paints into.
+    pub shmem: u64,
+}
+
+impl std::ops::AddAssign for PssParts {
+    fn add_assign(&mut self, other: Self) {
+        self.total += other.total;
+        self.anonymous += other.anonymous;
+        self.file += other.file;
+        self.shmem += other.shmem;
+    }
+}
+
+/// A process's [`PssParts`]; `None` once the process is gone (or on a kernel without the split,
+/// where only `total` is filled in).
+pub fn pss_parts(pid: u32) -> Option<PssParts> {
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    rollup
-        .lines()
-        .find_map(|line| line.strip_prefix("Pss:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    let field = |name: &str| {
+        rollup
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    };
+    Some(PssParts {
+        total: field("Pss:")?,
+        anonymous: field("Pss_Anon:").unwrap_or_default(),
+        file: field("Pss_File:").unwrap_or_default(),
+        shmem: field("Pss_Shmem:").unwrap_or_default(),
+    })
+}
+
+/// The short command name of a process (`/proc/<pid>/comm`, e.g. `WebKitWebProces`).
+pub fn process_name(pid: u32) -> Option<String> {
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(name.trim_end().to_owned())
 }
 
 /// How many keychain items are filed under `service` (via `secret-tool`). Only item paths are

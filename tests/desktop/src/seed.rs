@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use advicly_core::domain::{
-    CalendlyUser, Cancellation, ChangeSource, EventUri, FetchedEvent, FetchedInvitee, InviteeUri,
-    Location, OrganizationUri, QuestionAnswer, Status, UserUri,
+    CalendlyUser, Cancellation, ChangeSource, EventTypeUri, EventUri, FetchedEvent,
+    FetchedEventType, FetchedInvitee, InviteeUri, Location, OrganizationUri, QuestionAnswer,
+    Status, UserUri,
 };
 use advicly_core::store::Store;
 use advicly_core::sync::plan_page;
@@ -126,7 +127,22 @@ pub fn seed_store(data_dir: &Path, count: usize, now: DateTime<Utc>) -> Result<u
         let outcome = store.apply_page(account, &plan, &invitees, ChangeSource::Poll, now)?;
         written += outcome.counts.changed() as usize;
     }
+    // The meetings' one event type, listed as a sync would list it, so screens show its name.
+    store.save_event_types(account, &[bench_event_type()], true, now)?;
     Ok(written)
+}
+
+fn bench_event_type() -> FetchedEventType {
+    FetchedEventType {
+        uri: EventTypeUri::new(format!("{API}/event_types/BENCHTYPE")),
+        name: Some("Client review".to_owned()),
+        duration_minutes: Some(45),
+        color: Some("#0069ff".to_owned()),
+        kind: Some("solo".to_owned()),
+        scheduling_url: Some("https://calendly.com/bench-advisor/review".to_owned()),
+        active: true,
+        updated_at: None,
+    }
 }
 
 fn bench_event(number: usize, topic: &str, start: DateTime<Utc>, canceled: bool) -> FetchedEvent {

@@ -41,7 +41,19 @@ async fn the_demo_connects_lists_meetings_and_disconnects_with_no_settings_at_al
     wait_for_element(&client, ".app[data-connection=connected]", SYNC_TIMEOUT)
         .await
         .context("the demo connects through its in-process fake Calendly")?;
-    wait_for_element(&client, "[data-testid=meeting-row]", SYNC_TIMEOUT)
+    // The demo lands on today's agenda (the start screen), with the demo's meetings in it.
+    wait_for_element(&client, "#today-tab[aria-selected=true]", SCREEN_TIMEOUT)
+        .await
+        .context("the demo opens on Today")?;
+    wait_for_element(&client, "[data-testid=agenda-item]", SYNC_TIMEOUT)
+        .await
+        .context("the demo's meetings are on today's agenda")?;
+    // All meetings lists them too.
+    wait_for_element(&client, "#meetings-tab", SCREEN_TIMEOUT)
+        .await?
+        .click()
+        .await?;
+    wait_for_element(&client, "[data-testid=meeting-row]", SCREEN_TIMEOUT)
         .await
         .context("the demo's meetings are listed")?;
 

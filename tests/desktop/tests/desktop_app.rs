@@ -42,6 +42,17 @@ fn hours_from_now(hours: i64) -> DateTime<Utc> {
         .expect("an hour divides any instant")
 }
 
+/// A whole hour on today's date (UTC, the app's zone in these tests), two hours ahead when the day
+/// has room, else earlier today: the meeting is on today's agenda and in this week's grid.
+fn later_today() -> DateTime<Utc> {
+    let ahead = hours_from_now(2);
+    if ahead.date_naive() == Utc::now().date_naive() {
+        ahead
+    } else {
+        hours_from_now(-3)
+    }
+}
+
 fn invitee(name: &str, email: &str) -> InviteeSpec {
     InviteeSpec {
         name: name.to_owned(),
@@ -176,6 +187,8 @@ fn app_environment(
             world.join("browser.log").display().to_string(),
         ),
         ("ADVICLY_LOG".into(), "info".into()),
+        // Days and weeks on screen are the computer's; the tests book them in UTC.
+        ("TZ".into(), "UTC".into()),
     ]
 }
 
@@ -547,6 +560,144 @@ async fn connect_sync_changes_quit_reopen_offline_and_disconnect() -> Result<()>
     quit(client, &app)
         .await
         .with_context(|| format!("last page: {text}"))?;
+    Ok(())
+}
+
+/// Reads a form field's current value (WebDriver's text of a textarea is its initial content).
+async fn field_value(client: &Client, css: &str) -> Result<String> {
+    let value = client
+        .execute(
+            "const field = document.querySelector(arguments[0]); return field ? field.value : null;",
+            vec![serde_json::Value::String(css.to_owned())],
+        )
+        .await?;
+    Ok(value.as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agenda_week_meeting_client_and_a_note_that_survives_a_restart() -> Result<()> {
+    let app = app_binary("debug")?;
+    let world = tempfile::tempdir()?;
+    let keychain_service = format!("com.advicly.desktop.e2e-day-{}", std::process::id());
+    let fake = FakeCalendly::start(FakeConfig {
+        client_id: CLIENT_ID.to_owned(),
+        seed_events: 0,
+        ..FakeConfig::for_tests()
+    })
+    .await?;
+    let control = fake.control();
+    let pension_review = control
+        .add_event_type(&fake_calendly::NewEventType {
+            name: "Pension review".to_owned(),
+            duration_minutes: Some(45),
+            color: Some("#8247f5".to_owned()),
+            ..Default::default()
+        })
+        .await?;
+    let mut ada = invitee("Ada Lovelace", "ada.lovelace@example.com");
+    ada.questions_and_answers = vec![fake_calendly::QuestionAnswer {
+        question: "What would you like to discuss?".to_owned(),
+        answer: "Consolidating three old workplace pensions".to_owned(),
+    }];
+    let booked = control
+        .book(&BookingRequest {
+            event_type_uri: Some(pension_review.event_type_uri.clone()),
+            event_name: Some("Pension review with Ada".to_owned()),
+            ..booking("unused", later_today(), ada)
+        })
+        .await?;
+    let environment = app_environment(&fake, world.path(), &keychain_service, &app);
+    let driver = TauriDriver::start(&environment).await?;
+
+    let client = driver.launch(&app, &[]).await?;
+    click(&client, "#connection-tab").await?;
+    click(&client, "#connect-oauth").await?;
+    wait_for_element(&client, ".app[data-connection=connected]", SCREEN_TIMEOUT).await?;
+
+    // Connected, the app lands on today's agenda; the meeting shows its type by name and colour.
+    let agenda_item = format!(
+        "[data-testid=agenda-item][data-uri=\"{}\"]",
+        booked.event_uri
+    );
+    wait_for_text(&client, &agenda_item, "Pension review", SYNC_TIMEOUT).await?;
+    let agenda = page_text(&client).await;
+    ensure!(
+        !agenda.contains("/event_types/"),
+        "the UI never shows an event type URI: {agenda}"
+    );
+    wait_for_element(&client, "#next-meeting-countdown", SCREEN_TIMEOUT).await?;
+    save_screenshot(&client, &screenshot_path("today")).await?;
+
+    // The week shows the same meeting as a block; opening it gives the detail.
+    click(&client, "#week-tab").await?;
+    let week_block = format!(
+        "[data-testid=week-block][data-uri=\"{}\"]",
+        booked.event_uri
+    );
+    wait_for_element(&client, &week_block, SCREEN_TIMEOUT).await?;
+    save_screenshot(&client, &screenshot_path("week")).await?;
+    click(&client, &week_block).await?;
+    wait_for_text(
+        &client,
+        "#detail-event-type",
+        "Pension review",
+        SCREEN_TIMEOUT,
+    )
+    .await?;
+
+    // The client's name in the detail opens their page with the answers.
+    click(
+        &client,
+        "#meeting-detail [data-testid=invitee-name] [data-testid=client-link]",
+    )
+    .await?;
+    wait_for_element(
+        &client,
+        "#client-detail[data-loaded=true][data-email=\"ada.lovelace@example.com\"]",
+        SCREEN_TIMEOUT,
+    )
+    .await?;
+    wait_for_text(
+        &client,
+        "#client-answers",
+        "three old workplace pensions",
+        SCREEN_TIMEOUT,
+    )
+    .await?;
+
+    // A private note, saved in the app.
+    let note = "Prefers morning calls; two grandchildren at university.";
+    let field = wait_for_element(&client, "#client-note", SCREEN_TIMEOUT).await?;
+    field.send_keys(note).await?;
+    click(&client, "#save-note").await?;
+    wait_for_element(&client, "#note-status[data-state=saved]", SCREEN_TIMEOUT).await?;
+    save_screenshot(&client, &screenshot_path("client")).await?;
+
+    // After a restart the note is still there, and search finds the meeting by it.
+    quit(client, &app).await?;
+    let client = driver.launch(&app, &[]).await?;
+    click(&client, "#clients-tab").await?;
+    click(
+        &client,
+        "[data-testid=client-row][data-email=\"ada.lovelace@example.com\"] .row-main",
+    )
+    .await?;
+    wait_for_element(&client, "#client-detail[data-loaded=true]", SCREEN_TIMEOUT).await?;
+    let kept = wait_for("the saved note after a restart", SCREEN_TIMEOUT, || async {
+        let value = field_value(&client, "#client-note").await?;
+        Ok((value == note).then_some(value))
+    })
+    .await?;
+    ensure!(kept == note, "the note survives a restart");
+    click(&client, "#meetings-tab").await?;
+    search_meetings(&client, "grandchildren").await?;
+    wait_for_element(&client, &row_selector(&booked.event_uri), SCREEN_TIMEOUT)
+        .await
+        .context("the note is part of the meeting search")?;
+
+    disconnect_and_check_keychain(&client, &keychain_service).await?;
+    quit(client, &app).await?;
+    fake.shutdown().await;
     Ok(())
 }
 

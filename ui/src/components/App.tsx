@@ -2,9 +2,12 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ipc, listenAll, type IpcError, type Overview } from '../ipc';
 import { reactionFor } from '../errors';
+import { markStartup, takeStartupOverview } from '../startup';
 import { systemZone, type Zone } from '../format';
-import { AppContext, syncBlockedReason, useApp, type AppApi, type Tab } from '../context';
+import { AppContext, normalizeEmail, syncBlockedReason, useApp, type AppApi, type Tab } from '../context';
 import { MeetingsView } from './MeetingsView';
+import { TodayView } from './TodayView';
+import { WeekView } from './WeekView';
 import { ClientsView } from './ClientsView';
 import { ConnectionView } from './ConnectionView';
 import { SettingsView } from './SettingsView';
@@ -19,7 +22,9 @@ type AppProps = {
 };
 
 const TABS: { tab: Tab; id: string; label: string }[] = [
-  { tab: 'meetings', id: 'meetings-tab', label: 'Meetings' },
+  { tab: 'today', id: 'today-tab', label: 'Today' },
+  { tab: 'week', id: 'week-tab', label: 'Week' },
+  { tab: 'meetings', id: 'meetings-tab', label: 'All meetings' },
   { tab: 'clients', id: 'clients-tab', label: 'Clients' },
   { tab: 'connection', id: 'connection-tab', label: 'Account & sync' },
   { tab: 'settings', id: 'settings-tab', label: 'Settings' },
@@ -32,7 +37,12 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
   const [now, setNow] = useState(() => clock());
   const [overview, setOverviewState] = useState<Overview | null>(null);
   const [loadError, setLoadError] = useState<IpcError | null>(null);
-  const [tab, setTab] = useState<Tab>('meetings');
+  const [tab, setTab] = useState<Tab>('today');
+  const [openClientEmail, setOpenClientEmail] = useState<string | null>(null);
+  const openClient = useCallback((email: string) => {
+    setOpenClientEmail(normalizeEmail(email));
+    setTab('clients');
+  }, []);
   const [banner, setBanner] = useState<IpcError | null>(null);
   const [meetingsVersion, setMeetingsVersion] = useState(0);
   const [syncFailure, setSyncFailure] = useState<IpcError | null>(null);
@@ -42,15 +52,27 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
     setOverviewState((previous) => (previous ? update(previous) : previous));
   }, []);
 
+  // With nothing stored and no account, the connect screen is the useful first screen. Decided with the
+  // first overview, in the same render, so no other screen (and its query) comes first.
+  const firstLoad = useRef(true);
+  const applyOverview = useCallback((fresh: Overview) => {
+    if (firstLoad.current) {
+      firstLoad.current = false;
+      if (fresh.connection.state !== 'connected' && fresh.meetingCount === 0) setTab('connection');
+      markStartup('advicly:overview');
+    }
+    // An unchanged overview keeps its identity: re-rendering every screen for nothing costs frames.
+    setOverviewState((previous) => (previous && JSON.stringify(previous) === JSON.stringify(fresh) ? previous : fresh));
+    setLoadError(null);
+  }, []);
+
   const refreshOverview = useCallback(async () => {
     try {
-      const fresh = await ipc.getOverview();
-      setOverviewState(fresh);
-      setLoadError(null);
+      applyOverview(await ipc.getOverview());
     } catch (error) {
       setLoadError(error as IpcError);
     }
-  }, []);
+  }, [applyOverview]);
 
   const reportError = useCallback((error: IpcError) => {
     switch (reactionFor(error.code)) {
@@ -89,11 +111,23 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
     });
   }, [reportError]);
 
-  // Subscribe first, then load, so no event between the two is lost.
+  // The first overview (asked for as the script started) comes first; the eight event subscriptions
+  // (one IPC round trip each) wait until the first screen is painted, so they do not compete with it.
+  // Once subscribed, the overview is read again and the screens re-query if a sync ended meanwhile, so
+  // nothing that happened before the subscription is lost.
   useEffect(() => {
     let stop: (() => void) | null = null;
     let cancelled = false;
-    listenAll({
+    let firstSync: string | null | undefined;
+    const first = takeStartupOverview().then((fresh) => {
+      firstSync = fresh.sync.lastSync?.finishedAt ?? null;
+      applyOverview(fresh);
+    }, (error: IpcError) => setLoadError(error));
+    const afterFirstPaint = first.then(() => new Promise<void>((done) => {
+      if (typeof requestAnimationFrame !== 'function') return done();
+      requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0)));
+    }));
+    afterFirstPaint.then(() => (cancelled ? null : listenAll({
       'meetings-changed': () => {
         setMeetingsVersion((version) => version + 1);
         void ipc.getOverview().then((fresh) => setOverview((previous) => ({ ...previous, meetingCount: fresh.meetingCount })), () => undefined);
@@ -124,22 +158,30 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
         setOverview((previous) => ({ ...previous, connection }));
         if (connection.state !== 'connecting') setWaitingForBrowser(null);
         if (connection.state === 'connected') {
-          setTab((current) => (current === 'connection' ? 'meetings' : current));
+          setTab((current) => (current === 'connection' ? 'today' : current));
         }
         void refreshOverview();
       },
       'network-changed': ({ online }) => setOverview((previous) => ({ ...previous, online })),
       'realtime-changed': (realtime) => setOverview((previous) => ({ ...previous, realtime })),
-    }).then((unlisten) => {
-      if (cancelled) unlisten();
-      else stop = unlisten;
-      return refreshOverview();
+    }))).then(async (unlisten) => {
+      if (!unlisten) return;
+      if (cancelled) {
+        unlisten();
+        return;
+      }
+      stop = unlisten;
+      const fresh = await ipc.getOverview();
+      applyOverview(fresh);
+      if (firstSync !== undefined && (fresh.sync.lastSync?.finishedAt ?? null) !== firstSync) {
+        setMeetingsVersion((version) => version + 1);
+      }
     }).catch((error) => setLoadError(error as IpcError));
     return () => {
       cancelled = true;
       stop?.();
     };
-  }, [refreshOverview, setOverview]);
+  }, [applyOverview, refreshOverview, setOverview]);
 
   // Relative times ("5 min ago") and the upcoming/past split move with the clock; the overview is re-read
   // too (a local call), so a missed event cannot leave the screen stale for long.
@@ -150,14 +192,6 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
     }, 30_000);
     return () => clearInterval(timer);
   }, [refreshOverview]);
-
-  // With nothing stored and no account, the connect screen is the useful first screen.
-  const firstLoad = useRef(true);
-  useEffect(() => {
-    if (!overview || !firstLoad.current) return;
-    firstLoad.current = false;
-    if (overview.connection.state !== 'connected' && overview.meetingCount === 0) setTab('connection');
-  }, [overview]);
 
   if (!overview) {
     return (
@@ -174,12 +208,14 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
 
   const api: AppApi = {
     zone, now, overview, meetingsVersion, syncFailure, waitingForBrowser,
-    goTo: setTab, reportError, syncNow, syncBlockedReason: syncBlockedReason(overview),
+    goTo: setTab, openClient, openClientEmail, setOpenClientEmail, reportError, syncNow, syncBlockedReason: syncBlockedReason(overview),
     setOverview, setWaitingForBrowser, refreshOverview,
   };
 
   const onTabKeyDown = (event: KeyboardEvent) => {
-    const index = TABS.findIndex((entry) => entry.tab === tab);
+    // Arrows move from the focused tab (which need not be the selected one).
+    const focused = TABS.findIndex((entry) => entry.id === (event.target as HTMLElement | null)?.id);
+    const index = focused >= 0 ? focused : TABS.findIndex((entry) => entry.tab === tab);
     const step = event.key === 'ArrowDown' || event.key === 'ArrowRight' ? 1
       : event.key === 'ArrowUp' || event.key === 'ArrowLeft' ? -1 : 0;
     if (step === 0) return;
@@ -215,8 +251,11 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
           <ErrorBanner error={banner} onDismiss={() => setBanner(null)} />
           <Notices onConnectionScreen={tab === 'connection'} />
           <div class="panel" role="tabpanel" id={`${tab}-panel`} aria-labelledby={`${tab}-tab`}>
-            {tab === 'meetings' ? <MeetingsView /> : tab === 'clients' ? <ClientsView />
-              : tab === 'settings' ? <SettingsView /> : <ConnectionView />}
+            {tab === 'today' ? <TodayView />
+              : tab === 'week' ? <WeekView />
+                : tab === 'meetings' ? <MeetingsView />
+                  : tab === 'clients' ? <ClientsView />
+                    : tab === 'settings' ? <SettingsView /> : <ConnectionView />}
           </div>
         </main>
       </div>

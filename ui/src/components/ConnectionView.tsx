@@ -1,10 +1,11 @@
 // The Account & sync screen: connect (OAuth, token, demo), the connected account, reconnect,
 // disconnect (optionally wiping local data) and the sync interval.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ipc, type DisconnectReport, type IpcError } from '../ipc';
 import { reactionFor } from '../errors';
 import { formatDateTime } from '../format';
 import { useApp } from '../context';
+import { markFirstScreen } from '../startup';
 
 export const MIN_INTERVAL = 5;
 export const MAX_INTERVAL = 60;
@@ -25,6 +26,7 @@ export function ConnectionView() {
   useEffect(() => {
     if (connection.state === 'connected') setReport(null);
   }, [connection.state]);
+  useLayoutEffect(() => markFirstScreen(), []);
 
   return (
     <div class="connection-view">
@@ -146,7 +148,7 @@ function TokenForm() {
       setToken('');
       setOverview((previous) => ({ ...previous, connection }));
       void refreshOverview();
-      goTo('meetings');
+      goTo('today');
     }, (failure: IpcError) => {
       const reaction = reactionFor(failure.code);
       if (reaction === 'token-message' || reaction === 'input-message' || failure.code === 'offline'

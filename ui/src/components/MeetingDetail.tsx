@@ -1,9 +1,10 @@
 // The meeting detail pane: time, duration, event type, location / join link, invitees, answers, no-show.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ipc, type IpcError, type MeetingDetail } from '../ipc';
-import { formatDateTime, formatDuration, formatLongDate, formatTime } from '../format';
+import { formatDateTime, formatDuration, formatLongDate, formatTime, timeElsewhere } from '../format';
 import { useApp } from '../context';
 import { StatusBadges } from './Badges';
+import { ClientLink, TypeLabel } from './Labels';
 
 const LOCATION_LABELS: Record<string, string> = {
   zoom: 'Zoom',
@@ -87,7 +88,7 @@ export function MeetingDetailPane({ uri, onClose, onOpenMeeting, onGone }: Detai
             <dt>Duration</dt>
             <dd id="detail-duration">{formatDuration(meeting.startTime, meeting.endTime)}</dd>
             <dt>Event type</dt>
-            <dd id="detail-event-type">{meeting.eventType ?? '—'}</dd>
+            <dd id="detail-event-type">{meeting.eventTypeName ? <TypeLabel meeting={meeting} /> : '—'}</dd>
             <dt>Location</dt>
             <dd id="detail-location">
               <span>{locationLabel(meeting.locationKind)}</span>
@@ -141,7 +142,9 @@ export function MeetingDetailPane({ uri, onClose, onOpenMeeting, onGone }: Detai
             {meeting.invitees.map((invitee) => (
               <li class="invitee" data-testid="invitee" key={invitee.uri} data-email={invitee.email}>
                 <div class="invitee-head">
-                  <span class="invitee-name" data-testid="invitee-name">{invitee.name || invitee.email}</span>
+                  <span class="invitee-name" data-testid="invitee-name">
+                    <ClientLink email={invitee.email} name={invitee.name} />
+                  </span>
                   {invitee.noShow ? <span class="badge badge-noshow" data-testid="no-show">No-show</span> : null}
                   {invitee.rescheduledTo ? (
                     <button type="button" class="link" data-testid="invitee-moved-to"
@@ -155,6 +158,14 @@ export function MeetingDetailPane({ uri, onClose, onOpenMeeting, onGone }: Detai
                   <span data-testid="invitee-email">{invitee.email}</span>
                   {invitee.timezone ? <span data-testid="invitee-timezone"> · {invitee.timezone}</span> : null}
                 </div>
+                {(() => {
+                  const theirs = timeElsewhere(meeting.startTime, meeting.endTime, invitee.timezone, zone);
+                  return theirs ? (
+                    <p class="invitee-local-time" data-testid="invitee-local-time">
+                      Their time: {theirs} ({invitee.timezone})
+                    </p>
+                  ) : null;
+                })()}
                 {invitee.canceledReason ? <p class="subtle">Canceled: <q>{invitee.canceledReason}</q></p> : null}
                 {invitee.questionsAndAnswers.length > 0 ? (
                   <dl class="answers" data-testid="answers">

@@ -4,6 +4,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import type { MeetingSummary } from '../ipc';
 import { formatDuration, formatTime, type MeetingGroup, type Zone } from '../format';
 import { StatusBadges, effectiveStatus } from './Badges';
+import { ClientLink, TypeLabel, typeColor } from './Labels';
 
 export const SECTION_HEADER_HEIGHT = 44;
 export const DAY_HEADER_HEIGHT = 36;
@@ -273,25 +274,51 @@ export function inviteeLine(meeting: MeetingSummary): string {
   return `${names.slice(0, 2).join(', ')} +${names.length - 2}`;
 }
 
+/** The first two invitees as links to their client pages, then "+N". */
+export function InviteeLinks({ meeting }: { meeting: MeetingSummary }) {
+  if (meeting.invitees.length === 0) return <>No invitees</>;
+  const shown = meeting.invitees.slice(0, 2);
+  const rest = meeting.invitees.length - shown.length;
+  return (
+    <>
+      {shown.map((invitee, index) => (
+        <span key={`${invitee.email}-${index}`}>
+          {index > 0 ? ', ' : null}
+          <ClientLink email={invitee.email} name={invitee.name} />
+        </span>
+      ))}
+      {rest > 0 ? ` +${rest}` : null}
+    </>
+  );
+}
+
 function MeetingRow({ meeting, zone, index, top, selected, onOpen }: MeetingRowProps) {
   const status = effectiveStatus(meeting);
   // Struck through only when it will not take place; an unknown status is shown as a badge instead.
   const inactive = status === 'canceled' || status === 'deleted';
+  const color = typeColor(meeting);
+  const start = formatTime(meeting.startTime, zone);
+  const duration = formatDuration(meeting.startTime, meeting.endTime);
+  const name = meeting.name ?? 'Untitled meeting';
   return (
     <div class={`meeting-row${selected ? ' selected' : ''}${inactive ? ' inactive' : ''}`} data-testid="meeting-row"
       data-uri={meeting.uri} data-status={status} data-rescheduled={meeting.rescheduledTo ? 'true' : undefined}
-      style={{ top: `${top}px` }} onClick={() => onOpen(meeting.uri)}>
-      <button type="button" class="row-main" data-index={index} aria-current={selected ? 'true' : undefined}
-        onClick={(event) => { event.stopPropagation(); onOpen(meeting.uri); }}>
-        <span class="row-time">
-          <span class="row-start">{formatTime(meeting.startTime, zone)}</span>
-          <span class="row-duration">{formatDuration(meeting.startTime, meeting.endTime)}</span>
+      style={{ top: `${top}px`, ...(color ? { '--type-color': color } : {}) }} onClick={() => onOpen(meeting.uri)}>
+      <span class="row-time" aria-hidden="true">
+        <span class="row-start">{start}</span>
+        <span class="row-duration">{duration}</span>
+      </span>
+      <span class="row-text">
+        <button type="button" class="row-main" data-index={index} aria-current={selected ? 'true' : undefined}
+          aria-label={`${start}, ${duration}: ${name}${meeting.eventTypeName ? ` (${meeting.eventTypeName})` : ''}, with ${inviteeLine(meeting)}`}
+          onClick={(event) => { event.stopPropagation(); onOpen(meeting.uri); }}>
+          <span class="row-name" data-testid="meeting-name">{name}</span>
+        </button>
+        <span class="row-invitees">
+          <span data-testid="meeting-invitees"><InviteeLinks meeting={meeting} /></span>
+          {meeting.eventTypeName ? <span class="row-type"> · <TypeLabel meeting={meeting} /></span> : null}
         </span>
-        <span class="row-text">
-          <span class="row-name" data-testid="meeting-name">{meeting.name ?? 'Untitled meeting'}</span>
-          <span class="row-invitees" data-testid="meeting-invitees">{inviteeLine(meeting)}</span>
-        </span>
-      </button>
+      </span>
       <StatusBadges meeting={meeting} zone={zone} onOpenMeeting={onOpen} />
     </div>
   );

@@ -76,7 +76,7 @@ export function MeetingsView() {
     }}>
       <header class="view-header">
         <div>
-          <h1>Meetings</h1>
+          <h1>All meetings</h1>
           <p class="subtle" id="meeting-count">
             {meetings === null ? 'Loading…' : search || status !== 'all'
               ? `${plural(meetings.length, 'meeting')} found`

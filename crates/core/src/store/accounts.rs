@@ -180,8 +180,9 @@ impl Store {
         Ok(())
     }
 
-    /// Removes every meeting, invitee, client, link, search row and sync run of the account,
-    /// keeping the account row and its settings (a disconnect with "wipe local data").
+    /// Removes every meeting, invitee, client (and note), link, search row, sync run, cached event
+    /// type and recorded webhook delivery of the account, keeping the account row and its settings
+    /// (a disconnect with "wipe local data").
     ///
     /// The deleted pages are overwritten with zeros (`secure_delete`) and the WAL is checkpointed
     /// and truncated afterwards, so no copy of the wiped meetings stays readable in either file.
@@ -192,8 +193,14 @@ impl Store {
         // Meetings cascade to invitees, answers and links; the trigger drops search rows.
         transaction.execute("DELETE FROM meetings WHERE account_id = ?1", [account.0])?;
         transaction.execute("DELETE FROM invitees WHERE account_id = ?1", [account.0])?;
+        // Client notes go with their clients (cascade).
         transaction.execute("DELETE FROM clients WHERE account_id = ?1", [account.0])?;
         transaction.execute("DELETE FROM sync_runs WHERE account_id = ?1", [account.0])?;
+        transaction.execute("DELETE FROM event_types WHERE account_id = ?1", [account.0])?;
+        transaction.execute(
+            "DELETE FROM event_type_refreshes WHERE account_id = ?1",
+            [account.0],
+        )?;
         transaction.execute(
             "DELETE FROM webhook_deliveries WHERE account_id = ?1",
             [account.0],

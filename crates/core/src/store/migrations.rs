@@ -232,6 +232,41 @@ CREATE INDEX webhook_deliveries_by_digest ON webhook_deliveries (account_id, bod
     WHERE body_digest IS NOT NULL;
 CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (account_id, processed_at);
 "#,
+    // 4: event types: names, durations and colours of the kinds of meetings, cached per account.
+    r#"
+CREATE TABLE event_types (
+    event_type_id    INTEGER PRIMARY KEY,
+    account_id       INTEGER NOT NULL REFERENCES accounts (account_id) ON DELETE CASCADE,
+    event_type_uri   TEXT NOT NULL,
+    name             TEXT,
+    duration_minutes INTEGER,
+    color            TEXT,
+    kind             TEXT,
+    scheduling_url   TEXT,
+    -- Calendly's flag; also 0 once a complete listing no longer returns the type.
+    active           INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    fetched_at       TEXT NOT NULL,
+    UNIQUE (account_id, event_type_uri)
+);
+
+-- When each account's event types were last listed completely (their freshness).
+CREATE TABLE event_type_refreshes (
+    account_id   INTEGER PRIMARY KEY REFERENCES accounts (account_id) ON DELETE CASCADE,
+    refreshed_at TEXT NOT NULL
+);
+"#,
+    // 5: counting an account's meetings (every status refresh) from a small index, not the table.
+    r#"
+CREATE INDEX meetings_live_by_account ON meetings (account_id) WHERE deleted_in_calendly = 0;
+"#,
+    // 6: client notes: the advisor's private note on a client, kept only in this database.
+    r#"
+CREATE TABLE client_notes (
+    client_id  INTEGER PRIMARY KEY REFERENCES clients (client_id) ON DELETE CASCADE,
+    body       TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes and understands.

@@ -5,7 +5,10 @@
 //! is time order and indexes on time columns work.
 
 mod accounts;
+mod client_history;
+mod event_types;
 mod migrations;
+mod notes;
 mod queries;
 mod realtime;
 mod search;
@@ -14,6 +17,9 @@ mod sync_runs;
 mod time;
 
 pub use accounts::AccountRow;
+pub use client_history::ClientAnswerRow;
+pub use event_types::EventTypeRow;
+pub use notes::{ClientNoteRow, MAX_NOTE_CHARS};
 pub use queries::{
     ClientRow, InviteeRow, InviteeSummaryRow, MeetingDetail, MeetingFilter, MeetingOrder,
     MeetingRow, MeetingStatusFilter,
@@ -232,3 +238,6 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod history_tests;

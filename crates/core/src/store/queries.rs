@@ -76,6 +76,9 @@ pub struct MeetingRow {
     pub start_time: DateTime<Utc>,
     pub end_time: DateTime<Utc>,
     pub event_type: Option<String>,
+    /// Name and `#rrggbb` colour of `event_type`, when the event-type cache knows it.
+    pub event_type_name: Option<String>,
+    pub event_type_color: Option<String>,
     pub location: Location,
     /// Calendly's own `created_at` / `updated_at` of the event.
     pub calendly_created_at: DateTime<Utc>,
@@ -159,6 +162,8 @@ pub struct ClientRow {
     pub next_meeting: Option<DateTime<Utc>>,
     /// Start of the most recent attended active meeting that has ended.
     pub last_meeting: Option<DateTime<Utc>>,
+    /// The advisor's private note on the client, if any.
+    pub note: Option<String>,
 }
 
 const MEETING_COLUMNS: &str =
@@ -169,7 +174,12 @@ const MEETING_COLUMNS: &str =
     (SELECT r.start_time FROM meetings r
       WHERE r.account_id = m.account_id AND r.event_uri = m.rescheduled_to),
     m.deleted_in_calendly, m.first_seen_at, m.last_seen_at, m.last_change_source,
-    m.invitees_total, m.invitees_active, m.moved_invitee_count, m.read_error";
+    m.invitees_total, m.invitees_active, m.moved_invitee_count, m.read_error,
+    et.name, et.color";
+
+/// The event-type cache joined to `m` (one row at most: the pair is unique).
+const EVENT_TYPE_JOIN: &str = "LEFT JOIN event_types et
+    ON et.account_id = m.account_id AND et.event_type_uri = m.event_type";
 
 fn conversion_error(index: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
@@ -220,6 +230,8 @@ fn meeting_from_row(row: &Row<'_>) -> rusqlite::Result<MeetingRow> {
         start_time: row.get::<_, SqlTime>(4)?.0,
         end_time: row.get::<_, SqlTime>(5)?.0,
         event_type: row.get(6)?,
+        event_type_name: row.get(28)?,
+        event_type_color: row.get(29)?,
         location: Location {
             kind: row.get(7)?,
             join_url: row.get(8)?,
@@ -387,10 +399,22 @@ impl Store {
             );
         }
         if let Some(expression) = filter.search.as_deref().and_then(fts_match_expression) {
+            // The full-text match runs once here; the (two) list queries below then look its hits
+            // up by id instead of each evaluating the match again.
+            let hits: Vec<i64> = self
+                .connection
+                .prepare_cached("SELECT rowid FROM meeting_search WHERE meeting_search MATCH ?1")?
+                .query_map([expression], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            if hits.is_empty() {
+                return Ok(Vec::new());
+            }
             conditions.driven_by_id_list = true;
             conditions.push(
-                "m.meeting_id IN (SELECT rowid FROM meeting_search WHERE meeting_search MATCH ?)",
-                [Value::Text(expression)],
+                "m.meeting_id IN (SELECT value FROM json_each(?))",
+                [Value::Text(
+                    serde_json::to_string(&hits).expect("a list of integers always serializes"),
+                )],
             );
         }
         let limit = filter.limit.map(i64::from).unwrap_or(-1);
@@ -477,7 +501,7 @@ impl Store {
             }
         }
         let sql = format!(
-            "SELECT {MEETING_COLUMNS} FROM meetings m WHERE {where_clause} ORDER BY {order_by} LIMIT ?"
+            "SELECT {MEETING_COLUMNS} FROM meetings m {EVENT_TYPE_JOIN} WHERE {where_clause} ORDER BY {order_by} LIMIT ?"
         );
         let mut statement = self.connection.prepare_cached(&sql)?;
         let values = conditions
@@ -548,7 +572,7 @@ impl Store {
             .connection
             .query_row(
                 &format!(
-                    "SELECT {MEETING_COLUMNS} FROM meetings m WHERE m.account_id = ?1 AND m.event_uri = ?2"
+                    "SELECT {MEETING_COLUMNS} FROM meetings m {EVENT_TYPE_JOIN} WHERE m.account_id = ?1 AND m.event_uri = ?2"
                 ),
                 params![account.0, uri.as_str()],
                 meeting_from_row,
@@ -694,7 +718,8 @@ impl Store {
                     min(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' AND mc.client_attends = 1
                               AND m.end_time > ?2 THEN m.start_time END),
                     max(CASE WHEN m.deleted_in_calendly = 0 AND m.status = 'active' AND mc.client_attends = 1
-                              AND m.end_time <= ?2 THEN m.start_time END)
+                              AND m.end_time <= ?2 THEN m.start_time END),
+                    (SELECT n.body FROM client_notes n WHERE n.client_id = c.client_id)
                FROM clients c
                LEFT JOIN meeting_clients mc ON mc.client_id = c.client_id
                LEFT JOIN meetings m ON m.meeting_id = mc.meeting_id
@@ -712,6 +737,7 @@ impl Store {
                 canceled_meeting_count: row.get::<_, i64>(4)?.max(0) as u64,
                 next_meeting: row.get::<_, Option<SqlTime>>(5)?.map(|time| time.0),
                 last_meeting: row.get::<_, Option<SqlTime>>(6)?.map(|time| time.0),
+                note: row.get(7)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -27,7 +27,8 @@ pub fn fts_match_expression(user_input: &str) -> Option<String> {
 }
 
 /// Rewrites the search row of one meeting from what is stored now: meeting name, invitee
-/// names and e-mails, and every answer. Runs inside the caller's transaction.
+/// names and e-mails, every answer, and the advisor's notes on its clients. Runs inside the
+/// caller's transaction.
 pub(crate) fn refresh_search_row(
     connection: &Connection,
     meeting: MeetingId,
@@ -40,7 +41,10 @@ pub(crate) fn refresh_search_row(
                     (SELECT group_concat(concat_ws(' ', a.question, a.answer), ' '
                                          ORDER BY i.invitee_uri, a.position, a.answer_id)
                        FROM invitee_answers a JOIN invitees i ON i.invitee_id = a.invitee_id
-                      WHERE i.meeting_id = m.meeting_id))
+                      WHERE i.meeting_id = m.meeting_id),
+                    (SELECT group_concat(n.body, ' ' ORDER BY n.client_id)
+                       FROM meeting_clients mc JOIN client_notes n ON n.client_id = mc.client_id
+                      WHERE mc.meeting_id = m.meeting_id))
            FROM meetings m WHERE m.meeting_id = ?1",
         [meeting.0],
         |row| row.get(0),

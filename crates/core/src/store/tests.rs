@@ -1082,3 +1082,94 @@ fn migration_two_trusts_complete_poll_rows_and_unmarks_a_group_one_member_left()
     );
     assert_eq!(read_at.as_deref(), Some("2026-03-01T10:00:00.000000000Z"));
 }
+
+#[test]
+fn a_database_of_the_real_time_schema_migrates_to_event_types_and_notes_keeping_everything() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("realtime.sqlite3");
+    // A database as the real-time build (schema 3) left it: a meeting one of three invitees left,
+    // whose invitees could not be re-read, its client, a relay channel and one delivery.
+    drop(Store::open_with_migrations(&path, &migrations::MIGRATIONS[..3]).unwrap());
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let t = "2026-03-01T09:00:00.000000000Z";
+    connection
+        .execute_batch(&format!(
+            "INSERT INTO accounts (account_id, user_uri, organization_uri, email, name, created_at, updated_at)
+             VALUES (1, 'u', 'o', 'a@example.com', 'A', '{t}', '{t}');
+             INSERT INTO meetings (meeting_id, account_id, event_uri, name, status, start_time, end_time,
+                                   event_type, calendly_created_at, calendly_updated_at,
+                                   first_seen_at, last_seen_at, last_change_source, invitees_total,
+                                   invitees_active, content_fingerprint, moved_invitee_count,
+                                   read_error, read_error_at)
+             VALUES (1, 1, 'https://x/scheduled_events/G', 'Workshop', 'active', '{t}', '{t}',
+                     'https://x/event_types/W', '{t}', '{t}', '{t}', '{t}', 'webhook', 3, 2, 'fp', 1,
+                     'Calendly refused the request.', '{t}');
+             INSERT INTO invitees (invitee_id, account_id, meeting_id, invitee_uri, event_uri, email,
+                                   email_normalized, name, status, calendly_created_at,
+                                   calendly_updated_at, content_fingerprint)
+             VALUES (1, 1, 1, 'https://x/scheduled_events/G/invitees/2', 'https://x/scheduled_events/G',
+                     'b@x.com', 'b@x.com', 'B', 'active', '{t}', '{t}', 'f');
+             INSERT INTO clients (client_id, account_id, email_normalized, display_name)
+             VALUES (1, 1, 'b@x.com', 'B');
+             INSERT INTO meeting_clients (meeting_id, client_id) VALUES (1, 1);
+             INSERT INTO meeting_search (rowid, body) VALUES (1, 'Workshop B b@x.com');
+             INSERT INTO realtime_channels (account_id, relay_base, channel_id, ingress_url,
+                                            last_delivery_id, created_at, updated_at)
+             VALUES (1, 'https://relay.example', 'ch1', 'https://relay.example/in/ch1', 7, '{t}', '{t}');
+             INSERT INTO webhook_deliveries (account_id, channel_id, delivery_id, event, received_at,
+                                             processed_at, outcome, changed)
+             VALUES (1, 'ch1', 7, 'invitee.created', '{t}', '{t}', 'applied', 1);"
+        ))
+        .unwrap();
+    drop(connection);
+
+    let mut store = Store::open(&path).unwrap();
+
+    assert_eq!(
+        store.schema_version().unwrap(),
+        Store::supported_schema_version(),
+        "every later migration ran"
+    );
+    let account = AccountId(1);
+    let uri = crate::domain::EventUri::new("https://x/scheduled_events/G");
+    let detail = store.meeting_detail(account, &uri).unwrap().unwrap();
+    // The sync's fields survive, and the type (not listed yet) has no name or colour.
+    assert_eq!(detail.meeting.moved_invitees, 1);
+    assert_eq!(
+        detail.meeting.read_error.as_deref(),
+        Some("Calendly refused the request.")
+    );
+    assert_eq!(
+        (
+            detail.meeting.event_type_name,
+            detail.meeting.event_type_color
+        ),
+        (None, None)
+    );
+    let channel = store.realtime_channel(account).unwrap().unwrap();
+    assert_eq!(
+        (channel.channel_id.as_str(), channel.last_delivery_id),
+        ("ch1", 7)
+    );
+    assert_eq!(store.deliveries(account, 10).unwrap().len(), 1);
+    // The new tables work on the old data: a note on the old client, and the event-type cache.
+    let saved = store
+        .set_client_note(account, "b@x.com", "Prefers mornings", base_time())
+        .unwrap();
+    assert!(saved.is_some(), "the client from schema 3 takes a note");
+    assert_eq!(
+        store.client_note(account, "B@x.com").unwrap().unwrap().body,
+        "Prefers mornings"
+    );
+    assert!(store.event_types(account).unwrap().is_empty());
+    assert_eq!(
+        store
+            .unknown_event_type_uris(account)
+            .unwrap()
+            .iter()
+            .map(|uri| uri.as_str())
+            .collect::<Vec<_>>(),
+        vec!["https://x/event_types/W"],
+        "the old meeting's type is known to be missing, so the next sync lists them"
+    );
+}

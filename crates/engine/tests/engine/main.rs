@@ -4,6 +4,7 @@
 
 mod convergence;
 mod harness;
+mod history;
 mod oauth;
 mod realtime;
 mod scheduler;

@@ -174,10 +174,23 @@ async fn list_event_types(
             ))
         }
     };
+    // `active=true|false` narrows the list; without it both are listed (as at Calendly).
+    let active = match query.get("active") {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            return Err(ApiError::invalid_argument(
+                "active",
+                "active must be true or false",
+            ))
+        }
+    };
     let mut rows: Vec<(SortKey, Value)> = model
         .event_types
         .iter()
         .filter(|event_type| hosts.contains(&event_type.owner_uuid))
+        .filter(|event_type| active.is_none_or(|wanted| event_type.active == wanted))
         .enumerate()
         .map(|(index, event_type)| {
             (

@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use serde_json::{json, Value};
 
 use super::http::{ApiError, CalendlyJson, QueryParams};
-use super::model::{ActiveFault, TokenKind, User};
+use super::model::{ActiveFault, EventType, TokenKind, User};
 use super::operations::new_uuid;
 use super::{seed, user_info, AppState};
 use crate::control_model::*;
@@ -19,6 +19,8 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(add_user))
         .route("/users/default", get(default_user))
+        .route("/event_types", post(add_event_type))
+        .route("/event_types/update", post(update_event_type))
         .route("/bookings", post(book))
         .route("/invitees", post(add_invitee))
         .route("/cancel", post(cancel))
@@ -128,6 +130,107 @@ async fn add_user(
     let mut rng = StdRng::from_entropy();
     seed::add_event_types(&mut model, &uuid, &mut rng, now);
     Ok(Json(user_info(&model, &uuid)))
+}
+
+fn event_type_info(model: &super::model::Model, event_type: &EventType) -> EventTypeInfo {
+    EventTypeInfo {
+        event_type_uri: model.event_type_uri(&event_type.uuid),
+        name: event_type.name.clone(),
+        duration_minutes: event_type.duration_minutes,
+        color: event_type.color.clone(),
+        active: event_type.active,
+    }
+}
+
+fn checked_color(color: &str) -> Result<String, ApiError> {
+    let digits = color.strip_prefix('#').unwrap_or("");
+    if digits.len() == 6
+        && digits
+            .chars()
+            .all(|character| character.is_ascii_hexdigit())
+    {
+        Ok(color.to_ascii_lowercase())
+    } else {
+        Err(ApiError::invalid_argument("color", "color must be #rrggbb"))
+    }
+}
+
+async fn add_event_type(
+    State(shared): State<AppState>,
+    CalendlyJson(request): CalendlyJson<NewEventType>,
+) -> ControlResult<EventTypeInfo> {
+    if request.name.trim().is_empty() {
+        return Err(ApiError::invalid_argument(
+            "name",
+            "an event type needs a name",
+        ));
+    }
+    let color = match &request.color {
+        Some(color) => checked_color(color)?,
+        None => "#0069ff".to_string(),
+    };
+    let now = shared.clock.now();
+    let mut model = shared.model();
+    let owner_uuid = match &request.host_user_uri {
+        Some(uri) => model
+            .uuid_from_uri(uri, "users")
+            .filter(|uuid| model.user(uuid).is_some())
+            .ok_or_else(|| ApiError::invalid_argument("host_user_uri", "no such user"))?,
+        None => model.default_user_uuid.clone(),
+    };
+    let event_type = EventType {
+        uuid: new_uuid(),
+        owner_uuid,
+        name: request.name.clone(),
+        slug: seed::slug_for(&request.name),
+        duration_minutes: request.duration_minutes.unwrap_or(30).clamp(1, 24 * 60),
+        kind_group: request.group,
+        color,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let info = event_type_info(&model, &event_type);
+    model.event_types.push(event_type);
+    Ok(Json(info))
+}
+
+async fn update_event_type(
+    State(shared): State<AppState>,
+    CalendlyJson(request): CalendlyJson<EventTypeUpdate>,
+) -> ControlResult<EventTypeInfo> {
+    let color = request.color.as_deref().map(checked_color).transpose()?;
+    let now = shared.clock.now();
+    let mut model = shared.model();
+    let uuid = model
+        .uuid_from_uri(&request.event_type_uri, "event_types")
+        .ok_or_else(|| ApiError::invalid_argument("event_type_uri", "no such event type"))?;
+    let Some(event_type) = model
+        .event_types
+        .iter_mut()
+        .find(|event_type| event_type.uuid == uuid)
+    else {
+        return Err(ApiError::invalid_argument(
+            "event_type_uri",
+            "no such event type",
+        ));
+    };
+    if let Some(name) = request
+        .name
+        .as_deref()
+        .filter(|name| !name.trim().is_empty())
+    {
+        event_type.name = name.to_string();
+    }
+    if let Some(color) = color {
+        event_type.color = color;
+    }
+    if let Some(active) = request.active {
+        event_type.active = active;
+    }
+    event_type.updated_at = now;
+    let event_type = event_type.clone();
+    Ok(Json(event_type_info(&model, &event_type)))
 }
 
 async fn book(

@@ -58,7 +58,10 @@ pub(crate) struct EventType {
     pub duration_minutes: u32,
     pub kind_group: bool,
     pub color: String,
+    /// Calendly's `active`: false once the host switched the type off.
+    pub active: bool,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]

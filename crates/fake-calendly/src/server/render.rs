@@ -38,7 +38,7 @@ pub(crate) fn event_type(model: &Model, event_type: &EventType) -> Value {
     json!({
         "uri": model.event_type_uri(&event_type.uuid),
         "name": event_type.name,
-        "active": true,
+        "active": event_type.active,
         "slug": event_type.slug,
         "scheduling_url": format!("https://calendly.com/{owner_slug}/{}", event_type.slug),
         "duration": event_type.duration_minutes,
@@ -47,7 +47,7 @@ pub(crate) fn event_type(model: &Model, event_type: &EventType) -> Value {
         "type": "StandardEventType",
         "color": event_type.color,
         "created_at": format_time(event_type.created_at),
-        "updated_at": format_time(event_type.created_at),
+        "updated_at": format_time(event_type.updated_at),
         "internal_note": null,
         "description_plain": null,
         "description_html": null,

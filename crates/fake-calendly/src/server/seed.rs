@@ -97,7 +97,9 @@ pub(crate) fn add_event_types(
                 "#0069ff", "#8247f5", "#ff4f00", "#17e885", "#e55cff", "#ffa600",
             ][index % 6]
                 .to_string(),
+            active: true,
             created_at: now - Duration::days(400 - index as i64),
+            updated_at: now - Duration::days(400 - index as i64),
         });
     }
 }

@@ -92,6 +92,69 @@ async fn users_and_event_types_describe_the_seeded_account() {
 }
 
 #[tokio::test]
+async fn event_types_added_and_switched_off_through_control_show_in_the_listing() {
+    let fake = start(FakeConfig::for_tests()).await;
+    let token = full_access_token(&fake).await;
+    let user = fake.default_user().clone();
+    let added = fake
+        .control()
+        .add_event_type(&fake_calendly::NewEventType {
+            name: "Pension deep-dive".to_owned(),
+            duration_minutes: Some(75),
+            color: Some("#17E885".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("the fake adds an event type");
+    assert_eq!(added.color, "#17e885", "colours are kept lower-case");
+    fake.control()
+        .update_event_type(&fake_calendly::EventTypeUpdate {
+            event_type_uri: added.event_type_uri.clone(),
+            active: Some(false),
+            ..Default::default()
+        })
+        .await
+        .expect("the fake switches it off");
+    let listing = |filter: &'static str| {
+        let path = format!("/event_types?user={}{filter}", user.user_uri);
+        let fake = &fake;
+        let token = &token;
+        async move {
+            let answer = api_get(fake, token, &path).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
+            answer.body["collection"].as_array().expect("array").clone()
+        }
+    };
+    let everything = listing("").await;
+    let added_row = everything
+        .iter()
+        .find(|row| row["uri"] == added.event_type_uri.as_str())
+        .expect("an inactive type is still listed without a filter");
+    assert_eq!(added_row["active"], false);
+    assert_eq!(added_row["duration"], 75);
+    assert!(
+        listing("&active=true")
+            .await
+            .iter()
+            .all(|row| row["active"] == true),
+        "active=true lists only active types"
+    );
+    assert_eq!(
+        listing("&active=false").await.len(),
+        1,
+        "only the switched-off one"
+    );
+    let bad = api_get(
+        &fake,
+        &token,
+        &format!("/event_types?user={}&active=maybe", user.user_uri),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "a bad filter is a 400");
+    fake.shutdown().await;
+}
+
+#[tokio::test]
 async fn scheduled_events_filters_and_sort_are_correct() {
     let fake = start(FakeConfig::for_tests()).await;
     let token = full_access_token(&fake).await;

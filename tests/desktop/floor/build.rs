@@ -1,0 +1,5 @@
+//! Build script: embeds the plain pages of the floor window.
+
+fn main() {
+    tauri_build::build()
+}
