@@ -1,6 +1,6 @@
 //! The SQLite store: one file in the data folder, WAL with `synchronous=FULL`, one writer thread
-//! that folds concurrent writes into shared transactions (group commit), and a few read
-//! connections.
+//! that folds concurrent writes into shared transactions (group commit), a checkpointer thread
+//! that copies the WAL into the database file off the commit path, and a few read connections.
 //!
 //! A write's future resolves only after the transaction holding it has committed, so a 2xx at
 //! ingress means the delivery survives kill -9 (and, with `synchronous=FULL`, power loss).
