@@ -2,7 +2,8 @@
 # The relay benchmark: durable ingest throughput (SQLite, PostgreSQL, in-memory floor), ingress →
 # SSE latency percentiles, memory per idle subscriber. Builds in release mode, raises the file
 # limit for 10,000 subscribers, prints the figures. Extra arguments go to the benchmark
-# (`--quick` for a short smoke run, `--skip-memory` to leave out the memory phase).
+# (`--quick` for a short smoke run, `--skip-memory` to leave out the memory phase, `--only
+# ingest,latency,memory` to run just the named phases).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p advicly-relay -p advicly-relay-bench

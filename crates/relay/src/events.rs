@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use crate::api::{authorize, ApiError};
 use crate::metrics as relay_metrics;
 use crate::store::{ChannelId, StoredDelivery};
-use crate::wake::Subscription;
+use crate::wake::{Committed, Subscription};
 use crate::RelayState;
 
 /// How many deliveries one store read returns at most.
@@ -58,6 +58,7 @@ pub(crate) async fn stream(
         subscription,
         shutdown,
         needs_read: true,
+        last_read_from_store: None,
         _guard: guard,
     };
     let mut response = axum::body::Body::from_stream(events(cursor)).into_response();
@@ -132,6 +133,9 @@ struct Cursor {
     shutdown: watch::Receiver<bool>,
     /// Whether something may have been committed since the last read.
     needs_read: bool,
+    /// What the hub had said when this stream last read the store to its end (`None`: never
+    /// yet, or the store had more than one batch).
+    last_read_from_store: Option<Committed>,
     _guard: SubscriberGuard,
 }
 
@@ -195,17 +199,32 @@ impl Cursor {
     /// Queues what the cursor is owed now; `false` when the stream must end.
     async fn read(&mut self) -> bool {
         // Seen before the read: a commit after this point wakes the wait below.
-        self.subscription.mark_seen();
-        let recent = self.subscription.recent_after(self.after, READ_BATCH);
-        if !recent.is_empty() {
+        let known = self.subscription.mark_seen();
+        // Only deliveries since the last store read: anything else (a deletion, a drop) is for
+        // the store to tell.
+        let only_new_deliveries = self
+            .last_read_from_store
+            .is_some_and(|read| read.other_changes == known.other_changes);
+        if only_new_deliveries {
+            let recent = self.subscription.recent_after(self.after, READ_BATCH);
             for delivery in &recent {
                 // A reference-counted clone: the fan-out shares one frame.
                 self.queue.push_back(delivery.frame.clone());
                 self.after = delivery.id;
             }
-            metrics::counter!(relay_metrics::DELIVERIES_OUT).increment(recent.len() as u64);
-            return true;
+            if !recent.is_empty() {
+                metrics::counter!(relay_metrics::DELIVERIES_OUT).increment(recent.len() as u64);
+            }
+            if self.after >= known.newest_id {
+                // Caught up with everything committed so far: no store read.
+                self.needs_read = false;
+                return true;
+            }
+            if !recent.is_empty() {
+                return true;
+            }
         }
+
         let batch = match self
             .state
             .store()
@@ -223,6 +242,8 @@ impl Cursor {
                 return false;
             }
         };
+        // A short batch is the end of what the store holds; a full one may have more behind it.
+        self.last_read_from_store = (batch.deliveries.len() < READ_BATCH).then_some(known);
         if let Some(gap) = batch.gap {
             self.queue.push_back(gap_frame(&gap));
             self.after = gap.before - 1;

@@ -11,7 +11,9 @@
 //! serialized, so that a subscriber that is just behind (the usual case: one new delivery) gets
 //! it without reading the store — a fan-out to 100 subscribers costs one serialization, not 100
 //! store reads. Only a contiguous run starting right after the cursor is served from memory;
-//! anything else goes to the store, which also reports gaps.
+//! anything else goes to the store, which also reports gaps. A subscriber whose cursor has
+//! reached the newest id it was told about, with no other change since, is caught up and does
+//! not read the store at all.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -36,16 +38,25 @@ pub struct PreparedDelivery {
     pub frame: bytes::Bytes,
 }
 
+/// What a channel's watchers are told: the newest id known to be committed, and a count of the
+/// other changes (a deletion, a retention drop, a wake-up of unknown cause) after which only the
+/// store can say what a subscriber is owed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Committed {
+    pub newest_id: u64,
+    pub other_changes: u64,
+}
+
 #[derive(Debug)]
 struct Watched {
-    sender: watch::Sender<u64>,
+    sender: watch::Sender<Committed>,
     recent: BTreeMap<u64, Arc<PreparedDelivery>>,
 }
 
 impl Watched {
     fn new() -> Self {
         Self {
-            sender: watch::channel(0).0,
+            sender: watch::channel(Committed::default()).0,
             recent: BTreeMap::new(),
         }
     }
@@ -57,7 +68,7 @@ impl Watched {
 pub struct Subscription {
     hub: Arc<Wakeups>,
     channel_id: ChannelId,
-    receiver: Option<watch::Receiver<u64>>,
+    receiver: Option<watch::Receiver<Committed>>,
 }
 
 impl Wakeups {
@@ -81,14 +92,17 @@ impl Wakeups {
     }
 
     /// Tells the subscribers of `channel_id` that deliveries up to `newest_id` are committed (or
-    /// that something else changed, such as the channel being deleted).
+    /// that something else changed, such as the channel being deleted: an id that does not grow).
     pub fn wake(&self, channel_id: &ChannelId, newest_id: u64) {
         let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(watched) = channels.get(channel_id) {
-            // `send_modify` notifies even when the id did not grow (a deletion, say).
-            watched
-                .sender
-                .send_modify(|known| *known = (*known).max(newest_id));
+            watched.sender.send_modify(|known| {
+                if newest_id > known.newest_id {
+                    known.newest_id = newest_id;
+                } else {
+                    known.other_changes += 1;
+                }
+            });
         }
     }
 
@@ -109,9 +123,10 @@ impl Wakeups {
             while watched.recent.len() > RECENT_PER_CHANNEL {
                 watched.recent.pop_first();
             }
+            // An id published out of order leaves a hole before it, which the store fills.
             watched
                 .sender
-                .send_modify(|known| *known = (*known).max(id));
+                .send_modify(|known| known.newest_id = known.newest_id.max(id));
         }
     }
 
@@ -149,7 +164,7 @@ impl Wakeups {
     pub fn wake_all(&self) {
         let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         for watched in channels.values() {
-            watched.sender.send_modify(|_| {});
+            watched.sender.send_modify(|known| known.other_changes += 1);
         }
     }
 
@@ -163,10 +178,11 @@ impl Wakeups {
 }
 
 impl Subscription {
-    /// Marks the current state seen; call before reading the store.
-    pub fn mark_seen(&mut self) {
-        if let Some(receiver) = self.receiver.as_mut() {
-            receiver.borrow_and_update();
+    /// Marks the current state seen and returns it; call before reading the store.
+    pub fn mark_seen(&mut self) -> Committed {
+        match self.receiver.as_mut() {
+            Some(receiver) => *receiver.borrow_and_update(),
+            None => Committed::default(),
         }
     }
 
@@ -256,6 +272,33 @@ mod tests {
             ids(2),
             Vec::<u64>::new(),
             "acknowledged ones are never served"
+        );
+    }
+
+    #[test]
+    fn a_wake_up_that_does_not_grow_the_id_counts_as_another_change() {
+        let hub = Wakeups::new();
+        let channel = ChannelId::generate();
+        let mut subscription = hub.subscribe(&channel);
+        hub.wake(&channel, 5);
+        assert_eq!(
+            subscription.mark_seen(),
+            Committed {
+                newest_id: 5,
+                other_changes: 0
+            },
+            "a new delivery only moves the newest id"
+        );
+        // A deletion wakes with 0; a retention drop wakes everyone.
+        hub.wake(&channel, 0);
+        hub.wake_all();
+        assert_eq!(
+            subscription.mark_seen(),
+            Committed {
+                newest_id: 5,
+                other_changes: 2
+            },
+            "subscribers must ask the store after these"
         );
     }
 

@@ -9,7 +9,8 @@
 //!    1,000 and 10,000 subscribers, and its RSS across 10,000 connect/leave cycles.
 //!
 //! `scripts/relay-bench.sh` builds in release mode, raises the file limit and runs this.
-//! `--quick` shortens every phase (a smoke run, not figures to quote).
+//! `--quick` shortens every phase (a smoke run, not figures to quote); `--skip-memory` leaves out
+//! phase 3; `--only ingest,latency,memory` runs just the named phases (for profiling one of them).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,7 +38,49 @@ fn calendly_body(n: u64) -> Vec<u8> {
 
 struct Settings {
     quick: bool,
-    skip_memory: bool,
+    phases: Vec<&'static str>,
+}
+
+impl Settings {
+    fn runs(&self, phase: &str) -> bool {
+        self.phases.contains(&phase)
+    }
+}
+
+const PHASES: [&str; 3] = ["ingest", "latency", "memory"];
+
+/// `--only a,b` (or `--only=a,b`) picks phases; `--skip-memory` drops the memory phase.
+fn phases(arguments: &[String]) -> anyhow::Result<Vec<&'static str>> {
+    let mut only = None;
+    for (index, argument) in arguments.iter().enumerate() {
+        if let Some(list) = argument.strip_prefix("--only=") {
+            only = Some(list.to_owned());
+        } else if argument == "--only" {
+            only = Some(
+                arguments
+                    .get(index + 1)
+                    .context("--only needs a list such as ingest,latency")?
+                    .clone(),
+            );
+        }
+    }
+    let mut chosen: Vec<&'static str> = match only {
+        None => PHASES.to_vec(),
+        Some(list) => list
+            .split(',')
+            .map(|name| {
+                PHASES
+                    .iter()
+                    .copied()
+                    .find(|phase| *phase == name.trim())
+                    .with_context(|| format!("unknown phase {name:?}; the phases are {PHASES:?}"))
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    if arguments.iter().any(|argument| argument == "--skip-memory") {
+        chosen.retain(|phase| *phase != "memory");
+    }
+    Ok(chosen)
 }
 
 #[tokio::main]
@@ -45,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let settings = Settings {
         quick: arguments.iter().any(|argument| argument == "--quick"),
-        skip_memory: arguments.iter().any(|argument| argument == "--skip-memory"),
+        phases: phases(&arguments)?,
     };
     println!(
         "advicly-relay benchmark ({} run)",
@@ -57,11 +100,27 @@ async fn main() -> anyhow::Result<()> {
             .map(|n| n.get())
             .unwrap_or(1)
     );
+    if settings.runs("ingest") {
+        ingest_phase(&settings).await?;
+    }
+    if settings.runs("latency") {
+        latency_phase(&settings).await?;
+    }
+    if settings.runs("memory") {
+        println!("\n== memory of the relay process (release binary, SQLite) ==");
+        memory_per_subscriber(&settings).await?;
+    }
+    println!("\nfor comparison (issue 8, same machine class): smee.io ≈ 5,100 POST/s in memory, p50 3.6 ms / p99 6.0 ms at 100/s with 100 subscribers, 17–21 KiB per idle subscriber");
+    Ok(())
+}
+
+/// Phase 1: the disk's own commit rate, then ingest throughput on every store.
+async fn ingest_phase(settings: &Settings) -> anyhow::Result<()> {
     let postgres = advicly_relay_testkit::PostgresServer::start()
         .context("the benchmark starts a private PostgreSQL server")?;
 
     println!("\n== this disk: raw SQLite commits (WAL, synchronous=FULL, 2 KiB rows) ==");
-    let (single, grouped) = raw_sqlite_floor(&settings)?;
+    let (single, grouped) = raw_sqlite_floor(settings)?;
     println!(
         "single-row transactions: {single:.0}/s; 32 rows per transaction: {grouped:.0} rows/s"
     );
@@ -73,19 +132,19 @@ async fn main() -> anyhow::Result<()> {
     );
     let mut sqlite_at_64 = (0.0, 0.0);
     for posters in [1usize, 16, 64] {
-        let memory = ingest_throughput(Database::Memory, posters, &settings).await?;
+        let memory = ingest_throughput(Database::Memory, posters, settings).await?;
         let folder = tempfile::tempdir()?;
         let sqlite = ingest_throughput(
             Database::Sqlite {
                 data_dir: folder.path().to_owned(),
             },
             posters,
-            &settings,
+            settings,
         )
         .await?;
         let url = postgres.create_database()?;
         let postgres_rate =
-            ingest_throughput(Database::Postgres { url }, posters, &settings).await?;
+            ingest_throughput(Database::Postgres { url }, posters, settings).await?;
         println!(
             "{posters:>8} {memory:>12.0} {sqlite:>12.0} {postgres_rate:>12.0} {:>14.2} {:>14.2}",
             sqlite / memory,
@@ -103,6 +162,11 @@ async fn main() -> anyhow::Result<()> {
         verdict(sqlite >= 10_000.0 && sqlite / memory >= 0.5)
     );
 
+    Ok(())
+}
+
+/// Phase 2: ingress POST → SSE event received.
+async fn latency_phase(settings: &Settings) -> anyhow::Result<()> {
     println!("\n== ingress POST → SSE event received (SQLite, ms) ==");
     println!(
         "{:>8} {:>12} {:>9} {:>8} {:>8} {:>8} {:>8}",
@@ -118,7 +182,7 @@ async fn main() -> anyhow::Result<()> {
                 },
                 rate,
                 subscribers,
-                &settings,
+                settings,
             )
             .await?;
             let (p50, p95, p99, max) = percentiles(latencies.clone());
@@ -131,6 +195,17 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+    // The two floors of the target case, measured now: the disk's own durable commit (a 2xx and
+    // an event both wait for one) and the same load without a disk (HTTP and fan-out alone).
+    let (commit_p50, commit_p99) = commit_latency_floor(settings)?;
+    println!(
+        "floor: one durable SQLite commit on this disk (WAL, synchronous=FULL, 1 row): p50 {commit_p50:.2} ms, p99 {commit_p99:.2} ms"
+    );
+    let in_memory = end_to_end_latency(Database::Memory, 100, 100, settings).await?;
+    let (memory_p50, _, memory_p99, _) = percentiles(in_memory);
+    println!(
+        "floor: 100/s with 100 subscribers on the in-memory store (no disk): p50 {memory_p50:.2} ms, p99 {memory_p99:.2} ms"
+    );
     println!(
         "target: p50 ≤ 2 ms, p99 ≤ 10 ms at 100/s with 100 subscribers: p50 {:.2} ms, p99 {:.2} ms → {}",
         target_latency.0,
@@ -138,11 +213,6 @@ async fn main() -> anyhow::Result<()> {
         verdict(target_latency.0 <= 2.0 && target_latency.1 <= 10.0)
     );
 
-    if !settings.skip_memory {
-        println!("\n== memory of the relay process (release binary, SQLite) ==");
-        memory_per_subscriber(&settings).await?;
-    }
-    println!("\nfor comparison (issue 8, same machine class): smee.io ≈ 5,100 POST/s in memory, p50 3.6 ms / p99 6.0 ms at 100/s with 100 subscribers, 17–21 KiB per idle subscriber");
     Ok(())
 }
 
@@ -173,6 +243,33 @@ fn raw_sqlite_floor(settings: &Settings) -> anyhow::Result<(f64, f64)> {
         Ok(rows as f64 / started.elapsed().as_secs_f64())
     };
     Ok((rate(1)?, rate(32)?))
+}
+
+/// How long one durable single-row commit takes on this disk (percentiles in ms): the least a
+/// delivery waits between arriving at ingress and being streamed.
+fn commit_latency_floor(settings: &Settings) -> anyhow::Result<(f64, f64)> {
+    let folder = tempfile::tempdir()?;
+    let mut connection = rusqlite::Connection::open(folder.path().join("floor.sqlite3"))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.execute_batch("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")?;
+    let body = calendly_body(0);
+    let window = if settings.quick {
+        Duration::from_millis(300)
+    } else {
+        Duration::from_secs(2)
+    };
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while started.elapsed() < window {
+        let commit = Instant::now();
+        let transaction = connection.transaction()?;
+        transaction.execute("INSERT INTO rows (body) VALUES (?1)", [&body])?;
+        transaction.commit()?;
+        samples.push(commit.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (p50, _, p99, _) = percentiles(samples);
+    Ok((p50, p99))
 }
 
 fn verdict(met: bool) -> &'static str {

@@ -1,6 +1,6 @@
 //! The SQLite store: one file in the data folder, WAL with `synchronous=FULL`, one writer thread
-//! that folds concurrent writes into shared transactions (group commit), and a few read
-//! connections.
+//! that folds concurrent writes into shared transactions (group commit), a checkpointer thread
+//! that copies the WAL into the database file off the commit path, and a few read connections.
 //!
 //! A write's future resolves only after the transaction holding it has committed, so a 2xx at
 //! ingress means the delivery survives kill -9 (and, with `synchronous=FULL`, power loss).
@@ -53,12 +53,22 @@ const MIGRATIONS: &[&str] = &[
 /// How many idle read connections the store keeps.
 const IDLE_READERS: usize = 4;
 
+/// After this many writes the writer asks the checkpointer thread to copy the WAL into the
+/// database file (a few WAL pages per ingest, so roughly SQLite's default of 1,000 pages).
+const CHECKPOINT_EVERY_WRITES: usize = 256;
+
+/// The writer checkpoints by itself only when the WAL holds this many pages (~40 MiB): a
+/// backstop for sustained load, under which the background checkpoints never reach the end of
+/// the WAL and so never let it start over.
+const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
+
 /// The SQLite backend. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
     writer: mpsc::Sender<Write>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Mutex<Vec<Connection>>>,
 }
 
@@ -103,18 +113,30 @@ impl SqliteStore {
         let mut connection = Connection::open(&path)?;
         configure(&connection)?;
         migrate(&mut connection)?;
+        // Checkpoints copy the WAL into the database file and fsync it; done inside a commit they
+        // stall every ingest of the group behind them, so a thread of their own does them.
+        connection.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        let checkpoint_connection = Connection::open(&path)?;
+        configure(&checkpoint_connection)?;
+        let spawn_failed = |source| StoreError::CreateFolder {
+            path: path.clone(),
+            source,
+        };
+        let (checkpoint_requests, checkpoint_wanted) = std::sync::mpsc::sync_channel(1);
+        let checkpointer_thread = std::thread::Builder::new()
+            .name("relay-sqlite-checkpointer".into())
+            .spawn(move || checkpoint_loop(checkpoint_connection, checkpoint_wanted))
+            .map_err(spawn_failed)?;
         let (writer, requests) = mpsc::channel(4 * MAX_GROUP_COMMIT);
         let writer_thread = std::thread::Builder::new()
             .name("relay-sqlite-writer".into())
-            .spawn(move || write_loop(connection, requests, caps))
-            .map_err(|source| StoreError::CreateFolder {
-                path: path.clone(),
-                source,
-            })?;
+            .spawn(move || write_loop(connection, requests, caps, checkpoint_requests))
+            .map_err(spawn_failed)?;
         Ok(Self {
             path,
             writer,
             writer_thread: Mutex::new(Some(writer_thread)),
+            checkpointer_thread: Mutex::new(Some(checkpointer_thread)),
             readers: Arc::new(Mutex::new(Vec::new())),
         })
     }
@@ -195,10 +217,29 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The checkpointer thread: a PASSIVE checkpoint whenever the writer asks for one. PASSIVE never
+/// blocks the writer or a reader; the commits themselves are already durable in the WAL.
+fn checkpoint_loop(connection: Connection, wanted: std::sync::mpsc::Receiver<()>) {
+    // The writer hangs up when the store closes.
+    while wanted.recv().is_ok() {
+        let checkpoint: rusqlite::Result<()> =
+            connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if let Err(error) = checkpoint {
+            tracing::warn!(%error, "the SQLite store could not checkpoint its WAL");
+        }
+    }
+}
+
 /// The writer thread: takes every write waiting in the queue (up to [`MAX_GROUP_COMMIT`]), runs
 /// them in one transaction, commits once, then answers them all.
-fn write_loop(mut connection: Connection, mut requests: mpsc::Receiver<Write>, caps: ChannelCaps) {
+fn write_loop(
+    mut connection: Connection,
+    mut requests: mpsc::Receiver<Write>,
+    caps: ChannelCaps,
+    checkpoint: std::sync::mpsc::SyncSender<()>,
+) {
     let mut closing = None;
+    let mut writes_since_checkpoint = 0;
     while closing.is_none() {
         let Some(first) = requests.blocking_recv() else {
             break;
@@ -211,6 +252,7 @@ fn write_loop(mut connection: Connection, mut requests: mpsc::Receiver<Write>, c
             }
         }
         metrics::histogram!(crate::metrics::COMMIT_GROUP_SIZE).record(group.len() as f64);
+        writes_since_checkpoint += group.len();
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
         let outcome = (|| -> Result<(), rusqlite::Error> {
             let transaction =
@@ -230,7 +272,13 @@ fn write_loop(mut connection: Connection, mut requests: mpsc::Receiver<Write>, c
         for reply in replies {
             reply(failure.as_deref().map_or(Ok(()), Err));
         }
+        if writes_since_checkpoint >= CHECKPOINT_EVERY_WRITES {
+            // A full channel means a checkpoint is already due; it covers these writes too.
+            let _ = checkpoint.try_send(());
+            writes_since_checkpoint = 0;
+        }
     }
+    drop(checkpoint);
     // Writes queued behind the close are refused; their callers see `Closed`.
     requests.close();
     while requests.try_recv().is_ok() {}
@@ -623,7 +671,16 @@ impl Store for SqliteStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        let checkpointer = self
+            .checkpointer_thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        // The writer has hung up on the checkpointer, which finishes its checkpoint and ends.
+        if let Some(thread) = checkpointer {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         self.readers
