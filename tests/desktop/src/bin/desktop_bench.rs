@@ -518,7 +518,7 @@ async fn start_up(
             label: "ours, empty database → connect screen",
             binary: app.to_path_buf(),
             data_dir: empty_dir.to_path_buf(),
-            selector: "#connect-oauth",
+            selector: "#connect-heading",
             extra_environment: vec![],
         },
         StartConfiguration {
