@@ -49,17 +49,15 @@ async fn off_main_thread<T: Send + 'static>(
         .map_err(|error| IpcError::internal(format!("a background task failed: {error}")))?
 }
 
-/// Runs a (synchronous, SQLite-bound) engine read on the blocking pool: a command without `async`
-/// would run on the main thread and hold up the window's painting while 10,000 rows are read.
-async fn read<T: Send + 'static>(
+/// Runs a (synchronous, SQLite-bound) engine call of the active engine on the blocking pool: a
+/// command without `async` would run on the main thread and hold up the window's painting while
+/// 10,000 rows are read (or a write waits for the writer).
+async fn on_engine<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(Engine) -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, IpcError> {
     let engine = state.engine();
-    tauri::async_runtime::spawn_blocking(move || work(engine))
-        .await
-        .map_err(|error| IpcError::internal(format!("a background read failed: {error}")))?
-        .map_err(IpcError::from)
+    off_main_thread(move || work(engine).map_err(IpcError::from)).await
 }
 
 /// The connection, the sync state and whether Calendly is reachable, for the first screen.
@@ -91,7 +89,7 @@ pub fn sync_status(state: &AppState, status: &StatusView) -> SyncStatus {
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
 pub async fn get_overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
-    let status = read(&state, |engine| engine.status(Utc::now())).await?;
+    let status = on_engine(&state, |engine| engine.status(Utc::now())).await?;
     Ok(overview_from_status(&state, &status))
 }
 
@@ -103,7 +101,7 @@ pub async fn get_start(
     state: State<'_, AppState>,
     agenda: MeetingQuery,
 ) -> Result<StartData, IpcError> {
-    let first = read(&state, move |engine| {
+    let first = on_engine(&state, move |engine| {
         engine.first_screen(&agenda.into(), Utc::now())
     })
     .await?;
@@ -121,7 +119,7 @@ pub async fn list_meetings(
     state: State<'_, AppState>,
     query: MeetingQuery,
 ) -> Result<Vec<MeetingSummary>, IpcError> {
-    let meetings = read(&state, move |engine| {
+    let meetings = on_engine(&state, move |engine| {
         engine.meetings(&query.into(), Utc::now())
     })
     .await?;
@@ -135,7 +133,7 @@ pub async fn get_meeting(
     uri: String,
 ) -> Result<MeetingDetail, IpcError> {
     Ok(
-        read(&state, move |engine| engine.meeting(&EventUri::new(uri)))
+        on_engine(&state, move |engine| engine.meeting(&EventUri::new(uri)))
             .await?
             .into(),
     )
@@ -144,7 +142,7 @@ pub async fn get_meeting(
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
 pub async fn list_clients(state: State<'_, AppState>) -> Result<Vec<ClientSummary>, IpcError> {
-    let clients = read(&state, |engine| engine.clients(Utc::now())).await?;
+    let clients = on_engine(&state, |engine| engine.clients(Utc::now())).await?;
     Ok(clients.into_iter().map(Into::into).collect())
 }
 
@@ -162,7 +160,7 @@ pub async fn client_meetings(
         client_email: Some(email),
         limit: None,
     };
-    let meetings = read(&state, move |engine| {
+    let meetings = on_engine(&state, move |engine| {
         engine.meetings(&query.into(), Utc::now())
     })
     .await?;
@@ -176,7 +174,7 @@ pub async fn get_client(
     email: String,
 ) -> Result<ClientDetail, IpcError> {
     Ok(
-        read(&state, move |engine| engine.client(&email, Utc::now()))
+        on_engine(&state, move |engine| engine.client(&email, Utc::now()))
             .await?
             .into(),
     )
@@ -190,7 +188,7 @@ pub async fn set_client_note(
     email: String,
     note: String,
 ) -> Result<Option<ClientNote>, IpcError> {
-    let saved = read(&state, move |engine| {
+    let saved = on_engine(&state, move |engine| {
         engine.set_client_note(&email, &note, Utc::now())
     })
     .await?;
@@ -200,7 +198,7 @@ pub async fn set_client_note(
 #[tauri::command]
 #[tracing::instrument(skip(state), err)]
 pub async fn list_event_types(state: State<'_, AppState>) -> Result<Vec<EventType>, IpcError> {
-    let event_types = read(&state, |engine| engine.event_types()).await?;
+    let event_types = on_engine(&state, |engine| engine.event_types()).await?;
     Ok(event_types.into_iter().map(Into::into).collect())
 }
 
@@ -293,7 +291,7 @@ pub async fn connect_token(
     token: String,
 ) -> Result<Connection, IpcError> {
     state.engine().connect_token(Secret::new(token)).await?;
-    let status = read(&state, |engine| engine.status(Utc::now())).await?;
+    let status = on_engine(&state, |engine| engine.status(Utc::now())).await?;
     Ok(Connection::from_status(&status))
 }
 
@@ -333,7 +331,7 @@ pub async fn set_sync_interval(
     minutes: u32,
 ) -> Result<SyncStatus, IpcError> {
     let scheduler = state.scheduler();
-    let status = read(&state, move |engine| {
+    let status = on_engine(&state, move |engine| {
         // Saving the interval waits for the writer, which a sync may hold for a page.
         scheduler.set_interval(minutes)?;
         engine.status(Utc::now())
@@ -380,7 +378,7 @@ pub async fn open_join_link<R: Runtime>(
     state: State<'_, AppState>,
     uri: String,
 ) -> Result<(), IpcError> {
-    let meeting = read(&state, move |engine| engine.meeting(&EventUri::new(uri))).await?;
+    let meeting = on_engine(&state, move |engine| engine.meeting(&EventUri::new(uri))).await?;
     let join_url = meeting
         .meeting
         .join_url
