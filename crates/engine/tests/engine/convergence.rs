@@ -47,6 +47,26 @@ async fn book(
         .expect("booked")
 }
 
+/// Moves one invitee to `start` at the fake (Calendly's reschedule), delivering in `order`.
+async fn move_invitee(
+    world: &World,
+    invitee_uri: &str,
+    start: chrono::DateTime<Utc>,
+    order: DeliveryOrder,
+    what: &str,
+) -> fake_calendly::RescheduleResult {
+    world
+        .control
+        .reschedule(&RescheduleRequest {
+            invitee_uri: invitee_uri.to_owned(),
+            new_start_time: start,
+            duration_minutes: None,
+            order,
+        })
+        .await
+        .expect(what)
+}
+
 fn invitee_fault(event_uri: &str, status: u16) -> FaultRequest {
     let id = event_uri.rsplit('/').next().expect("an event id");
     FaultRequest {
@@ -203,16 +223,14 @@ async fn one_member_moving_leaves_the_group_meeting_active_and_not_rescheduled()
     .await;
     sync(&world).await;
 
-    let moved = world
-        .control
-        .reschedule(&RescheduleRequest {
-            invitee_uri: booked.invitee_uris[0].clone(),
-            new_start_time: at(6, 0),
-            duration_minutes: None,
-            order: DeliveryOrder::CanceledFirst,
-        })
-        .await
-        .expect("rescheduled");
+    let moved = move_invitee(
+        &world,
+        &booked.invitee_uris[0],
+        at(6, 0),
+        DeliveryOrder::CanceledFirst,
+        "rescheduled",
+    )
+    .await;
     sync(&world).await;
 
     let workshop = world.meeting(&booked.event_uri);
@@ -261,16 +279,14 @@ async fn a_one_on_one_that_moved_still_reads_rescheduled_to_its_new_time() {
     )
     .await;
     sync(&world).await;
-    let moved = world
-        .control
-        .reschedule(&RescheduleRequest {
-            invitee_uri: booked.invitee_uris[0].clone(),
-            new_start_time: at(9, 0),
-            duration_minutes: None,
-            order: DeliveryOrder::CreatedFirst,
-        })
-        .await
-        .expect("rescheduled");
+    let moved = move_invitee(
+        &world,
+        &booked.invitee_uris[0],
+        at(9, 0),
+        DeliveryOrder::CreatedFirst,
+        "rescheduled",
+    )
+    .await;
     sync(&world).await;
 
     let old = world.meeting(&booked.event_uri);
@@ -298,26 +314,22 @@ async fn a_reschedule_chain_can_be_followed_from_the_first_booking_to_the_last()
     )
     .await;
     sync(&world).await;
-    let first_move = world
-        .control
-        .reschedule(&RescheduleRequest {
-            invitee_uri: booked.invitee_uris[0].clone(),
-            new_start_time: at(4, 0),
-            duration_minutes: None,
-            order: DeliveryOrder::CreatedFirst,
-        })
-        .await
-        .expect("first move");
-    let second_move = world
-        .control
-        .reschedule(&RescheduleRequest {
-            invitee_uri: first_move.new_invitee_uri.clone(),
-            new_start_time: at(20, 0),
-            duration_minutes: None,
-            order: DeliveryOrder::CanceledFirst,
-        })
-        .await
-        .expect("second move");
+    let first_move = move_invitee(
+        &world,
+        &booked.invitee_uris[0],
+        at(4, 0),
+        DeliveryOrder::CreatedFirst,
+        "first move",
+    )
+    .await;
+    let second_move = move_invitee(
+        &world,
+        &first_move.new_invitee_uri,
+        at(20, 0),
+        DeliveryOrder::CanceledFirst,
+        "second move",
+    )
+    .await;
     sync(&world).await;
 
     let (a, b, c) = (
