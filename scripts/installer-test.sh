@@ -86,7 +86,14 @@ if [ "${ADVICLY_INSTALLER_WORLD:-}" != "inside" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get remove -y -q "$package" >/dev/null
   installed=0
   [ ! -e /usr/bin/advicly-desktop ] && [ ! -e /usr/bin/advicly ] && [ ! -e "/$desktop_entry" ] || fail "files were left after removing $package"
-  [ -z "$(xdg-mime query default x-scheme-handler/advicly 2>/dev/null)" ] || fail "advicly:// still resolves after removing $package"
+  # Asked in an empty per-user world: what the package left system-wide is under test, not a handler
+  # that a development build registered in the caller's own home.
+  empty_world=$(mktemp -d "${TMPDIR:-/tmp}/advicly-removed.XXXXXX")
+  leftover=$(env -u XDG_CURRENT_DESKTOP -u DESKTOP_SESSION -u XDG_DATA_DIRS -u XDG_CONFIG_DIRS \
+    HOME="$empty_world" XDG_DATA_HOME="$empty_world/.local/share" XDG_CONFIG_HOME="$empty_world/.config" \
+    xdg-mime query default x-scheme-handler/advicly 2>/dev/null || true)
+  rm -rf "$empty_world"
+  [ -z "$leftover" ] || fail "advicly:// still resolves to '$leftover' after removing $package"
 
   mib() { awk -v bytes="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MiB", bytes / 1048576 }'; }
   log "installed, resolved advicly://, received a link while running and from a cold start, removed cleanly"
