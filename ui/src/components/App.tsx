@@ -1,5 +1,5 @@
 // The application shell: loads the overview, subscribes to shell events, routes errors and tabs.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ipc, listenAll, type IpcError, type Overview } from '../ipc';
 import { reactionFor } from '../errors';
 import { markStartup, takeStartupOverview } from '../startup';
@@ -115,7 +115,9 @@ export function App({ zone: zoneProp, clock = () => new Date() }: AppProps) {
   // (one IPC round trip each) wait until the first screen is painted, so they do not compete with it.
   // Once subscribed, the overview is read again and the screens re-query if a sync ended meanwhile, so
   // nothing that happened before the subscription is lost.
-  useEffect(() => {
+  // A layout effect, because Preact runs plain effects only after the next frame: waiting for the
+  // overview would otherwise start after a frame (and a paint of "Loading…") instead of at once.
+  useLayoutEffect(() => {
     let stop: (() => void) | null = null;
     let cancelled = false;
     let firstSync: string | null | undefined;
