@@ -17,7 +17,9 @@ if [ "${1:-}" = "--bench" ]; then mode=bench; shift; fi
 
 if [ "${ADVICLY_DESKTOP_WORLD:-}" != "inside" ]; then
   # Build with the real HOME, so cargo's caches are reused and the build stays out of the timing.
-  if [ ! -f ui/dist/index.html ]; then npm run --prefix ui build; fi
+  # Always rebuilt (a second or two): the binary embeds ui/dist, and a stale one would be measured.
+  if [ ! -d ui/node_modules ]; then npm ci --prefix ui --no-audit --no-fund; fi
+  npm run --prefix ui build
   if [ "$mode" = bench ]; then
     cargo build --locked --release -p advicly-desktop --features custom-protocol,loopback-http
     # The floor the start-up is compared with: a bare Tauri window built the same way.
