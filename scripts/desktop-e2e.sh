@@ -8,7 +8,7 @@
 #
 # Needs (scripts/bootstrap.sh installs them): libwebkit2gtk-4.1-dev, webkit2gtk-driver, xvfb, xauth,
 # dbus, gnome-keyring, libsecret-tools, xdg-utils, desktop-file-utils, `cargo install tauri-driver
-# --version ^2 --locked`, and the UI built into ui/dist (`npm run --prefix ui build`).
+# --version ^2 --locked` and Node.js (the script installs ui/node_modules if missing and rebuilds ui/dist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
