@@ -73,7 +73,7 @@ fn options() -> Result<Options> {
             "--profile" => options.profile = value()?,
             // A separator passed through by wrapper scripts.
             "--" => {}
-            other => bail!("unknown argument {other}; use --meetings N --runs N --query-runs N --sync-meetings N (0 skips) --compositing --only floor-plain,ours-empty,floor-list,ours-full --profile debug|release"),
+            other => bail!("unknown argument {other}; use --meetings N --runs N --query-runs N --sync-meetings N (0 skips either) --compositing --only floor-plain,ours-empty,floor-list,ours-full --profile debug|release"),
         }
     }
     Ok(options)
@@ -114,7 +114,9 @@ async fn main() -> Result<()> {
         seeding.elapsed().as_secs_f64()
     );
 
-    idle_queries(&seeded_dir, &dead_base, options.query_runs)?;
+    if options.query_runs > 0 {
+        idle_queries(&seeded_dir, &dead_base, options.query_runs)?;
+    }
     if options.sync_meetings > 0 {
         queries_during_sync(options.sync_meetings).await?;
     }
