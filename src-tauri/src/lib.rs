@@ -249,13 +249,27 @@ pub fn run() {
 /// WebKitGTK's accelerated compositing costs ~85 MB of idle memory on this app (measured with
 /// 10,000 meetings, tests/desktop/README.md) and buys nothing for a list of text. It is turned off
 /// unless the user set the variable themselves or asks for compositing with
-/// `ADVICLY_WEBKIT_COMPOSITING=1`. Runs before GTK starts, while the process has one thread.
+/// `ADVICLY_WEBKIT_COMPOSITING=1`.
+///
+/// JavaScriptCore's optimizing JITs (DFG and FTL) cost ~8 MB of the web process's memory and
+/// compile on the two cores while the first screen is built; the UI's scripts never run hot long
+/// enough to gain from them. The baseline JIT stays. The web process inherits the variable;
+/// `ADVICLY_WEBKIT_FULL_JIT=1` (or setting `JSC_useDFGJIT` yourself) keeps JavaScriptCore's default.
+///
+/// Runs before GTK starts, while the process has one thread.
 fn prefer_low_memory_webview() {
     #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
-        && std::env::var_os("ADVICLY_WEBKIT_COMPOSITING").is_none()
     {
-        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+        if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
+            && std::env::var_os("ADVICLY_WEBKIT_COMPOSITING").is_none()
+        {
+            std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+        }
+        if std::env::var_os("JSC_useDFGJIT").is_none()
+            && std::env::var_os("ADVICLY_WEBKIT_FULL_JIT").is_none()
+        {
+            std::env::set_var("JSC_useDFGJIT", "0");
+        }
     }
 }
 

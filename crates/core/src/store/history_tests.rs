@@ -429,21 +429,63 @@ fn a_clients_answers_come_newest_booking_first_in_form_order() {
 #[test]
 fn counting_meetings_reads_the_small_index_not_the_table() {
     let (temp, account) = store_with_account();
-    let plan: Vec<String> = temp
-        .store
-        .connection()
-        .prepare(
-            "EXPLAIN QUERY PLAN SELECT count(*) FROM meetings WHERE account_id = ?1 AND deleted_in_calendly = 0",
-        )
-        .unwrap()
-        .query_map([account.0], |row| row.get::<_, String>(3))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let plan = query_plan(
+        &temp.store,
+        "SELECT count(*) FROM meetings WHERE account_id = ?1 AND deleted_in_calendly = 0",
+        [account.0],
+    );
     // Every status refresh counts; reading the table would touch every meeting's page.
     assert!(
         plan.iter()
             .any(|step| step.contains("COVERING INDEX meetings_live_by_account")),
         "plan: {plan:?}"
     );
+}
+
+/// The steps of `EXPLAIN QUERY PLAN` for `sql` with the given account.
+fn query_plan(store: &Store, sql: &str, parameters: impl rusqlite::Params) -> Vec<String> {
+    store
+        .connection()
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map(parameters, |row| row.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn unreadable_meetings_are_counted_and_listed_from_their_own_index_not_every_row() {
+    let (temp, account) = store_with_account();
+    for (sql, plan) in [
+        (
+            "unreadable_meetings",
+            query_plan(
+                &temp.store,
+                super::queries::UNREADABLE_MEETINGS_SQL,
+                [account.0],
+            ),
+        ),
+        (
+            "meetings_with_read_errors",
+            query_plan(
+                &temp.store,
+                super::queries::MEETINGS_WITH_READ_ERRORS_SQL,
+                rusqlite::params![account.0, 10],
+            ),
+        ),
+    ] {
+        // Every step that reads meetings goes through the partial index of the failed rows.
+        let meeting_steps: Vec<&String> = plan
+            .iter()
+            .filter(|step| step.contains("meetings"))
+            .collect();
+        assert!(!meeting_steps.is_empty(), "{sql}: {plan:?}");
+        assert!(
+            meeting_steps
+                .iter()
+                .all(|step| step.contains("INDEX meetings_unreadable_by_account")),
+            "{sql}: {plan:?}"
+        );
+    }
 }

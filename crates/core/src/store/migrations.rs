@@ -267,6 +267,14 @@ CREATE TABLE client_notes (
     updated_at TEXT NOT NULL
 );
 "#,
+    // 7: the status line's count of unreadable meetings (and a sync's retry list) from the few
+    // failed rows. Without it, every status refresh read every meeting's row: with 10,000
+    // meetings the first overview mapped the whole database into the app's memory.
+    r#"
+CREATE INDEX meetings_unreadable_by_account
+    ON meetings (account_id, deleted_in_calendly, read_error_at, meeting_id)
+    WHERE read_error IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes and understands.

@@ -356,6 +356,20 @@ fn time_value(instant: DateTime<Utc>) -> Value {
     Value::Text(SqlTime::text(instant))
 }
 
+/// The count and latest reason of unreadable meetings. Every status refresh runs it; the partial
+/// index of migration 7 keeps it to the few failed rows instead of a look at every meeting's row.
+pub(crate) const UNREADABLE_MEETINGS_SQL: &str = "SELECT count(*),
+        (SELECT read_error FROM meetings
+          WHERE account_id = ?1 AND deleted_in_calendly = 0 AND read_error IS NOT NULL
+          ORDER BY read_error_at DESC, meeting_id DESC LIMIT 1)
+   FROM meetings
+  WHERE account_id = ?1 AND deleted_in_calendly = 0 AND read_error IS NOT NULL";
+
+/// The oldest unreadable meetings first, for a sync to retry (same index).
+pub(crate) const MEETINGS_WITH_READ_ERRORS_SQL: &str = "SELECT event_uri FROM meetings
+  WHERE account_id = ?1 AND deleted_in_calendly = 0 AND read_error IS NOT NULL
+  ORDER BY read_error_at, meeting_id LIMIT ?2";
+
 impl Store {
     /// Meetings of the account matching `filter`, in the filter's order.
     pub fn meetings(
@@ -662,16 +676,11 @@ impl Store {
         &self,
         account: AccountId,
     ) -> Result<(u64, Option<String>), StoreError> {
-        let (count, latest): (i64, Option<String>) = self.connection.query_row(
-            "SELECT count(*),
-                    (SELECT read_error FROM meetings
-                      WHERE account_id = ?1 AND deleted_in_calendly = 0 AND read_error IS NOT NULL
-                      ORDER BY read_error_at DESC, meeting_id DESC LIMIT 1)
-               FROM meetings
-              WHERE account_id = ?1 AND deleted_in_calendly = 0 AND read_error IS NOT NULL",
-            [account.0],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
+        let (count, latest): (i64, Option<String>) =
+            self.connection
+                .query_row(UNREADABLE_MEETINGS_SQL, [account.0], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?;
         Ok((count.max(0) as u64, latest))
     }
 
@@ -682,11 +691,9 @@ impl Store {
         account: AccountId,
         limit: u32,
     ) -> Result<Vec<EventUri>, StoreError> {
-        let mut statement = self.connection.prepare_cached(
-            "SELECT event_uri FROM meetings
-              WHERE account_id = ?1 AND deleted_in_calendly = 0 AND read_error IS NOT NULL
-              ORDER BY read_error_at, meeting_id LIMIT ?2",
-        )?;
+        let mut statement = self
+            .connection
+            .prepare_cached(MEETINGS_WITH_READ_ERRORS_SQL)?;
         let rows = statement.query_map(params![account.0, limit], |row| {
             Ok(EventUri::new(row.get::<_, String>(0)?))
         })?;
