@@ -271,6 +271,12 @@ impl Runner {
         );
         let log = std::mem::take(&mut self.log);
         let tally = self.tally;
+        // Disconnecting removes the history's tokens from the keychain, as an advisor's disconnect
+        // does. Hundreds of histories left behind made gnome-keyring's collection grow for the whole
+        // run, and its daemon once crashed under that load in CI.
+        if let Err(error) = self.engine.disconnect(false).await {
+            eprintln!("the history's disconnect failed (its keychain items may stay): {error}");
+        }
         self.listener.shutdown().await;
         if let Some(relay) = self.relay.take() {
             let _ = relay.shutdown().await;
