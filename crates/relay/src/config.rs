@@ -94,6 +94,9 @@ pub struct RelayConfig {
     pub signing_key: Option<SigningKey>,
     /// How long shutdown waits for requests in flight before it closes the store anyway.
     pub shutdown_grace: Duration,
+    /// A subscriber whose connection accepts no bytes for this long (it stopped reading) is
+    /// disconnected; it reconnects with its `Last-Event-ID` and loses nothing.
+    pub stream_write_timeout: Duration,
 }
 
 impl Default for RelayConfig {
@@ -116,6 +119,7 @@ impl Default for RelayConfig {
             trust_forwarded_headers: false,
             signing_key: None,
             shutdown_grace: Duration::from_secs(10),
+            stream_write_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -27,6 +27,7 @@ mod rate_limit;
 mod server;
 pub mod signature;
 pub mod store;
+mod stream_transport;
 mod token;
 pub mod wake;
 

@@ -22,12 +22,7 @@ use url::Url;
 
 use crate::config::Database;
 use crate::store::{memory::MemoryStore, sqlite::SqliteStore, Store};
-use crate::{router, RelayConfig, RelayError, RelayState};
-
-/// How long a connection may take to send its request headers when no config says otherwise.
-const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long shutdown waits for connections when no config says otherwise.
-const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+use crate::{router, stream_transport, RelayConfig, RelayError, RelayState};
 
 /// Serves `router` on a listener the caller bound until `shutdown` completes, then finishes the
 /// requests in flight (for at most 10 s).
@@ -36,32 +31,26 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
-    serve_connections(
-        listener,
-        router,
-        shutdown,
-        DEFAULT_HEADER_READ_TIMEOUT,
-        DEFAULT_GRACE,
-        || {},
-    )
-    .await
+    let timeouts = Timeouts::of(&RelayConfig::default());
+    serve_connections(listener, router, shutdown, timeouts, || {}).await
 }
 
 /// The accept loop. Each connection gets the client's address (for rate limiting) and a header
-/// read timeout; on shutdown the listener closes first, `on_stop` runs (it ends event streams),
-/// then in-flight requests finish.
+/// read timeout; a fresh connection that opens an event stream goes to the lean stream transport,
+/// every other one to hyper. On shutdown the listener closes first, `on_stop` runs (it ends event
+/// streams), then in-flight requests and streams finish.
 async fn serve_connections(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    header_read_timeout: Duration,
-    grace: Duration,
+    timeouts: Timeouts,
     on_stop: impl FnOnce(),
 ) -> Result<(), RelayError> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout)
+        .header_read_timeout(timeouts.header_read)
         .keep_alive(true);
+    let http = Arc::new(http);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -79,29 +68,65 @@ async fn serve_connections(
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = router.clone().map_request(
-            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            },
-        );
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
+        // Shutdown waits for every watcher, whichever transport ends up serving the connection.
+        let watcher = graceful.watcher();
+        let router = router.clone();
+        let http = http.clone();
         tokio::spawn(async move {
-            // A client that vanishes mid-request is routine, not an error worth a log line.
-            let _ = connection.await;
+            let first_request =
+                tokio::time::timeout(timeouts.header_read, stream_transport::classify(&stream))
+                    .await;
+            match first_request {
+                Ok(Ok(Some(request))) => {
+                    stream_transport::serve(stream, request, router, peer, timeouts.stream_write)
+                        .await;
+                    drop(watcher);
+                }
+                Ok(Ok(None)) => {
+                    let service = router.map_request(
+                        move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                            request.extensions_mut().insert(ConnectInfo(peer));
+                            request
+                        },
+                    );
+                    let connection = http
+                        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+                    // Boxed, so that a lean stream's task is not sized for hyper's connection.
+                    // A client that vanishes mid-request is routine, not an error worth a log line.
+                    let _ = Box::pin(watcher.watch(connection)).await;
+                }
+                // Nothing arrived in time, or the socket failed before a request: just close.
+                Ok(Err(_)) | Err(_) => drop(watcher),
+            }
         });
     }
     drop(listener);
     on_stop();
-    if tokio::time::timeout(grace, graceful.shutdown())
+    if tokio::time::timeout(timeouts.grace, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("shutdown: some connections were still busy after the grace period");
     }
     Ok(())
+}
+
+/// The accept loop's time limits.
+#[derive(Clone, Copy, Debug)]
+struct Timeouts {
+    header_read: Duration,
+    stream_write: Duration,
+    grace: Duration,
+}
+
+impl Timeouts {
+    fn of(config: &RelayConfig) -> Self {
+        Self {
+            header_read: config.header_read_timeout,
+            stream_write: config.stream_write_timeout,
+            grace: config.shutdown_grace,
+        }
+    }
 }
 
 /// Everything [`start`] needs: where to listen, where to store, how to behave.
@@ -226,8 +251,7 @@ pub async fn start(
     let task = {
         let state = state.clone();
         let app = router(state.clone());
-        let header_read_timeout = state.config().header_read_timeout;
-        let grace = state.config().shutdown_grace;
+        let timeouts = Timeouts::of(state.config());
         tokio::spawn(async move {
             let either = async move {
                 tokio::select! {
@@ -236,16 +260,9 @@ pub async fn start(
                 }
             };
             let stop_state = state.clone();
-            let served = serve_connections(
-                listener,
-                app,
-                either,
-                header_read_timeout,
-                grace,
-                move || {
-                    stop_state.begin_shutdown();
-                },
-            )
+            let served = serve_connections(listener, app, either, timeouts, move || {
+                stop_state.begin_shutdown();
+            })
             .await;
             sweeper.abort();
             // Every write already queued is committed before the store closes.

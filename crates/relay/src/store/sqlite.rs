@@ -50,8 +50,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_by_received_at ON deliveries (received_at);",
 ];
 
-/// How many idle read connections the store keeps.
-const IDLE_READERS: usize = 4;
+/// How many read connections the store keeps, and how many reads run at once.
+const READERS: usize = 4;
 
 /// After this many writes the writer asks the checkpointer thread to copy the WAL into the
 /// database file (a few WAL pages per ingest, so roughly SQLite's default of 1,000 pages).
@@ -70,6 +70,10 @@ pub struct SqliteStore {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     checkpointer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// One permit per reader connection: a burst of reads (10,000 subscribers reconnecting
+    /// after a restart) queues here instead of starting a blocking thread and opening a
+    /// connection for each read.
+    read_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// One write the writer thread performs inside a group transaction.
@@ -138,6 +142,7 @@ impl SqliteStore {
             writer_thread: Mutex::new(Some(writer_thread)),
             checkpointer_thread: Mutex::new(Some(checkpointer_thread)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            read_permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
         })
     }
 
@@ -162,9 +167,16 @@ impl SqliteStore {
         &self,
         query: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let permit = self
+            .read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let readers = self.readers.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let idle = readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
             let mut connection = match idle {
                 Some(connection) => connection,
@@ -172,7 +184,7 @@ impl SqliteStore {
             };
             let result = query(&mut connection);
             let mut idle = readers.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < IDLE_READERS {
+            if idle.len() < READERS {
                 idle.push(connection);
             }
             result
