@@ -47,6 +47,9 @@ pub enum StreamRefusal {
 #[derive(Clone, Debug)]
 pub struct RelayClient {
     http: reqwest::Client,
+    /// Keeps no idle connections, so each stream opens on a connection of its own: the relay
+    /// serves a stream that is a connection's first request with far less memory.
+    stream_http: reqwest::Client,
     base: Url,
 }
 
@@ -54,15 +57,19 @@ impl RelayClient {
     /// A client for the relay at `base` (the same base as the HTTPS OAuth bounce). Requests
     /// other than the event stream give up after `timeout`.
     pub fn new(base: Url, timeout: Duration) -> Result<Self, ConnectError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| {
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let built = |client: reqwest::Result<reqwest::Client>| {
+            client.map_err(|error| {
                 ConnectError::Internal(format!("building the relay client: {error}"))
-            })?;
+            })
+        };
         Ok(Self {
-            http,
+            http: built(builder().build())?,
+            stream_http: built(builder().pool_max_idle_per_host(0).build())?,
             base: with_trailing_slash(&base),
         })
     }
@@ -183,7 +190,7 @@ impl RelayClient {
             .url(&events_path(&segment(channel_id)))
             .map_err(|error| StreamRefusal::Unavailable(error.to_string()))?;
         let request = self
-            .http
+            .stream_http
             .get(url)
             .bearer_auth(token.expose())
             .header(reqwest::header::ACCEPT, "text/event-stream")
@@ -269,5 +276,31 @@ mod tests {
             client.url(&channel_path(&segment("abc"))).unwrap().as_str(),
             "https://relay.example/base/v1/channels/abc"
         );
+    }
+
+    #[tokio::test]
+    async fn each_event_stream_opens_on_a_connection_of_its_own() {
+        let data = tempfile::tempdir().unwrap();
+        let relay = advicly_relay::start_embedded(data.path()).await.unwrap();
+        let client = RelayClient::new(relay.base_url().clone(), Duration::from_secs(5)).unwrap();
+        let timeout = Duration::from_secs(5);
+        // A request that leaves an idle keep-alive connection behind.
+        let channel = client.create_channel(timeout).await.unwrap();
+        for after in [0, 0] {
+            let stream = client
+                .open_events(
+                    &channel.channel_id,
+                    &channel.subscriber_token,
+                    after,
+                    timeout,
+                )
+                .await
+                .unwrap();
+            // The relay's lean stream transport answers only a connection's first request, and
+            // it closes the connection after the stream.
+            assert_eq!(stream.status(), 200);
+            assert_eq!(stream.headers()["connection"], "close");
+        }
+        relay.shutdown().await.unwrap();
     }
 }

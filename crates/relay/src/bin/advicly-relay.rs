@@ -58,6 +58,10 @@ struct Arguments {
     /// Rate-limit by X-Forwarded-For / Forwarded (only behind a proxy that sets them).
     #[arg(long)]
     trust_forwarded_headers: bool,
+    /// Seconds a write to an event stream may stall (a subscriber that stopped reading) before
+    /// the relay disconnects it; it resumes from its Last-Event-ID.
+    #[arg(long, default_value_t = RelayConfig::default().stream_write_timeout.as_secs())]
+    stream_write_timeout_seconds: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -116,6 +120,7 @@ async fn run(arguments: Arguments) -> anyhow::Result<()> {
             burst: arguments.channel_creation_burst.max(1),
         },
         trust_forwarded_headers: arguments.trust_forwarded_headers,
+        stream_write_timeout: Duration::from_secs(arguments.stream_write_timeout_seconds.max(1)),
         signing_key,
         ..RelayConfig::default()
     };
