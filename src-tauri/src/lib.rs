@@ -251,26 +251,33 @@ pub fn run() {
 /// unless the user set the variable themselves or asks for compositing with
 /// `ADVICLY_WEBKIT_COMPOSITING=1`.
 ///
-/// JavaScriptCore's optimizing JITs (DFG and FTL) cost ~8 MB of the web process's memory and
-/// compile on the two cores while the first screen is built; the UI's scripts never run hot long
-/// enough to gain from them. The baseline JIT stays. The web process inherits the variable;
-/// `ADVICLY_WEBKIT_FULL_JIT=1` (or setting `JSC_useDFGJIT` yourself) keeps JavaScriptCore's default.
+/// JavaScriptCore's JITs cost the web process ~13 MB of idle memory (8 MB the optimizing tiers,
+/// 5 MB the baseline) and compile on the two cores while the first screen is built; the UI's
+/// scripts are small and event-driven and never run hot long enough to gain from them, so they
+/// run in JavaScriptCore's interpreter. The web process inherits the variables;
+/// `ADVICLY_WEBKIT_FULL_JIT=1` (or setting `JSC_useJIT` yourself) keeps JavaScriptCore's default.
 ///
 /// Runs before GTK starts, while the process has one thread.
 fn prefer_low_memory_webview() {
     #[cfg(target_os = "linux")]
-    {
-        if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
-            && std::env::var_os("ADVICLY_WEBKIT_COMPOSITING").is_none()
-        {
-            std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
-        }
-        if std::env::var_os("JSC_useDFGJIT").is_none()
-            && std::env::var_os("ADVICLY_WEBKIT_FULL_JIT").is_none()
-        {
-            std::env::set_var("JSC_useDFGJIT", "0");
-        }
+    for (name, value) in low_memory_webview_environment(|name| std::env::var_os(name).is_some()) {
+        std::env::set_var(name, value);
     }
+}
+
+/// The WebKit variables [`prefer_low_memory_webview`] sets, given which variables are set.
+fn low_memory_webview_environment(
+    is_set: impl Fn(&str) -> bool,
+) -> Vec<(&'static str, &'static str)> {
+    let mut environment = Vec::new();
+    if !is_set("WEBKIT_DISABLE_COMPOSITING_MODE") && !is_set("ADVICLY_WEBKIT_COMPOSITING") {
+        environment.push(("WEBKIT_DISABLE_COMPOSITING_MODE", "1"));
+    }
+    let jit_chosen = is_set("ADVICLY_WEBKIT_FULL_JIT") || is_set("JSC_useJIT");
+    if !jit_chosen {
+        environment.push(("JSC_useJIT", "0"));
+    }
+    environment
 }
 
 fn init_tracing() {
@@ -374,5 +381,37 @@ fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
             tracing::info!("stopped cleanly");
             app.exit(code.unwrap_or(0));
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::low_memory_webview_environment;
+
+    #[test]
+    fn the_webview_runs_without_compositing_and_jit_unless_the_user_chose_otherwise() {
+        let nothing_set = low_memory_webview_environment(|_| false);
+        assert_eq!(
+            nothing_set,
+            [
+                ("WEBKIT_DISABLE_COMPOSITING_MODE", "1"),
+                ("JSC_useJIT", "0")
+            ]
+        );
+        for chosen in [
+            "ADVICLY_WEBKIT_COMPOSITING",
+            "WEBKIT_DISABLE_COMPOSITING_MODE",
+        ] {
+            let environment = low_memory_webview_environment(|name| name == chosen);
+            assert_eq!(environment, [("JSC_useJIT", "0")], "{chosen}");
+        }
+        for chosen in ["ADVICLY_WEBKIT_FULL_JIT", "JSC_useJIT"] {
+            let environment = low_memory_webview_environment(|name| name == chosen);
+            assert_eq!(
+                environment,
+                [("WEBKIT_DISABLE_COMPOSITING_MODE", "1")],
+                "{chosen}"
+            );
+        }
     }
 }

@@ -69,7 +69,9 @@ pub struct RelayConfig {
     /// A request whose answer takes longer than this gets 408 (streams are not affected: their
     /// answer starts at once).
     pub request_timeout: Duration,
-    /// A client that has not sent its request headers within this long is disconnected.
+    /// A client that has not sent its request headers within this long is disconnected (for a
+    /// connection's first request: this long for the first bytes, then this long for the rest of
+    /// the head).
     pub header_read_timeout: Duration,
     /// Larger request bodies get 413.
     pub body_limit_bytes: usize,

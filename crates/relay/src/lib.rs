@@ -82,6 +82,8 @@ pub enum RelayError {
     Serve(#[from] std::io::Error),
     #[error("the relay's store could not be opened: {0}")]
     Store(#[from] store::StoreError),
+    #[error("this build of the relay has no PostgreSQL support (its `postgres` feature is off)")]
+    PostgresNotBuilt,
 }
 
 /// Shared state of the relay application: configuration, store, wake-ups and the shutdown flag.

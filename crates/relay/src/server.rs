@@ -73,6 +73,8 @@ async fn serve_connections(
         let router = router.clone();
         let http = http.clone();
         tokio::spawn(async move {
+            // A client has `header_read` for its first bytes, then hyper gives it `header_read`
+            // again for the whole head: a slow client is cut off after twice the timeout at most.
             let first_request =
                 tokio::time::timeout(timeouts.header_read, stream_transport::classify(&stream))
                     .await;
@@ -294,9 +296,12 @@ async fn open_store(
                 .map_err(|_| crate::store::StoreError::Closed)??;
             Arc::new(store)
         }
+        #[cfg(feature = "postgres")]
         Database::Postgres { url } => {
             Arc::new(crate::store::postgres::PostgresStore::connect(url, config.caps).await?)
         }
+        #[cfg(not(feature = "postgres"))]
+        Database::Postgres { .. } => return Err(RelayError::PostgresNotBuilt),
         Database::Memory => Arc::new(MemoryStore::new(config.caps)),
     })
 }

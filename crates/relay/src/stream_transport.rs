@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 use axum::body::{Body, HttpBody as _};
 use axum::extract::ConnectInfo;
 use axum::http::header::{self, HeaderName, HeaderValue};
-use axum::http::{Method, Request, Response, Version};
+use axum::http::{Method, Request, Response, StatusCode, Version};
 use axum::Router;
 use bytes::{BufMut as _, Bytes, BytesMut};
 use futures::StreamExt as _;
@@ -43,6 +43,8 @@ pub(crate) struct StreamRequest {
 /// Looks at what the client sent first: an event-stream request this transport can serve, or
 /// `None` for hyper. Consumes nothing.
 pub(crate) async fn classify(stream: &TcpStream) -> std::io::Result<Option<StreamRequest>> {
+    // A silent connection holds no buffer while it waits.
+    stream.readable().await?;
     // On the heap, so that a long-lived connection's future does not carry the buffer.
     let mut buffer = vec![0u8; MAX_PEEKED_HEAD];
     let peeked = stream.peek(&mut buffer).await?;
@@ -163,8 +165,9 @@ pub(crate) async fn serve(
             }
             // The client closed its side (or the socket failed): it has left.
             Next::Read(Ok(0) | Err(_)) => return,
-            // A client has nothing to send on a stream; whatever it sends is read and ignored.
-            Next::Read(Ok(_)) => {}
+            // A stream's client has nothing to send: anything it sends (a pipelined request, a
+            // flood) ends the connection rather than being read forever.
+            Next::Read(Ok(_)) => return,
         }
     }
 }
@@ -194,8 +197,9 @@ fn chunk(data: &[u8]) -> BytesMut {
     framed
 }
 
-/// The status line and headers, as hyper would write them for a connection that closes after
-/// this response.
+/// The status line and headers for a connection that closes after this response. The status
+/// line says HTTP/1.1 also to an HTTP/1.0 client, as RFC 9110 allows (its body is then delimited
+/// by the close).
 fn response_head(
     parts: &axum::http::response::Parts,
     length: Option<u64>,
@@ -203,6 +207,7 @@ fn response_head(
     now: SystemTime,
 ) -> Vec<u8> {
     let mut head = Vec::with_capacity(512);
+    let mut has_date = false;
     head.extend_from_slice(b"HTTP/1.1 ");
     head.extend_from_slice(parts.status.as_str().as_bytes());
     head.push(b' ');
@@ -221,18 +226,29 @@ fn response_head(
         if framing {
             continue;
         }
+        if name == header::DATE {
+            has_date = true;
+        }
         head.extend_from_slice(name.as_str().as_bytes());
         head.extend_from_slice(b": ");
         head.extend_from_slice(value.as_bytes());
         head.extend_from_slice(b"\r\n");
     }
-    if let Some(length) = length {
+    // Responses that never have a body carry no framing header (RFC 9110 §8.6).
+    let bodiless = parts.status.is_informational()
+        || parts.status == StatusCode::NO_CONTENT
+        || parts.status == StatusCode::NOT_MODIFIED;
+    if bodiless {
+    } else if let Some(length) = length {
         head.extend_from_slice(format!("content-length: {length}\r\n").as_bytes());
     } else if chunked {
         head.extend_from_slice(b"transfer-encoding: chunked\r\n");
     }
     head.extend_from_slice(b"connection: close\r\n");
-    head.extend_from_slice(format!("date: {}\r\n\r\n", httpdate::fmt_http_date(now)).as_bytes());
+    if !has_date {
+        head.extend_from_slice(format!("date: {}\r\n", httpdate::fmt_http_date(now)).as_bytes());
+    }
+    head.extend_from_slice(b"\r\n");
     head
 }
 
@@ -324,6 +340,31 @@ mod tests {
         assert!(
             !until_close.contains("transfer-encoding") && !until_close.contains("content-length")
         );
+    }
+
+    #[test]
+    fn bodiless_statuses_get_no_framing_and_a_date_is_not_repeated() {
+        let now = SystemTime::UNIX_EPOCH;
+        for status in [204, 304] {
+            let (parts, ()) = Response::builder()
+                .status(status)
+                .body(())
+                .unwrap()
+                .into_parts();
+            let head = String::from_utf8(response_head(&parts, Some(0), false, now)).unwrap();
+            assert!(
+                !head.contains("content-length") && !head.contains("transfer-encoding"),
+                "{head}"
+            );
+        }
+        let (parts, ()) = Response::builder()
+            .header("date", "Mon, 01 Jan 2024 00:00:00 GMT")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let head = String::from_utf8(response_head(&parts, Some(0), false, now)).unwrap();
+        assert_eq!(head.matches("date: ").count(), 1, "{head}");
+        assert!(head.contains("date: Mon, 01 Jan 2024"), "{head}");
     }
 
     #[test]

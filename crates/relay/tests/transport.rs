@@ -357,3 +357,92 @@ async fn a_subscriber_that_stops_reading_is_disconnected_after_the_write_timeout
     assert_eq!(reader.deliveries(posted).await.len(), posted);
     relay.stop().await;
 }
+
+/// Reads until the relay closes the connection.
+async fn read_to_close(socket: &mut TcpStream) -> Vec<u8> {
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let read = tokio::time::timeout(DEADLINE, socket.read(&mut buffer))
+            .await
+            .expect("the relay closes the connection in time")
+            .unwrap_or(0);
+        if read == 0 {
+            return seen;
+        }
+        seen.extend_from_slice(&buffer[..read]);
+    }
+}
+
+#[tokio::test]
+async fn a_request_sent_after_a_stream_request_ends_the_connection_unanswered() {
+    let relay = TestRelay::start(Backend::Sqlite).await;
+    let client = relay.client();
+    let channel = client.create_channel().await;
+    let mut socket = fresh_connection(&relay).await;
+    // One write: the stream request, then a pipelined channel deletion on the same connection.
+    let pipelined = format!(
+        "{}DELETE {} HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {}\r\n\r\n",
+        stream_request(&channel, &channel.subscriber_token, ""),
+        advicly_relay_protocol::channel_path(&channel.channel_id),
+        channel.subscriber_token
+    );
+    socket.write_all(pipelined.as_bytes()).await.unwrap();
+    let answered = String::from_utf8_lossy(&read_to_close(&mut socket).await).into_owned();
+    assert_eq!(answered.matches("HTTP/1.1 ").count(), 1, "{answered}");
+    assert!(answered.starts_with("HTTP/1.1 200 OK\r\n"), "{answered}");
+    // The second request never ran: the channel is still there.
+    let (status, _) = client.post(&channel, "still here", None).await;
+    assert_eq!(status, 200);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_stream_request_with_a_body_or_a_head_in_pieces_is_answered_by_hyper() {
+    let relay = TestRelay::start(Backend::Sqlite).await;
+    let channel = relay.client().create_channel().await;
+    let mut with_body = fresh_connection(&relay).await;
+    let request = stream_request(&channel, &channel.subscriber_token, "Content-Length: 5\r\n");
+    let opened = exchange(&mut with_body, &format!("{request}hello"), ": connected").await;
+    assert_eq!(opened.status, 200);
+    assert_ne!(
+        opened.headers.get("connection").map(String::as_str),
+        Some("close"),
+        "hyper, which keeps the connection"
+    );
+
+    // Whichever transport takes a head that arrives in two writes, the stream opens.
+    let mut in_pieces = fresh_connection(&relay).await;
+    in_pieces.set_nodelay(true).unwrap();
+    let request = stream_request(&channel, &channel.subscriber_token, "");
+    let (first, rest) = request.split_at(20);
+    in_pieces.write_all(first.as_bytes()).await.unwrap();
+    in_pieces.flush().await.unwrap();
+    let opened = exchange(&mut in_pieces, rest, ": connected").await;
+    assert_eq!(opened.status, 200);
+    assert!(String::from_utf8_lossy(&opened.body).contains(": connected"));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_graceful_stop_ends_an_open_lean_stream_with_its_last_chunk() {
+    let relay = TestRelay::start(Backend::Sqlite).await;
+    let channel = relay.client().create_channel().await;
+    let mut socket = fresh_connection(&relay).await;
+    exchange(
+        &mut socket,
+        &stream_request(&channel, &channel.subscriber_token, ""),
+        ": connected",
+    )
+    .await;
+    let stopping = tokio::spawn(relay.stop());
+    let rest = read_to_close(&mut socket).await;
+    assert!(
+        dechunk(&rest).1,
+        "the last chunk came before the close: {rest:?}"
+    );
+    tokio::time::timeout(DEADLINE, stopping)
+        .await
+        .expect("the relay stops in time")
+        .unwrap();
+}

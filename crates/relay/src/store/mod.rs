@@ -9,6 +9,7 @@
 //! which only grows, and survives acknowledgements, drops and restarts.
 
 pub mod memory;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
 

@@ -74,6 +74,8 @@ pub struct SqliteStore {
     /// after a restart) queues here instead of starting a blocking thread and opening a
     /// connection for each read.
     read_permits: Arc<tokio::sync::Semaphore>,
+    /// The health check's own permit: `/healthz` answers during such a burst too.
+    check_permit: Arc<tokio::sync::Semaphore>,
 }
 
 /// One write the writer thread performs inside a group transaction.
@@ -143,6 +145,7 @@ impl SqliteStore {
             checkpointer_thread: Mutex::new(Some(checkpointer_thread)),
             readers: Arc::new(Mutex::new(Vec::new())),
             read_permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
+            check_permit: Arc::new(tokio::sync::Semaphore::new(1)),
         })
     }
 
@@ -167,8 +170,15 @@ impl SqliteStore {
         &self,
         query: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let permit = self
-            .read_permits
+        self.read_with(&self.read_permits, query).await
+    }
+
+    async fn read_with<T: Send + 'static>(
+        &self,
+        permits: &Arc<tokio::sync::Semaphore>,
+        query: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let permit = permits
             .clone()
             .acquire_owned()
             .await
@@ -184,7 +194,8 @@ impl SqliteStore {
             };
             let result = query(&mut connection);
             let mut idle = readers.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < READERS {
+            // One more than the readers: the health check's connection.
+            if idle.len() <= READERS {
                 idle.push(connection);
             }
             result
@@ -666,7 +677,7 @@ impl Store for SqliteStore {
     }
 
     async fn check(&self) -> Result<(), StoreError> {
-        self.read(|connection| {
+        self.read_with(&self.check_permit, |connection| {
             connection.query_row("SELECT count(*) FROM channels LIMIT 1", [], |_| Ok(()))?;
             Ok(())
         })

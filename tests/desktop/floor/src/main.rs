@@ -10,12 +10,12 @@ fn main() {
     {
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
-    // The app keeps JavaScriptCore to its baseline JIT unless asked (src-tauri/src/lib.rs); so
-    // does the floor.
-    if std::env::var_os("JSC_useDFGJIT").is_none()
+    // The app runs JavaScriptCore without its JITs unless asked (src-tauri/src/lib.rs); so does
+    // the floor.
+    if std::env::var_os("JSC_useJIT").is_none()
         && std::env::var_os("ADVICLY_WEBKIT_FULL_JIT").is_none()
     {
-        std::env::set_var("JSC_useDFGJIT", "0");
+        std::env::set_var("JSC_useJIT", "0");
     }
     let page = match std::env::var("ADVICLY_FLOOR_PAGE").as_deref() {
         Ok("list") => "list.html",

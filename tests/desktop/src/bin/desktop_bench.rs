@@ -815,6 +815,7 @@ async fn measure_start(
     let number = |key: &str| page.get(key).and_then(serde_json::Value::as_f64);
     let idle_pss_kilobytes = settled_pss(pid).await?;
     let idle_pss_breakdown = PssBreakdown::of_tree(pid);
+    keep_smaps(pid, binary);
     if probe {
         probe_rendering(&client, binary).await?;
     }
@@ -833,6 +834,27 @@ async fn measure_start(
         idle_pss_kilobytes,
         idle_pss_breakdown,
     })
+}
+
+/// With `ADVICLY_BENCH_SMAPS_DIR` set, copies each process's `/proc/PID/smaps` of the settled
+/// app there (`<binary>-<pid>-<process name>`), to see which mappings hold the idle memory.
+fn keep_smaps(root: u32, binary: &Path) {
+    let Some(folder) = std::env::var_os("ADVICLY_BENCH_SMAPS_DIR") else {
+        return;
+    };
+    let folder = PathBuf::from(folder);
+    let _ = std::fs::create_dir_all(&folder);
+    let binary_name = binary
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for pid in process_tree(root) {
+        let name = process_name(pid).unwrap_or_default();
+        let target = folder.join(format!("{binary_name}-{root}-{pid}-{name}"));
+        if let Err(error) = std::fs::copy(format!("/proc/{pid}/smaps"), &target) {
+            eprintln!("could not keep the smaps of {pid}: {error}");
+        }
+    }
 }
 
 /// Once per configuration, on the settled page: how long a full relayout of the document takes, and
