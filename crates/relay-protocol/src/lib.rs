@@ -33,8 +33,8 @@ pub const AFTER_QUERY_PARAMETER: &str = "after";
 
 /// The largest ingress body the relay accepts; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-/// The relay sends an SSE comment at least this often when it has nothing else to send, so a
-/// client that hears nothing for noticeably longer can treat the stream as dead.
+/// The relay sends an SSE comment on every stream this often, so a client that hears nothing
+/// for noticeably longer can treat the stream as dead.
 pub const KEEP_ALIVE_INTERVAL_SECONDS: u64 = 15;
 
 /// `POST` here creates a channel.

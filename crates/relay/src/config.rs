@@ -79,7 +79,8 @@ pub struct RelayConfig {
     pub concurrency_limit: usize,
     /// At most this many event streams at once in this process; beyond it: 503.
     pub max_subscribers: usize,
-    /// An SSE comment is sent at least this often on an idle stream.
+    /// Every stream gets an SSE comment this often (whatever else it was sent), so proxies keep
+    /// it open and clients can tell a dead stream from a quiet one.
     pub keep_alive_interval: Duration,
     /// Per-channel caps on unacknowledged deliveries.
     pub caps: ChannelCaps,

@@ -16,7 +16,6 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::Stream;
-use tokio::sync::watch;
 
 use crate::api::{authorize, ApiError};
 use crate::metrics as relay_metrics;
@@ -44,7 +43,7 @@ pub(crate) async fn stream(
     let guard = SubscriberGuard::enter(&state)?;
     tracing::info!(channel_id = %channel_id, "subscriber connected");
     let subscription = state.wakeups().subscribe(&channel_id);
-    let shutdown = state.shutdown_signal();
+    let keep_alive = Box::pin(tokio::time::sleep(state.config().keep_alive_interval));
     let mut queue = VecDeque::new();
     queue.push_back(Bytes::from(format!(
         ": connected\nretry: {}\n\n",
@@ -56,7 +55,8 @@ pub(crate) async fn stream(
         after,
         queue,
         subscription,
-        shutdown,
+        keep_alive,
+        deliveries_out: metrics::counter!(relay_metrics::DELIVERIES_OUT),
         needs_read: true,
         last_read_from_store: None,
         _guard: guard,
@@ -130,7 +130,11 @@ struct Cursor {
     after: u64,
     queue: VecDeque<Bytes>,
     subscription: Subscription,
-    shutdown: watch::Receiver<bool>,
+    /// When the next keep-alive comment is due: every interval, whatever else was sent (one
+    /// timer per stream for its whole life, not one per wait).
+    keep_alive: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// Deliveries sent, counted once per stream instead of looked up per delivery.
+    deliveries_out: metrics::Counter,
     /// Whether something may have been committed since the last read.
     needs_read: bool,
     /// What the hub had said when this stream last read the store to its end (`None`: never
@@ -171,7 +175,9 @@ impl Cursor {
             if let Some(event) = self.queue.pop_front() {
                 return Some(event);
             }
-            if *self.shutdown.borrow() {
+            // Shutdown wakes every subscription (`RelayState::begin_shutdown`), so a waiting
+            // stream gets here at once.
+            if self.state.is_shutting_down() {
                 return None;
             }
             if self.needs_read {
@@ -184,13 +190,13 @@ impl Cursor {
                 }
                 self.needs_read = false;
             }
-            let keep_alive = self.state.config().keep_alive_interval;
             tokio::select! {
                 () = self.subscription.changed() => self.needs_read = true,
-                _ = self.shutdown.changed() => {}
-                () = tokio::time::sleep(keep_alive) => {
+                () = self.keep_alive.as_mut() => {
                     // Nothing changed, so nothing to read: just the comment.
                     self.queue.push_back(Bytes::from_static(KEEP_ALIVE_FRAME));
+                    let next = tokio::time::Instant::now() + self.state.config().keep_alive_interval;
+                    self.keep_alive.as_mut().reset(next);
                 }
             }
         }
@@ -213,7 +219,7 @@ impl Cursor {
                 self.after = delivery.id;
             }
             if !recent.is_empty() {
-                metrics::counter!(relay_metrics::DELIVERIES_OUT).increment(recent.len() as u64);
+                self.deliveries_out.increment(recent.len() as u64);
             }
             if self.after >= known.newest_id {
                 // Caught up with everything committed so far: no store read.
@@ -253,8 +259,7 @@ impl Cursor {
             self.after = delivery.id;
         }
         if !batch.deliveries.is_empty() {
-            metrics::counter!(relay_metrics::DELIVERIES_OUT)
-                .increment(batch.deliveries.len() as u64);
+            self.deliveries_out.increment(batch.deliveries.len() as u64);
         }
         true
     }

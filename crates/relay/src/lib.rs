@@ -169,6 +169,8 @@ impl RelayState {
     /// Ends every event stream and refuses new ones and new channels.
     pub fn begin_shutdown(&self) {
         self.inner.shutdown.send_replace(true);
+        // Streams wait on their channel's wake-up; this ends their wait.
+        self.inner.wakeups.wake_all();
     }
 
     pub fn is_shutting_down(&self) -> bool {
@@ -182,10 +184,6 @@ impl RelayState {
 
     fn subscribers(&self) -> &AtomicUsize {
         &self.inner.subscribers
-    }
-
-    fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.inner.shutdown.subscribe()
     }
 
     /// `public_url` + `hooks/{id}`; without a public URL, the request's own host over http.
