@@ -133,11 +133,11 @@ pub(crate) async fn serve(
     }
     drop(head);
     let mut body = body.into_data_stream();
-    let mut probe = [0u8; 16];
+    let mut probe = [0u8; 1];
     loop {
         let next = tokio::select! {
             frame = body.next() => Next::Frame(frame),
-            read = stream.read(&mut probe) => Next::Read(read),
+            _ = stream.read(&mut probe) => Next::Read,
         };
         match next {
             Next::Frame(Some(Ok(data))) if data.is_empty() => {}
@@ -163,18 +163,18 @@ pub(crate) async fn serve(
                 let _ = stream.shutdown().await;
                 return;
             }
-            // The client closed its side (or the socket failed): it has left.
-            Next::Read(Ok(0) | Err(_)) => return,
-            // A stream's client has nothing to send: anything it sends (a pipelined request, a
-            // flood) ends the connection rather than being read forever.
-            Next::Read(Ok(_)) => return,
+            // The client closed its side, the socket failed, or the client sent something: a
+            // stream's client has nothing to send, so a pipelined request or a flood ends the
+            // connection rather than being read forever.
+            Next::Read => return,
         }
     }
 }
 
 enum Next {
     Frame(Option<Result<Bytes, axum::Error>>),
-    Read(std::io::Result<usize>),
+    /// The client closed its side, the socket failed, or the client sent something.
+    Read,
 }
 
 async fn write_all(

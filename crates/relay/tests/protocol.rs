@@ -783,16 +783,7 @@ async fn streams_beyond_the_maximum_get_503_until_one_leaves() {
     let error: advicly_relay_protocol::ErrorBody = refused.json().await.unwrap();
     assert_eq!(error.error, "too_many_subscribers");
     drop(first);
-    // Bounded poll: the relay notices the closed connection on its own schedule.
-    let state = relay.relay.as_ref().unwrap().state().clone();
-    let deadline = tokio::time::Instant::now() + support::DEADLINE;
-    while state.connected_subscribers() > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the first stream never left"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    support::until_subscribers(&relay, 0).await;
     let mut second = client.subscribe(&channel, None).await;
     client.post(&channel, "after the first left", None).await;
     assert_eq!(

@@ -375,3 +375,18 @@ pub fn process_arguments(data_dir: &std::path::Path, database: &Database) -> Vec
     }
     arguments
 }
+
+/// Waits (bounded) until the relay serves `expected` streams: it notices a departure on its
+/// own schedule.
+pub async fn until_subscribers(relay: &TestRelay, expected: usize) {
+    let state = relay.relay.as_ref().unwrap().state().clone();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while state.connected_subscribers() != expected {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the relay serves {} streams, expected {expected}",
+            state.connected_subscribers()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
