@@ -55,5 +55,15 @@ export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 if [ "$mode" = bench ]; then
   exec xvfb-run -a -s "-screen 0 1280x800x24" cargo run --locked --release -q -p advicly-desktop-e2e --bin desktop-bench -- "$@"
 fi
-# One test binary, one WebDriver at a time: the scenarios share a single app window.
-exec xvfb-run -a -s "-screen 0 1280x800x24" cargo test --locked -p advicly-desktop-e2e -- --test-threads=1 "$@"
+# One test binary, one WebDriver at a time: the scenarios share a single app window. Every wait in
+# the tests is bounded; the whole run is bounded too (ADVICLY_DESKTOP_E2E_MINUTES, default 25; the
+# scenarios take about 3 minutes), so nothing that hangs can hold CI until its own limit.
+minutes="${ADVICLY_DESKTOP_E2E_MINUTES:-25}"
+status=0
+timeout --kill-after=30s "${minutes}m" \
+  xvfb-run -a -s "-screen 0 1280x800x24" cargo test --locked -p advicly-desktop-e2e -- --test-threads=1 "$@" \
+  || status=$?
+if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+  echo "desktop-e2e: the end-to-end tests did not finish within ${minutes} minutes" >&2
+fi
+exit "$status"

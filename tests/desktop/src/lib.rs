@@ -23,6 +23,16 @@ use serde_json::json;
 /// How often bounded waits re-check their condition.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
+/// How long one check of a bounded wait may run past the wait's deadline: a WebDriver command
+/// to a stuck app never answers, and the wait must still end.
+const CHECK_GRACE: Duration = Duration::from_secs(5);
+
+/// How long opening a WebDriver session (which starts the app) may take before the test fails.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How long a closing diagnostic (a screenshot, the page text) may take on a stuck app.
+const DIAGNOSTIC_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// The repository root (two folders above this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -67,10 +77,17 @@ where
     let deadline = Instant::now() + timeout;
     let mut last_error = None;
     loop {
-        match check().await {
-            Ok(Some(value)) => return Ok(value),
-            Ok(None) => {}
-            Err(error) => last_error = Some(error),
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining + CHECK_GRACE, check()).await {
+            Ok(Ok(Some(value))) => return Ok(value),
+            Ok(Ok(None)) => {}
+            Ok(Err(error)) => last_error = Some(error),
+            Err(_) => {
+                last_error = Some(anyhow::anyhow!(
+                    "a check got no answer within {:?}",
+                    remaining + CHECK_GRACE
+                ))
+            }
         }
         if Instant::now() >= deadline {
             let detail = last_error
@@ -86,6 +103,11 @@ where
 pub struct TauriDriver {
     child: Option<Child>,
     port: u16,
+    /// The binaries its sessions launched: whatever still runs them when the driver stops is
+    /// stopped too, so a failed test never leaves an app behind to take the next test's launch
+    /// (the single-instance plugin would hand it to the old window, and the new session would
+    /// wait forever).
+    launched: std::sync::Mutex<Vec<PathBuf>>,
 }
 
 impl TauriDriver {
@@ -105,6 +127,7 @@ impl TauriDriver {
         let driver = Self {
             child: Some(child),
             port,
+            launched: std::sync::Mutex::new(Vec::new()),
         };
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         wait_for(
@@ -130,31 +153,84 @@ impl TauriDriver {
             "tauri:options".into(),
             json!({ "application": application.display().to_string(), "args": args }),
         );
-        ClientBuilder::native()
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .context("opening a WebDriver session on the app (is WebKitWebDriver installed — Debian package webkit2gtk-driver?)")
+        {
+            let mut launched = self
+                .launched
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            if !launched.iter().any(|path| path == application) {
+                launched.push(application.to_owned());
+            }
+        }
+        let mut builder = ClientBuilder::native();
+        builder.capabilities(capabilities);
+        let address = format!("http://127.0.0.1:{}", self.port);
+        let session = builder.connect(&address);
+        match tokio::time::timeout(LAUNCH_TIMEOUT, session).await {
+            Ok(result) => result.context("opening a WebDriver session on the app (is WebKitWebDriver installed — Debian package webkit2gtk-driver?)"),
+            Err(_) => bail!(
+                "no WebDriver session on the app within {LAUNCH_TIMEOUT:?} (app processes running: {:?})",
+                processes_running(application)
+            ),
+        }
     }
 
-    /// Stops tauri-driver (and the WebKitWebDriver it started) and waits for it.
+    /// Stops tauri-driver (and the WebKitWebDriver it started) and waits for it, then any app
+    /// its sessions launched that is still running.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             // SIGTERM lets tauri-driver stop its native driver; kill only if it ignores that.
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            terminate(&mut child);
+        }
+        let launched = std::mem::take(
+            &mut *self
+                .launched
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        );
+        for application in launched {
+            stop_processes(&application);
         }
     }
+}
+
+/// SIGTERM, five seconds to exit, then SIGKILL.
+fn terminate(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Stops every process running `binary` (a test's app left behind by a failure): SIGTERM, which
+/// the app answers by quitting cleanly, then SIGKILL for whatever is left after five seconds.
+fn stop_processes(binary: &Path) {
+    let send = |signal: &str, pids: &[u32]| {
+        if pids.is_empty() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .arg(signal)
+            .args(pids.iter().map(u32::to_string))
+            .status();
+    };
+    send("-TERM", &processes_running(binary));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if processes_running(binary).is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    send("-KILL", &processes_running(binary));
 }
 
 impl Drop for TauriDriver {
@@ -184,8 +260,10 @@ pub async fn explain_failure<T>(client: &Client, result: Result<T>) -> Result<T>
         Ok(value) => Ok(value),
         Err(error) => {
             let shot = target_dir().join("desktop-e2e-failure.png");
-            let _ = save_screenshot(client, &shot).await;
-            let text = page_text(client).await;
+            let _ = tokio::time::timeout(DIAGNOSTIC_TIMEOUT, save_screenshot(client, &shot)).await;
+            let text = tokio::time::timeout(DIAGNOSTIC_TIMEOUT, page_text(client))
+                .await
+                .unwrap_or_else(|_| "<the page did not answer>".to_owned());
             Err(error.context(format!(
                 "page text: {text:?} (screenshot: {})",
                 shot.display()

@@ -42,14 +42,42 @@ fn hours_from_now(hours: i64) -> DateTime<Utc> {
         .expect("an hour divides any instant")
 }
 
-/// A whole hour on today's date (UTC, the app's zone in these tests), two hours ahead when the day
-/// has room, else earlier today: the meeting is on today's agenda and in this week's grid.
+/// A start on today's date (UTC, the app's zone in these tests) that makes the meeting today's
+/// next or current one, whatever the time of day: two whole hours ahead when the day has room,
+/// else ten minutes ago (never before midnight), so the 45-minute meeting is still in progress.
+/// It is on today's agenda, in this week's grid, and the countdown card shows it.
 fn later_today() -> DateTime<Utc> {
-    let ahead = hours_from_now(2);
-    if ahead.date_naive() == Utc::now().date_naive() {
-        ahead
-    } else {
-        hours_from_now(-3)
+    later_today_at(Utc::now())
+}
+
+fn later_today_at(now: DateTime<Utc>) -> DateTime<Utc> {
+    let ahead = (now + Days::hours(2))
+        .duration_trunc(Days::hours(1))
+        .expect("an hour divides any instant");
+    if ahead.date_naive() == now.date_naive() {
+        return ahead;
+    }
+    let midnight = now
+        .duration_trunc(Days::days(1))
+        .expect("a day divides any instant");
+    (now - Days::minutes(10)).max(midnight)
+}
+
+#[test]
+fn the_meeting_booked_for_today_is_next_or_in_progress_at_every_minute_of_the_day() {
+    let midnight = Utc::now()
+        .duration_trunc(Days::days(1))
+        .expect("a day divides any instant");
+    for minute in 0..24 * 60 {
+        let now = midnight + Days::minutes(minute);
+        let start = later_today_at(now);
+        let end = start + Days::minutes(45);
+        assert_eq!(
+            start.date_naive(),
+            now.date_naive(),
+            "on today's agenda at {now}"
+        );
+        assert!(end > now, "next or in progress at {now}: {start}–{end}");
     }
 }
 
