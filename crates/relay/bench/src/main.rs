@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use advicly_relay::{ChannelCaps, Database, RelayConfig, RelayOptions, RunningRelay};
 use advicly_relay_protocol::ChannelCreated;
 use anyhow::{bail, Context};
-use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A Calendly `invitee.created` delivery padded to 2 KiB, compact JSON like Calendly's.
@@ -401,33 +400,36 @@ async fn end_to_end_latency(
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let mut readers = Vec::new();
     let (ready, mut ready_count) = tokio::sync::mpsc::channel::<()>(subscribers);
+    let address: std::net::SocketAddr = relay.base_url().socket_addrs(|| None)?[0];
     for _ in 0..subscribers {
-        let url = relay.base_url().join(
-            advicly_relay_protocol::events_path(&channel.channel_id).trim_start_matches('/'),
-        )?;
-        let token = channel.subscriber_token.clone();
+        let channel = channel.clone();
         let sent_at = sent_at.clone();
         let latencies = latencies.clone();
         let ready = ready.clone();
-        // Each subscriber has a client (a connection) of its own, like separate laptops.
-        let subscriber_client = reqwest::Client::new();
+        // Each subscriber has a connection of its own, like separate laptops, read by one task
+        // on a raw socket: a full HTTP client per subscriber (a connection task and a body
+        // channel each) would spend as much of the 2 cores as the relay does.
         readers.push(tokio::spawn(async move {
-            let response = subscriber_client.get(url).bearer_auth(token).send().await?;
-            let mut bytes = response.bytes_stream();
-            let mut buffer = Vec::new();
+            let (mut socket, mut framed) = open_subscriber(address, &channel).await?;
+            let mut stream = Vec::new();
             let mut mine = Vec::with_capacity(deliveries as usize);
             let mut received = 0;
+            let mut read_buffer = vec![0u8; 64 * 1024];
             let _ = ready.send(()).await;
             while received < deliveries {
-                let Some(chunk) = bytes.next().await else {
-                    break;
-                };
+                if !unchunk(&mut framed, &mut stream)? {
+                    let read = socket.read(&mut read_buffer).await?;
+                    if read == 0 {
+                        break;
+                    }
+                    framed.extend_from_slice(&read_buffer[..read]);
+                    continue;
+                }
                 let arrived = epoch.elapsed().as_micros() as u64;
-                buffer.extend_from_slice(&chunk?);
                 // Events end with a blank line; the signature carries the sequence number.
                 let mut consumed = 0;
-                while let Some(end) = memchr::memmem::find(&buffer[consumed..], b"\n\n") {
-                    let event = &buffer[consumed..consumed + end];
+                while let Some(end) = memchr::memmem::find(&stream[consumed..], b"\n\n") {
+                    let event = &stream[consumed..consumed + end];
                     consumed += end + 2;
                     let Some(start) = memchr::memmem::find(event, b"\"signature\":\"t=") else {
                         continue;
@@ -446,7 +448,7 @@ async fn end_to_end_latency(
                     }
                     received += 1;
                 }
-                buffer.drain(..consumed);
+                stream.drain(..consumed);
             }
             latencies.lock().unwrap().extend(mine);
             anyhow::Ok(())
@@ -520,11 +522,12 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .parse()?)
 }
 
-/// An idle SSE subscriber on a raw socket (the benchmark's side must stay small too).
+/// An SSE subscriber on a raw socket (the benchmark's side must stay small too), once the relay
+/// has said `: connected`; with it, the bytes of the chunked body read so far.
 async fn open_subscriber(
     address: std::net::SocketAddr,
     channel: &ChannelCreated,
-) -> anyhow::Result<tokio::net::TcpStream> {
+) -> anyhow::Result<(tokio::net::TcpStream, Vec<u8>)> {
     let mut socket = tokio::net::TcpStream::connect(address).await?;
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\n\r\n",
@@ -550,7 +553,35 @@ async fn open_subscriber(
             String::from_utf8_lossy(&seen)
         );
     }
-    Ok(socket)
+    let head_end = find(&seen, b"\r\n\r\n").context("the response head ends")? + 4;
+    Ok((socket, seen.split_off(head_end)))
+}
+
+/// Moves every complete chunk of a chunked body from `framed` to `stream`; false when none was
+/// complete (read more). The end of the body is an error: the relay never ends a stream here.
+fn unchunk(framed: &mut Vec<u8>, stream: &mut Vec<u8>) -> anyhow::Result<bool> {
+    let mut consumed = 0;
+    loop {
+        let rest = &framed[consumed..];
+        let Some(line_end) = memchr::memmem::find(rest, b"\r\n") else {
+            break;
+        };
+        let size_text = std::str::from_utf8(&rest[..line_end])?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .with_context(|| format!("a chunk size, not {size_text:?}"))?;
+        if size == 0 {
+            bail!("the relay ended the stream");
+        }
+        let chunk_start = line_end + 2;
+        if rest.len() < chunk_start + size + 2 {
+            break;
+        }
+        stream.extend_from_slice(&rest[chunk_start..chunk_start + size]);
+        consumed += chunk_start + size + 2;
+    }
+    framed.drain(..consumed);
+    Ok(consumed > 0)
 }
 
 /// Waits (bounded) until the relay reports `expected` connected subscribers in /metrics.
@@ -630,7 +661,11 @@ async fn memory_per_subscriber(settings: &Settings) -> anyhow::Result<()> {
     {
         let mut warm = Vec::new();
         for n in 0..100 {
-            warm.push(open_subscriber(address, &channels[n % channels.len()]).await?);
+            warm.push(
+                open_subscriber(address, &channels[n % channels.len()])
+                    .await?
+                    .0,
+            );
         }
         drop(warm);
         wait_for_subscribers(&client, &base, 0).await?;
@@ -649,7 +684,7 @@ async fn memory_per_subscriber(settings: &Settings) -> anyhow::Result<()> {
                 .map(|n| open_subscriber(address, &channels[n % channels.len()]))
                 .collect();
             for socket in futures::future::join_all(batch).await {
-                sockets.push(socket?);
+                sockets.push(socket?.0);
             }
         }
         wait_for_subscribers(&client, &base, target).await?;
