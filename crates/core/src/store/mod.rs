@@ -149,13 +149,15 @@ impl Store {
         connection
             .pragma_update(None, "foreign_keys", "ON")
             .map_err(open_error)?;
-        // A 32 MiB page cache and memory-mapped reads keep a 10,000-meeting store in memory,
-        // instead of a read() system call per page on every list and search.
+        // A 32 MiB page cache keeps a sync's working set in memory. No memory map: the kernel
+        // maps 64 KiB around every page fault, so a few dozen index lookups would make most of
+        // the file resident in the app; a read() per missing page costs a microsecond from the
+        // OS's cache and keeps only the pages used.
         connection
             .pragma_update(None, "cache_size", -32_768)
             .map_err(open_error)?;
         connection
-            .pragma_update_and_check(None, "mmap_size", 256 * 1024 * 1024, |_| Ok(()))
+            .pragma_update_and_check(None, "mmap_size", 0, |_| Ok(()))
             .map_err(open_error)?;
         migrations::run_migrations(&mut connection, migrations_to_run)?;
         Ok(Store { connection })
@@ -187,12 +189,13 @@ impl Store {
         connection
             .pragma_update(None, "query_only", "ON")
             .map_err(open_error)?;
-        // Reads come from the memory map, so a reader needs only a small page cache of its own.
+        // A page cache of its own (pages it never reads cost nothing) and no memory map, for the
+        // reason given in `open`.
         connection
             .pragma_update(None, "cache_size", -4_096)
             .map_err(open_error)?;
         connection
-            .pragma_update_and_check(None, "mmap_size", 256 * 1024 * 1024, |_| Ok(()))
+            .pragma_update_and_check(None, "mmap_size", 0, |_| Ok(()))
             .map_err(open_error)?;
         let store = Store { connection };
         let found = store.schema_version()?;

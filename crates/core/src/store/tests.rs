@@ -1173,3 +1173,20 @@ fn a_database_of_the_real_time_schema_migrates_to_event_types_and_notes_keeping_
         "the old meeting's type is known to be missing, so the next sync lists them"
     );
 }
+
+#[test]
+fn reading_a_store_maps_none_of_its_file_into_memory() {
+    let (temp, account) = store_with_account();
+    let reader = Store::open_reader(&temp.path()).expect("a reader on the migrated file");
+    assert!(temp.store.account(account).unwrap().is_some());
+    assert!(reader.account(account).unwrap().is_some());
+    // The kernel maps 64 KiB around every fault of a mapped file, so a few lookups would keep
+    // most of a large store resident in the app: reads go through SQLite's own page cache.
+    let path = temp.path().canonicalize().unwrap();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mapped: Vec<&str> = maps
+        .lines()
+        .filter(|line| line.ends_with(path.to_str().unwrap()))
+        .collect();
+    assert!(mapped.is_empty(), "the database file is mapped: {mapped:?}");
+}
