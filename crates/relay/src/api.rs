@@ -18,7 +18,6 @@ use chrono::Utc;
 use crate::metrics as relay_metrics;
 use crate::store::{ChannelId, IngestOutcome, NewChannel, NewDelivery, StoreError, StoredDelivery};
 use crate::token::{bearer, SubscriberToken};
-use crate::wake::PreparedDelivery;
 use crate::RelayState;
 
 /// Every way a `/v1` or ingress request can fail, each with its status and a stable code.
@@ -207,7 +206,7 @@ pub(crate) async fn ingest(
     match outcome {
         IngestOutcome::UnknownChannel => Err(ApiError::UnknownChannel),
         IngestOutcome::Stored { id, dropped } => {
-            if state.wakeups().is_watched(&channel_id) {
+            if !state.store().announces_commits() {
                 let stored = StoredDelivery {
                     id,
                     received_at: kept.received_at,
@@ -215,12 +214,7 @@ pub(crate) async fn ingest(
                     body: kept.body,
                     relay_verified: kept.relay_verified,
                 };
-                let frame = crate::events::delivery_frame(&stored);
-                state
-                    .wakeups()
-                    .publish(&channel_id, PreparedDelivery { id, frame });
-            } else {
-                state.wakeups().wake(&channel_id, id);
+                crate::events::announce(state.wakeups(), &channel_id, &stored);
             }
             metrics::counter!(relay_metrics::DELIVERIES_IN).increment(1);
             metrics::histogram!(relay_metrics::INGEST_SECONDS)

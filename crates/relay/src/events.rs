@@ -20,7 +20,7 @@ use futures::Stream;
 use crate::api::{authorize, ApiError};
 use crate::metrics as relay_metrics;
 use crate::store::{ChannelId, StoredDelivery};
-use crate::wake::{Committed, Subscription};
+use crate::wake::{Committed, PreparedDelivery, Subscription, Wakeups};
 use crate::RelayState;
 
 /// How many deliveries one store read returns at most.
@@ -148,6 +148,23 @@ const KEEP_ALIVE_FRAME: &[u8] = b": keep-alive\n\n";
 
 /// One `event: delivery` frame. Compact JSON never contains a raw newline, so the data is one
 /// `data:` line.
+/// Tells the subscribers of `channel_id` in this process about a committed delivery: with its
+/// frame, serialized once for all of them, when anyone streams the channel; else only its id.
+pub(crate) fn announce(wakeups: &Wakeups, channel_id: &ChannelId, delivery: &StoredDelivery) {
+    if wakeups.is_watched(channel_id) {
+        let frame = delivery_frame(delivery);
+        wakeups.publish(
+            channel_id,
+            PreparedDelivery {
+                id: delivery.id,
+                frame,
+            },
+        );
+    } else {
+        wakeups.wake(channel_id, delivery.id);
+    }
+}
+
 pub(crate) fn delivery_frame(delivery: &StoredDelivery) -> Bytes {
     let data = serde_json::to_string(&delivery.to_wire()).expect("a delivery serializes");
     Bytes::from(format!(

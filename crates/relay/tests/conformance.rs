@@ -403,3 +403,50 @@ async fn postgres_instances_starting_together_migrate_once_and_share_counters() 
     first.close().await;
     second.close().await;
 }
+
+/// The SQLite writer tells the channel's subscribers of a delivery right after its commit, before
+/// the ingest answers (one wake-up fewer on the way to the subscribers); the other stores leave
+/// that to the ingest handler.
+#[tokio::test]
+async fn the_sqlite_writer_tells_subscribers_of_a_delivery_before_the_ingest_answers() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(folder.path(), ChannelCaps::default()).unwrap();
+    assert!(
+        !store.announces_commits(),
+        "nobody to tell before the relay starts"
+    );
+    let wakeups = advicly_relay::wake::Wakeups::new();
+    store.start_wake_ups(wakeups.clone()).await.unwrap();
+    assert!(store.announces_commits());
+    assert!(!MemoryStore::new(ChannelCaps::default()).announces_commits());
+
+    let channel_id = channel(&store).await;
+    let mut subscription = wakeups.subscribe(&channel_id);
+    let IngestOutcome::Stored { id, .. } = store
+        .ingest(delivery(&channel_id, r#"{"n":1}"#, Utc::now()))
+        .await
+        .unwrap()
+    else {
+        panic!("the channel exists");
+    };
+    let recent = subscription.recent_after(0, 10);
+    assert_eq!(
+        recent.len(),
+        1,
+        "the delivery is waiting for the subscribers"
+    );
+    assert_eq!(recent[0].id, id);
+    let frame = String::from_utf8(recent[0].frame.to_vec()).unwrap();
+    assert!(frame.contains(&format!("id: {id}\n")), "{frame}");
+    let seen = subscription.mark_seen();
+    assert_eq!(seen.newest_id, id, "and the subscribers were woken");
+    assert_eq!(seen.other_changes, 0, "once, as a new delivery");
+
+    // A channel nobody streams gets a wake-up only (nothing is kept for it).
+    let unwatched = channel(&store).await;
+    store
+        .ingest(delivery(&unwatched, r#"{"n":2}"#, Utc::now()))
+        .await
+        .unwrap();
+    assert!(!wakeups.is_watched(&unwatched));
+}

@@ -243,6 +243,13 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         Ok(())
     }
 
+    /// Whether the store tells subscribers of each delivery it commits itself, once
+    /// `start_wake_ups` has run (the SQLite writer does, right after the commit, which saves the
+    /// ingest handler's wake-up on the way to the subscribers). When false, the handler does.
+    fn announces_commits(&self) -> bool {
+        false
+    }
+
     /// Finishes every write already accepted, then refuses new ones.
     async fn close(&self);
 }

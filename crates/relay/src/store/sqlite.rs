@@ -6,7 +6,7 @@
 //! ingress means the delivery survives kill -9 (and, with `synchronous=FULL`, power loss).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -15,6 +15,8 @@ use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 use tokio::sync::{mpsc, oneshot};
+
+use crate::wake::Wakeups;
 
 use super::{
     from_millis, gap_for, to_millis, ChannelCaps, ChannelId, IngestOutcome, NewChannel,
@@ -76,6 +78,10 @@ pub struct SqliteStore {
     read_permits: Arc<tokio::sync::Semaphore>,
     /// The health check's own permit: `/healthz` answers during such a burst too.
     check_permit: Arc<tokio::sync::Semaphore>,
+    /// Set by `start_wake_ups`. From then on the writer thread tells subscribers of each
+    /// delivery right after its commit, before it answers the ingest: one wake-up fewer between
+    /// the commit and the subscribers than if the woken handler did it.
+    announcer: Arc<OnceLock<Arc<Wakeups>>>,
 }
 
 /// One write the writer thread performs inside a group transaction.
@@ -93,6 +99,40 @@ enum Write {
 
 /// Sends a write's outcome once its transaction's fate is known.
 type Reply = Box<dyn FnOnce(Result<(), &str>) + Send>;
+
+/// An ingest's reply: once the commit succeeded, first tells the channel's subscribers (when the
+/// store announces commits), then answers the handler.
+fn announced(
+    reply: oneshot::Sender<Result<IngestOutcome, StoreError>>,
+    result: Result<IngestOutcome, StoreError>,
+    delivery: NewDelivery,
+    wakeups: Option<Arc<Wakeups>>,
+) -> Reply {
+    Box::new(move |commit: Result<(), &str>| {
+        let outcome = match commit {
+            Ok(()) => result,
+            Err(message) => Err(StoreError::CommitFailed(message.to_owned())),
+        };
+        if let (Ok(IngestOutcome::Stored { id, .. }), Some(wakeups)) = (&outcome, wakeups) {
+            let NewDelivery {
+                channel_id,
+                received_at,
+                signature,
+                body,
+                relay_verified,
+            } = delivery;
+            let stored = StoredDelivery {
+                id: *id,
+                received_at,
+                signature,
+                body,
+                relay_verified,
+            };
+            crate::events::announce(&wakeups, &channel_id, &stored);
+        }
+        let _ = reply.send(outcome);
+    })
+}
 
 fn deferred<T: Send + 'static>(
     reply: oneshot::Sender<Result<T, StoreError>>,
@@ -134,9 +174,19 @@ impl SqliteStore {
             .spawn(move || checkpoint_loop(checkpoint_connection, checkpoint_wanted))
             .map_err(spawn_failed)?;
         let (writer, requests) = mpsc::channel(4 * MAX_GROUP_COMMIT);
+        let announcer: Arc<OnceLock<Arc<Wakeups>>> = Arc::default();
+        let writer_announcer = announcer.clone();
         let writer_thread = std::thread::Builder::new()
             .name("relay-sqlite-writer".into())
-            .spawn(move || write_loop(connection, requests, caps, checkpoint_requests))
+            .spawn(move || {
+                write_loop(
+                    connection,
+                    requests,
+                    caps,
+                    checkpoint_requests,
+                    &writer_announcer,
+                )
+            })
             .map_err(spawn_failed)?;
         Ok(Self {
             path,
@@ -146,6 +196,7 @@ impl SqliteStore {
             readers: Arc::new(Mutex::new(Vec::new())),
             read_permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
             check_permit: Arc::new(tokio::sync::Semaphore::new(1)),
+            announcer,
         })
     }
 
@@ -260,6 +311,7 @@ fn write_loop(
     mut requests: mpsc::Receiver<Write>,
     caps: ChannelCaps,
     checkpoint: std::sync::mpsc::SyncSender<()>,
+    announcer: &OnceLock<Arc<Wakeups>>,
 ) {
     let mut closing = None;
     let mut writes_since_checkpoint = 0;
@@ -283,7 +335,7 @@ fn write_loop(
             for write in group {
                 match write {
                     Write::Close(done) => closing = Some(done),
-                    write => replies.push(apply_isolated(&transaction, write, caps)),
+                    write => replies.push(apply_isolated(&transaction, write, caps, announcer)),
                 }
             }
             transaction.commit()
@@ -312,7 +364,12 @@ fn write_loop(
 }
 
 /// Runs one write inside its own savepoint, so that a failing write leaves the others intact.
-fn apply_isolated(transaction: &Transaction<'_>, write: Write, caps: ChannelCaps) -> Reply {
+fn apply_isolated(
+    transaction: &Transaction<'_>,
+    write: Write,
+    caps: ChannelCaps,
+    announcer: &OnceLock<Arc<Wakeups>>,
+) -> Reply {
     // Cached statements: a savepoint costs two cheap steps, not two parses, per write.
     let run = |sql: &str| {
         transaction
@@ -326,7 +383,7 @@ fn apply_isolated(transaction: &Transaction<'_>, write: Write, caps: ChannelCaps
             false
         }
     };
-    let (reply, failed) = apply(transaction, write, caps);
+    let (reply, failed) = apply(transaction, write, caps, announcer);
     if savepoint {
         let ended = if failed {
             run("ROLLBACK TO one_write").and_then(|_| run("RELEASE one_write"))
@@ -340,7 +397,12 @@ fn apply_isolated(transaction: &Transaction<'_>, write: Write, caps: ChannelCaps
     reply
 }
 
-fn apply(transaction: &Transaction<'_>, write: Write, caps: ChannelCaps) -> (Reply, bool) {
+fn apply(
+    transaction: &Transaction<'_>,
+    write: Write,
+    caps: ChannelCaps,
+    announcer: &OnceLock<Arc<Wakeups>>,
+) -> (Reply, bool) {
     fn finish<T: Send + 'static>(
         reply: oneshot::Sender<Result<T, StoreError>>,
         result: Result<T, StoreError>,
@@ -355,7 +417,12 @@ fn apply(transaction: &Transaction<'_>, write: Write, caps: ChannelCaps) -> (Rep
         Write::DeleteChannel(channel_id, reply) => {
             finish(reply, delete_channel(transaction, &channel_id))
         }
-        Write::Ingest(delivery, reply) => finish(reply, ingest(transaction, &delivery, caps)),
+        Write::Ingest(delivery, reply) => {
+            let result = ingest(transaction, &delivery, caps);
+            let failed = result.is_err();
+            let wakeups = announcer.get().cloned();
+            (announced(reply, result, delivery, wakeups), failed)
+        }
         Write::Acknowledge(channel_id, up_to, reply) => {
             finish(reply, acknowledge(transaction, &channel_id, up_to))
         }
@@ -682,6 +749,16 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn start_wake_ups(&self, wakeups: Arc<Wakeups>) -> Result<(), StoreError> {
+        // Only this process writes the file, so its own ingests are all there is to announce.
+        let _ = self.announcer.set(wakeups);
+        Ok(())
+    }
+
+    fn announces_commits(&self) -> bool {
+        self.announcer.get().is_some()
     }
 
     async fn close(&self) {
