@@ -5,7 +5,7 @@ import {
   dayKey, formatUntil, safeColor, shiftDayKey, startOfDay, timeElsewhere, wallClock, weekStartKey, weekRangeLabel, type Zone,
 } from '../src/format';
 import { placeMeetings } from '../src/components/WeekView';
-import { agendaDays, nextMeeting } from '../src/components/TodayView';
+import { FIRST_FRAME_MEETINGS, agendaDays, firstFrameDays, nextMeeting } from '../src/components/TodayView';
 import { meetingChains } from '../src/components/ClientsView';
 import { meeting } from '../test-support/fixtures';
 
@@ -116,6 +116,21 @@ describe('agenda and timeline', () => {
     expect(nextMeeting([later, earlier, canceled], now)?.uri, 'canceled meetings are never next').toBe(earlier.uri);
     const running = meeting({ id: 'R', start: new Date('2026-11-21T09:45:00Z'), minutes: 30 });
     expect(nextMeeting([later, running], now)?.uri, 'a meeting in progress comes first').toBe(running.uri);
+  });
+
+  it('lays out whole days in the first frame until they fill a tall window, and always the next meeting’s day', () => {
+    // Ten meetings a day for a week from tomorrow (the agenda shows the first six of those days).
+    const week = Array.from({ length: 70 }, (_, index) => meeting({
+      id: `W${index}`, start: new Date(Date.UTC(2026, 10, 22 + Math.floor(index / 10), 8 + (index % 10))),
+    }));
+    const days = agendaDays(week, '2026-11-21', now, LONDON);
+    const first = firstFrameDays(days, week[0].uri);
+    const shown = first.reduce((count, day) => count + day.meetings.length, 0);
+    expect(first.map((day) => day.dayKey), 'today (empty) and whole days from tomorrow').toEqual(['2026-11-21', '2026-11-22', '2026-11-23']);
+    expect(shown, 'enough meetings for the tallest window').toBeGreaterThanOrEqual(FIRST_FRAME_MEETINGS);
+    expect(firstFrameDays(days, week[55].uri).length, 'down to the next meeting’s day').toBe(days.length);
+    const quiet = agendaDays(week.slice(0, 3), '2026-11-21', now, LONDON);
+    expect(firstFrameDays(quiet, null), 'a quiet week is laid out whole').toEqual(quiet);
   });
 
   it('joins a rescheduled booking and the booking it replaced into one chain', () => {

@@ -3,7 +3,7 @@
 import { fireEvent, waitFor } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
 import { $, $$, NOW, renderApp, until } from './helpers';
-import { HOSTILE_EVENT_NAME, HOSTILE_NAME, LONG_EVENT_NAME, LONG_NAME } from '../test-support/fixtures';
+import { HOSTILE_EVENT_NAME, HOSTILE_NAME, LONG_EVENT_NAME, LONG_NAME, meeting } from '../test-support/fixtures';
 
 const uriOf = (id: string) => `https://api.calendly.com/scheduled_events/${id}`;
 const item = (id: string) => $(`[data-testid=agenda-item][data-uri="${uriOf(id)}"]`);
@@ -43,6 +43,24 @@ describe('today', () => {
     fireEvent.click(canceled.querySelector('[data-testid=client-link]')!);
     await until(() => $('#client-detail[data-loaded=true][data-email="edsger@dijkstra.example"]'), 'the client page');
     expect($('#clients-tab')!.getAttribute('aria-selected'), 'on the Clients screen').toBe('true');
+  });
+
+  it('shows every day of a busy week once the first screen is painted', async () => {
+    // Ten meetings on each of the next six days: more than the first frame lays out.
+    await renderApp('connected', {
+      prepare: (shell) => {
+        for (let day = 1; day <= 6; day++) {
+          for (let hour = 0; hour < 10; hour++) {
+            shell.meetings.push(meeting({ id: `B${day}${hour}`, start: new Date(Date.UTC(2026, 10, 21 + day, 7 + hour)) }));
+          }
+        }
+      },
+    });
+    await until(() => item('UP01'), 'the agenda');
+    await until(() => item('B69'), 'the last day of the week');
+    expect($$('[data-testid=agenda-day]').map((day) => day.dataset.day), 'all seven days').toEqual([
+      '2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27',
+    ]);
   });
 
   it('shows 50 meetings in one day, hostile and very long names as text', async () => {

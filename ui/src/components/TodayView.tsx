@@ -37,6 +37,25 @@ export function agendaDays(meetings: readonly MeetingSummary[], today: string, n
   return days;
 }
 
+/** The first frame lays out at least this many meetings, more than the tallest window shows. */
+export const FIRST_FRAME_MEETINGS = 16;
+
+/**
+ * The days the first frame lays out: whole days from today until they hold FIRST_FRAME_MEETINGS
+ * meetings, and at least through the next meeting's day (the list scrolls to it). The days below
+ * follow right after the first paint, so a busy week does not hold up the first screen.
+ */
+export function firstFrameDays(days: readonly AgendaDay[], nextUri: string | null): readonly AgendaDay[] {
+  const nextDay = nextUri === null ? -1 : days.findIndex((day) => day.meetings.some((meeting) => meeting.uri === nextUri));
+  let end = 0;
+  let count = 0;
+  while (end < days.length && (count < FIRST_FRAME_MEETINGS || end <= nextDay)) {
+    count += days[end].meetings.length;
+    end += 1;
+  }
+  return end >= days.length ? days : days.slice(0, end);
+}
+
 /** The meeting to get ready for: one in progress, else the next to start; canceled and deleted ones never. */
 export function nextMeeting(meetings: readonly MeetingSummary[], now: Date): MeetingSummary | null {
   const at = now.getTime();
@@ -90,6 +109,12 @@ export function TodayView() {
     if (meetings !== null) markFirstScreen();
   }, [meetings]);
 
+  // Preact runs effects after the frame is painted: the days below the first ones come then.
+  const [laterDaysShown, setLaterDaysShown] = useState(false);
+  useEffect(() => {
+    if (meetings !== null && !laterDaysShown) setLaterDaysShown(true);
+  }, [meetings, laterDaysShown]);
+
   // On a busy day the list opens at the meeting that matters now, not at this morning's first one.
   const scrolledFor = useRef<string | null>(null);
   const nextUri = meetings ? nextMeeting(meetings, now)?.uri ?? null : null;
@@ -109,6 +134,7 @@ export function TodayView() {
   const days = useMemo(() => (meetings ? agendaDays(meetings, today, now, zone) : []), [meetings, today, now, zone]);
   const next = useMemo(() => (meetings ? nextMeeting(meetings, now) : null), [meetings, now]);
   const total = meetings?.length ?? 0;
+  const shownDays = laterDaysShown ? days : firstFrameDays(days, next?.uri ?? null);
 
   const join = (uri: string) => {
     setJoinError(null);
@@ -154,7 +180,7 @@ export function TodayView() {
             : showEmpty ? <MeetingsEmptyState search="" status="all" failed={failed} onClear={() => undefined} />
               : (
                 <div class="agenda-list" id="agenda-list" ref={listRef} onKeyDown={onListKeyDown}>
-                  {days.map((day) => (
+                  {shownDays.map((day) => (
                     <section key={day.dayKey} class="agenda-day" data-testid="agenda-day" data-day={day.dayKey}
                       aria-labelledby={`agenda-day-${day.dayKey}`}>
                       <h2 class="day-header" id={`agenda-day-${day.dayKey}`}>
