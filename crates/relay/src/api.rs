@@ -16,7 +16,7 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use crate::metrics as relay_metrics;
-use crate::store::{ChannelId, IngestOutcome, NewChannel, NewDelivery, StoreError, StoredDelivery};
+use crate::store::{ChannelId, IngestOutcome, NewChannel, NewDelivery, StoreError};
 use crate::token::{bearer, SubscriberToken};
 use crate::RelayState;
 
@@ -200,21 +200,15 @@ pub(crate) async fn ingest(
         body,
         relay_verified,
     };
-    // Cheap clones (the body is reference-counted), kept for the subscribers' fast path.
-    let kept = delivery.clone();
+    // A cheap clone (the body is reference-counted) for the subscribers, unless the store tells
+    // them itself.
+    let kept = (!state.store().announces_commits()).then(|| delivery.clone());
     let outcome = state.store().ingest(delivery).await?;
     match outcome {
         IngestOutcome::UnknownChannel => Err(ApiError::UnknownChannel),
         IngestOutcome::Stored { id, dropped } => {
-            if !state.store().announces_commits() {
-                let stored = StoredDelivery {
-                    id,
-                    received_at: kept.received_at,
-                    signature: kept.signature,
-                    body: kept.body,
-                    relay_verified: kept.relay_verified,
-                };
-                crate::events::announce(state.wakeups(), &channel_id, &stored);
+            if let Some(kept) = kept {
+                crate::events::announce(state.wakeups(), &channel_id, &kept.stored(id));
             }
             metrics::counter!(relay_metrics::DELIVERIES_IN).increment(1);
             metrics::histogram!(relay_metrics::INGEST_SECONDS)

@@ -102,13 +102,7 @@ impl Store for MemoryStore {
         channel.last_id += 1;
         let id = channel.last_id;
         channel.pending_bytes += delivery.body.len() as u64;
-        channel.deliveries.push_back(StoredDelivery {
-            id,
-            received_at: delivery.received_at,
-            signature: delivery.signature,
-            body: delivery.body,
-            relay_verified: delivery.relay_verified,
-        });
+        channel.deliveries.push_back(delivery.stored(id));
         let mut dropped = 0;
         while channel.deliveries.len() as u64 > self.caps.max_pending_deliveries
             || channel.pending_bytes > self.caps.max_pending_bytes

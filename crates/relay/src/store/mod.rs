@@ -107,6 +107,19 @@ impl fmt::Debug for NewDelivery {
     }
 }
 
+impl NewDelivery {
+    /// The delivery as committed with `id` (its channel is known from the context).
+    pub fn stored(self, id: u64) -> StoredDelivery {
+        StoredDelivery {
+            id,
+            received_at: self.received_at,
+            signature: self.signature,
+            body: self.body,
+            relay_verified: self.relay_verified,
+        }
+    }
+}
+
 /// A committed delivery.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredDelivery {

@@ -109,29 +109,22 @@ fn announced(
     wakeups: Option<Arc<Wakeups>>,
 ) -> Reply {
     Box::new(move |commit: Result<(), &str>| {
-        let outcome = match commit {
-            Ok(()) => result,
-            Err(message) => Err(StoreError::CommitFailed(message.to_owned())),
-        };
+        let outcome = committed(commit, result);
         if let (Ok(IngestOutcome::Stored { id, .. }), Some(wakeups)) = (&outcome, wakeups) {
-            let NewDelivery {
-                channel_id,
-                received_at,
-                signature,
-                body,
-                relay_verified,
-            } = delivery;
-            let stored = StoredDelivery {
-                id: *id,
-                received_at,
-                signature,
-                body,
-                relay_verified,
-            };
-            crate::events::announce(&wakeups, &channel_id, &stored);
+            let channel_id = delivery.channel_id.clone();
+            crate::events::announce(&wakeups, &channel_id, &delivery.stored(*id));
         }
         let _ = reply.send(outcome);
     })
+}
+
+/// A write's result once its group's commit is known: a failed commit fails every write in the
+/// group, since none of them is durable.
+fn committed<T>(commit: Result<(), &str>, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    match commit {
+        Ok(()) => result,
+        Err(message) => Err(StoreError::CommitFailed(message.to_owned())),
+    }
 }
 
 fn deferred<T: Send + 'static>(
@@ -139,12 +132,7 @@ fn deferred<T: Send + 'static>(
     result: Result<T, StoreError>,
 ) -> Reply {
     Box::new(move |commit: Result<(), &str>| {
-        // A failed commit fails every write in the group: none of them is durable.
-        let outcome = match commit {
-            Ok(()) => result,
-            Err(message) => Err(StoreError::CommitFailed(message.to_owned())),
-        };
-        let _ = reply.send(outcome);
+        let _ = reply.send(committed(commit, result));
     })
 }
 
