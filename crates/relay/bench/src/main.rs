@@ -34,60 +34,38 @@ fn calendly_body(n: u64) -> Vec<u8> {
     body
 }
 
+/// The relay benchmark: ingest throughput, POST → SSE latency and memory per idle subscriber.
+#[derive(clap::Parser)]
+#[command(name = "advicly-relay-bench")]
 struct Settings {
+    /// Shortens every phase: a smoke run, not figures to quote.
+    #[arg(long)]
     quick: bool,
-    phases: Vec<&'static str>,
+    /// Runs only the named phases.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "PHASES")]
+    only: Vec<Phase>,
+    /// Leaves out the memory phase.
+    #[arg(long)]
+    skip_memory: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Phase {
+    Ingest,
+    Latency,
+    Memory,
 }
 
 impl Settings {
-    fn runs(&self, phase: &str) -> bool {
-        self.phases.contains(&phase)
+    fn runs(&self, phase: Phase) -> bool {
+        (self.only.is_empty() || self.only.contains(&phase))
+            && !(self.skip_memory && phase == Phase::Memory)
     }
-}
-
-const PHASES: [&str; 3] = ["ingest", "latency", "memory"];
-
-/// `--only a,b` (or `--only=a,b`) picks phases; `--skip-memory` drops the memory phase.
-fn phases(arguments: &[String]) -> anyhow::Result<Vec<&'static str>> {
-    let mut only = None;
-    for (index, argument) in arguments.iter().enumerate() {
-        if let Some(list) = argument.strip_prefix("--only=") {
-            only = Some(list.to_owned());
-        } else if argument == "--only" {
-            only = Some(
-                arguments
-                    .get(index + 1)
-                    .context("--only needs a list such as ingest,latency")?
-                    .clone(),
-            );
-        }
-    }
-    let mut chosen: Vec<&'static str> = match only {
-        None => PHASES.to_vec(),
-        Some(list) => list
-            .split(',')
-            .map(|name| {
-                PHASES
-                    .iter()
-                    .copied()
-                    .find(|phase| *phase == name.trim())
-                    .with_context(|| format!("unknown phase {name:?}; the phases are {PHASES:?}"))
-            })
-            .collect::<anyhow::Result<_>>()?,
-    };
-    if arguments.iter().any(|argument| argument == "--skip-memory") {
-        chosen.retain(|phase| *phase != "memory");
-    }
-    Ok(chosen)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let settings = Settings {
-        quick: arguments.iter().any(|argument| argument == "--quick"),
-        phases: phases(&arguments)?,
-    };
+    let settings = <Settings as clap::Parser>::parse();
     println!(
         "advicly-relay benchmark ({} run)",
         if settings.quick { "quick" } else { "full" }
@@ -98,13 +76,13 @@ async fn main() -> anyhow::Result<()> {
             .map(|n| n.get())
             .unwrap_or(1)
     );
-    if settings.runs("ingest") {
+    if settings.runs(Phase::Ingest) {
         ingest_phase(&settings).await?;
     }
-    if settings.runs("latency") {
+    if settings.runs(Phase::Latency) {
         latency_phase(&settings).await?;
     }
-    if settings.runs("memory") {
+    if settings.runs(Phase::Memory) {
         println!("\n== memory of the relay process (release binary, SQLite) ==");
         memory_per_subscriber(&settings).await?;
     }
