@@ -88,7 +88,7 @@ impl fmt::Debug for ChannelCreated {
 pub struct Delivery {
     /// Strictly increasing per channel and never reused; also the SSE `id:`.
     pub id: u64,
-    /// When the relay committed the delivery.
+    /// When the relay received the delivery, to the millisecond.
     pub received_at: DateTime<Utc>,
     /// The `Calendly-Webhook-Signature` header verbatim, or `null` when the POST had none.
     pub signature: Option<String>,

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 
 use crate::metrics as relay_metrics;
 use crate::store::{ChannelId, IngestOutcome, NewChannel, NewDelivery, StoreError};
@@ -183,7 +183,8 @@ pub(crate) async fn ingest(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let channel_id = ChannelId::parse(&raw_channel_id).ok_or(ApiError::UnknownChannel)?;
-    let received_at = Utc::now();
+    // Milliseconds, as the stores keep it: a live event and its replay carry the same time.
+    let received_at = Utc::now().trunc_subsecs(3);
     let signature = headers
         .get(SIGNATURE_HEADER)
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());

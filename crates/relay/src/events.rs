@@ -72,12 +72,21 @@ pub(crate) async fn stream(
     Ok(response)
 }
 
+/// The largest delivery id a store can hold (both keep ids as signed 64-bit integers).
+const LARGEST_ID: u64 = i64::MAX as u64;
+
 /// The client's cursor: `Last-Event-ID` wins over `?after=`; neither means from the start.
 fn cursor(headers: &HeaderMap, query: Option<&str>) -> Result<u64, ApiError> {
     let invalid = |what: &str| {
         ApiError::BadRequest(format!(
-            "{what} must be a delivery id (a non-negative integer)"
+            "{what} must be a delivery id (an integer from 0 to {LARGEST_ID})"
         ))
+    };
+    let id = |what: &str, text: &str| {
+        text.parse::<u64>()
+            .ok()
+            .filter(|id| *id <= LARGEST_ID)
+            .ok_or_else(|| invalid(what))
     };
     if let Some(value) = headers.get(LAST_EVENT_ID_HEADER) {
         let text = value.to_str().map_err(|_| invalid("Last-Event-ID"))?.trim();
@@ -85,13 +94,13 @@ fn cursor(headers: &HeaderMap, query: Option<&str>) -> Result<u64, ApiError> {
         if text.is_empty() {
             return Ok(0);
         }
-        return text.parse().map_err(|_| invalid("Last-Event-ID"));
+        return id("Last-Event-ID", text);
     }
     let after = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .find(|(name, _)| name == advicly_relay_protocol::AFTER_QUERY_PARAMETER)
         .map(|(_, value)| value.into_owned());
     match after {
-        Some(text) => text.parse().map_err(|_| invalid("after")),
+        Some(text) => id("after", &text),
         None => Ok(0),
     }
 }

@@ -59,6 +59,9 @@ pub use store::{ChannelCaps, Store};
 /// The deep link the desktop app registers; the bounce page forwards to it.
 pub const DEFAULT_DEEP_LINK: &str = "advicly://oauth/callback";
 
+/// The bounce page's path; on the public URL it is the OAuth redirect URI registered at Calendly.
+pub const OAUTH_CALLBACK_PATH: &str = "/oauth/callback";
+
 /// The Content-Security-Policy every response carries: no scripts, styles, images, frames,
 /// forms or base changes. The page is plain HTML with one link and a meta refresh.
 pub const CONTENT_SECURITY_POLICY: &str =
@@ -221,7 +224,7 @@ pub fn router(state: RelayState) -> Router {
     let config = state.config().clone();
     let creation_limit = rate_limit::layer(&state.inner.creation_limiter);
     let routes = Router::new()
-        .route("/oauth/callback", get(callback::bounce))
+        .route(OAUTH_CALLBACK_PATH, get(callback::bounce))
         .route("/healthz", get(server::healthz))
         .route("/metrics", get(server::metrics))
         .route(

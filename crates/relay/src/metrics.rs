@@ -71,6 +71,17 @@ fn describe() {
         INGEST_SECONDS,
         "Time from an ingress request's body to its durable commit, in seconds."
     );
+    // Every counter is exported from the start, so that an alert on a rate (say, of drops)
+    // sees a zero rather than a missing series.
+    for counter in [
+        DELIVERIES_IN,
+        DELIVERIES_OUT,
+        DELIVERIES_DROPPED,
+        CHANNELS_CREATED,
+    ] {
+        metrics::counter!(counter).increment(0);
+    }
+    metrics::gauge!(SUBSCRIBERS_CONNECTED).increment(0.0);
 }
 
 /// The Prometheus text of this process, with the store-wide gauge read fresh.

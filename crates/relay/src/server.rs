@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::config::Database;
 use crate::store::{memory::MemoryStore, sqlite::SqliteStore, Store};
-use crate::{router, stream_transport, RelayConfig, RelayError, RelayState};
+use crate::{router, stream_transport, RelayConfig, RelayError, RelayState, OAUTH_CALLBACK_PATH};
 
 /// Serves `router` on a listener the caller bound until `shutdown` completes, then finishes the
 /// requests in flight (for at most 10 s).
@@ -171,6 +171,12 @@ impl RunningRelay {
         &self.base_url
     }
 
+    /// The bounce page's address on the public URL: the redirect URI to register at Calendly.
+    pub fn oauth_redirect_uri(&self) -> Url {
+        let public_url = self.state.config().public_url.as_ref();
+        oauth_redirect_uri(public_url.unwrap_or(&self.base_url))
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -223,6 +229,13 @@ pub async fn start_embedded(data_dir: impl AsRef<Path>) -> Result<RunningRelay, 
     start(RelayOptions::embedded(data_dir), std::future::pending()).await
 }
 
+/// `{public_url}oauth/callback` (the public URL is normalized to end with `/`).
+fn oauth_redirect_uri(public_url: &Url) -> Url {
+    public_url
+        .join(OAUTH_CALLBACK_PATH.trim_start_matches('/'))
+        .unwrap_or_else(|_| public_url.clone())
+}
+
 /// Opens the store, binds the listener and serves until [`RunningRelay::shutdown`] is called or
 /// `shutdown` completes (the binary passes SIGTERM/Ctrl-C). Returns once the relay accepts
 /// connections.
@@ -273,7 +286,17 @@ pub async fn start(
             served
         })
     };
-    tracing::info!(address = %local_addr, "relay listening");
+    let public_url = state
+        .config()
+        .public_url
+        .clone()
+        .unwrap_or(base_url.clone());
+    tracing::info!(
+        address = %local_addr,
+        public_url = %public_url,
+        oauth_redirect_uri = %oauth_redirect_uri(&public_url),
+        "relay listening"
+    );
     Ok(RunningRelay {
         base_url,
         local_addr,

@@ -150,8 +150,12 @@ impl Wakeups {
         let Some(watched) = channels.get(channel_id) else {
             return Vec::new();
         };
+        // No id follows the largest cursor.
+        let Some(first) = after.checked_add(1) else {
+            return Vec::new();
+        };
         let mut run = Vec::new();
-        for (expected, (id, delivery)) in (after + 1..).zip(watched.recent.range(after + 1..)) {
+        for (expected, (id, delivery)) in (first..).zip(watched.recent.range(first..)) {
             if *id != expected || run.len() == limit {
                 break;
             }
@@ -267,6 +271,11 @@ mod tests {
             "1 is not kept: the store must answer"
         );
         assert_eq!(ids(5), [6]);
+        assert_eq!(
+            ids(u64::MAX),
+            Vec::<u64>::new(),
+            "nothing follows the largest id"
+        );
         hub.forget_through(&channel, 3);
         assert_eq!(
             ids(2),

@@ -1,65 +1,32 @@
-//! Durability of the real binary: kill -9 (or SIGTERM) while several clients post thousands of
-//! deliveries; after a restart every delivery that got a 2xx is there exactly once, under the id
-//! its 2xx named, and ids still strictly increase.
+//! Durability of the real binary: kill -9 (or SIGTERM, or Ctrl-C) while several clients post
+//! thousands of deliveries; after a restart every delivery that got a 2xx is there exactly once,
+//! under the id its 2xx named, and ids still strictly increase.
 
 mod support;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use advicly_relay::Database;
 use advicly_relay_protocol::ChannelCreated;
 use rstest::rstest;
-use support::{process_arguments, Backend, RelayClient, RelayProcess, DEADLINE};
+use support::{process_arguments, Backend, Flood, RelayProcess};
 
 const POSTERS: usize = 8;
 const POSTS_EACH: usize = 1_000;
 /// The relay is stopped once this many deliveries were acknowledged with a 2xx.
-const STOP_AFTER: usize = 1_500;
+const STOP_AFTER: usize = 4_000;
 
 #[derive(Clone, Copy, Debug)]
 enum Stop {
     Kill9,
     Sigterm,
-}
-
-/// Posts until the relay goes away; returns body → id of every 2xx.
-async fn post_until_gone(
-    client: RelayClient,
-    channel: ChannelCreated,
-    poster: usize,
-    acknowledged: Arc<AtomicUsize>,
-    committed: Arc<Mutex<HashMap<String, u64>>>,
-) {
-    for n in 0..POSTS_EACH {
-        let body = format!(r#"{{"event":"invitee.created","poster":{poster},"n":{n}}}"#);
-        let Ok(response) = client
-            .http
-            .post(&channel.ingress_url)
-            .body(body.clone())
-            .send()
-            .await
-        else {
-            return;
-        };
-        if !response.status().is_success() {
-            // 503 while shutting down: not acknowledged, so not owed.
-            continue;
-        }
-        let Ok(json) = response.json::<serde_json::Value>().await else {
-            return;
-        };
-        let id = json["id"].as_u64().expect("a 2xx names the id");
-        committed.lock().unwrap().insert(body, id);
-        acknowledged.fetch_add(1, Ordering::SeqCst);
-    }
+    CtrlC,
 }
 
 #[rstest]
 #[case::sqlite_kill_9(Backend::Sqlite, Stop::Kill9)]
 #[case::sqlite_sigterm(Backend::Sqlite, Stop::Sigterm)]
+#[case::sqlite_ctrl_c(Backend::Sqlite, Stop::CtrlC)]
 #[case::postgres_kill_9(Backend::Postgres, Stop::Kill9)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_delivery_survives_the_relay_stopping_mid_flood(
@@ -78,39 +45,20 @@ async fn every_acknowledged_delivery_survives_the_relay_stopping_mid_flood(
     let mut relay = RelayProcess::spawn(&arguments, "info", log("first.log")).await;
     let channel = relay.client().create_channel().await;
 
-    let acknowledged = Arc::new(AtomicUsize::new(0));
-    let committed = Arc::new(Mutex::new(HashMap::new()));
-    let posters: Vec<_> = (0..POSTERS)
-        .map(|poster| {
-            tokio::spawn(post_until_gone(
-                relay.client(),
-                channel.clone(),
-                poster,
-                acknowledged.clone(),
-                committed.clone(),
-            ))
-        })
-        .collect();
-    // Bounded poll until enough deliveries were acknowledged, then stop the relay mid-flood.
-    let deadline = tokio::time::Instant::now() + DEADLINE * 3;
-    while acknowledged.load(Ordering::SeqCst) < STOP_AFTER {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the posters are too slow"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let flood = Flood::start(&relay.client(), &channel, POSTERS, POSTS_EACH);
+    flood.until_acknowledged(STOP_AFTER).await;
     match stop {
         Stop::Kill9 => relay.kill_9(),
         Stop::Sigterm => {
             let status = relay.terminate().await;
             assert!(status.success(), "a SIGTERM is a clean exit: {status:?}");
         }
+        Stop::CtrlC => {
+            let status = relay.interrupt().await;
+            assert!(status.success(), "Ctrl-C is a clean exit: {status:?}");
+        }
     }
-    for poster in posters {
-        poster.await.unwrap();
-    }
-    let committed = committed.lock().unwrap().clone();
+    let committed = flood.finish().await;
     assert!(committed.len() >= STOP_AFTER);
     assert!(
         committed.len() < POSTERS * POSTS_EACH,

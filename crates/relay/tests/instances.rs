@@ -3,10 +3,11 @@
 
 mod support;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use advicly_relay_protocol::ChannelCreated;
-use support::{bodies, process_arguments, RelayProcess};
+use support::{bodies, process_arguments, Flood, RelayProcess};
 
 fn on(process: &RelayProcess, channel: &ChannelCreated) -> ChannelCreated {
     ChannelCreated {
@@ -105,4 +106,57 @@ async fn a_delivery_posted_to_one_instance_reaches_a_subscriber_of_another_and_s
     assert_eq!(b.client().ack(&channel, newest - 1).await, 204);
     let mut after_ack = b.client().subscribe(&channel, Some(0)).await;
     assert_eq!(after_ack.next_delivery().await.id, newest);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_an_instance_under_a_flood_loses_nothing_it_acknowledged_and_the_other_streams_it_all(
+) {
+    let database = support::postgres_database();
+    let folder = tempfile::tempdir().unwrap();
+    let arguments = process_arguments(folder.path(), &database);
+    let mut a = RelayProcess::spawn(&arguments, "info", folder.path().join("a.log")).await;
+    let b = RelayProcess::spawn(&arguments, "info", folder.path().join("b.log")).await;
+    let channel = b.client().create_channel().await;
+    let mut stream_on_b = b.client().subscribe(&channel, None).await;
+
+    // Posters flood A; A dies with posts in flight.
+    let flood = Flood::start(&a.client(), &on(&a, &channel), 4, 2_000);
+    flood.until_acknowledged(1_000).await;
+    a.kill_9();
+    let committed = flood.finish().await;
+    assert!(
+        committed.len() < 8_000,
+        "A died while the posters were still posting"
+    );
+    let (status, sentinel) = b.client().post(&on(&b, &channel), "sentinel", None).await;
+    assert_eq!(status, 200);
+
+    // B's subscriber, connected all along, gets every delivery A committed, once, in id order.
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut last_id = 0;
+    loop {
+        let delivery = stream_on_b.next_delivery().await;
+        assert!(delivery.id > last_id, "ids strictly increase");
+        last_id = delivery.id;
+        let body = String::from_utf8(delivery.body.to_bytes().unwrap()).unwrap();
+        if body == "sentinel" {
+            break;
+        }
+        assert!(
+            seen.insert(body, delivery.id).is_none(),
+            "each delivery once"
+        );
+    }
+    assert_eq!(Some(last_id), sentinel);
+    for (body, id) in &committed {
+        assert_eq!(
+            seen.get(body),
+            Some(id),
+            "{body} got a 2xx from A with id {id}, so B streams it"
+        );
+    }
+    assert!(
+        seen.len() <= committed.len() + 4,
+        "beyond the acknowledged, at most one unanswered post per poster"
+    );
 }

@@ -49,6 +49,102 @@ async fn a_new_channel_has_an_ingress_url_on_the_relay_and_a_token(#[case] backe
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[tokio::test]
+async fn the_store_keeps_only_the_hash_of_a_subscriber_token(#[case] backend: Backend) {
+    use sha2::{Digest, Sha256};
+    let relay = TestRelay::start(backend).await;
+    let channel = relay.client().create_channel().await;
+    let token = channel.subscriber_token.clone();
+    let expected_hash = hex::encode(Sha256::digest(token.as_bytes()));
+    // Stopped, so that SQLite's files hold everything; the folder stays until the end.
+    let TestRelay {
+        relay: running,
+        data_dir,
+        database,
+        ..
+    } = relay;
+    running.unwrap().shutdown().await.unwrap();
+    // Everything the store holds, as text: every file of the SQLite store (database and WAL),
+    // or every channel row of PostgreSQL.
+    let (stored, stored_hash) = match database {
+        advicly_relay::Database::Sqlite { .. } => {
+            let mut everything = Vec::new();
+            for entry in std::fs::read_dir(data_dir.path()).unwrap() {
+                everything.extend(std::fs::read(entry.unwrap().path()).unwrap());
+            }
+            let file = rusqlite::Connection::open(data_dir.path().join("relay.sqlite3")).unwrap();
+            let hash: Vec<u8> = file
+                .query_row("SELECT token_hash FROM channels", [], |row| row.get(0))
+                .unwrap();
+            let journal: String = file
+                .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+                .unwrap();
+            assert_eq!(journal, "wal", "the file stays in WAL mode");
+            (
+                String::from_utf8_lossy(&everything).into_owned(),
+                hex::encode(hash),
+            )
+        }
+        advicly_relay::Database::Postgres { url } => {
+            let name = url.rsplit('/').next().unwrap().to_owned();
+            let server = advicly_relay_testkit::PostgresServer::shared();
+            let rows = server
+                .psql(&name, "SELECT row_to_json(c)::text FROM channels c")
+                .unwrap();
+            let hash = server
+                .psql(&name, "SELECT encode(token_hash, 'hex') FROM channels")
+                .unwrap();
+            (rows, hash.trim().to_owned())
+        }
+        advicly_relay::Database::Memory => unreachable!("the tests' backends are durable"),
+    };
+    assert!(
+        !stored.contains(&token),
+        "the token itself is nowhere in the store"
+    );
+    assert_eq!(
+        stored_hash, expected_hash,
+        "its SHA-256 is what the store keeps"
+    );
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn behind_a_proxy_the_ingress_url_and_the_redirect_uri_are_built_on_the_public_url(
+    #[case] backend: Backend,
+) {
+    // A proxy that serves the relay under a path prefix and strips it before passing requests on.
+    let config = RelayConfig {
+        public_url: Some(
+            "https://relay.example.com/advicly?ignored=1"
+                .parse()
+                .unwrap(),
+        ),
+        ..RelayConfig::default()
+    };
+    let relay = TestRelay::start_with(backend, config).await;
+    let client = relay.client();
+    let channel = client.create_channel().await;
+    assert_eq!(
+        channel.ingress_url,
+        format!(
+            "https://relay.example.com/advicly/hooks/{}",
+            channel.channel_id
+        ),
+        "Calendly is given the public address, not the loopback one the relay listens on"
+    );
+    assert_eq!(
+        relay.relay.as_ref().unwrap().oauth_redirect_uri().as_str(),
+        "https://relay.example.com/advicly/oauth/callback"
+    );
+    relay.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
 async fn deliveries_reach_the_subscriber_byte_for_byte_with_their_signature(
     #[case] backend: Backend,
 ) {
@@ -92,6 +188,39 @@ async fn deliveries_reach_the_subscriber_byte_for_byte_with_their_signature(
     assert!(
         first.id < second.id && second.id < third.id,
         "ids strictly increase"
+    );
+    relay.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_delivery_read_live_and_replayed_is_the_same_to_the_millisecond(
+    #[case] backend: Backend,
+) {
+    let relay = TestRelay::start(backend).await;
+    let client = relay.client();
+    let channel = client.create_channel().await;
+    let mut live = client.subscribe(&channel, None).await;
+    client
+        .post(
+            &channel,
+            r#"{"event":"invitee.created"}"#,
+            Some("t=1,v1=abc"),
+        )
+        .await;
+    let announced = live.next_delivery().await;
+    let mut replay = client.subscribe(&channel, Some(0)).await;
+    let stored = replay.next_delivery().await;
+    assert_eq!(
+        announced, stored,
+        "the event sent at the commit and the one read back from the store are one delivery"
+    );
+    assert_eq!(
+        announced.received_at.timestamp_subsec_nanos() % 1_000_000,
+        0,
+        "received_at is kept to the millisecond"
     );
     relay.stop().await;
 }
@@ -604,7 +733,7 @@ async fn an_idle_stream_carries_keep_alive_comments(#[case] backend: Backend) {
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[tokio::test]
-async fn a_cursor_that_is_not_a_number_is_a_400(#[case] backend: Backend) {
+async fn a_cursor_that_is_not_a_delivery_id_is_a_400(#[case] backend: Backend) {
     let relay = TestRelay::start(backend).await;
     let client = relay.client();
     let channel = client.create_channel().await;
@@ -619,6 +748,42 @@ async fn a_cursor_that_is_not_a_number_is_a_400(#[case] backend: Backend) {
     assert_eq!(response.status(), 400);
     let error: advicly_relay_protocol::ErrorBody = response.json().await.unwrap();
     assert_eq!(error.error, "bad_request");
+
+    // Ids are signed 64-bit integers in both stores: a cursor past the largest is no id either,
+    // whichever way it comes.
+    let events = client.url(&advicly_relay_protocol::events_path(&channel.channel_id));
+    let status_for = |header: Option<&'static str>, query: Option<&'static str>| {
+        let mut request = client.http.get(events.clone());
+        if let Some(header) = header {
+            request = request.header("Last-Event-ID", header);
+        }
+        if let Some(query) = query {
+            request = request.query(&[("after", query)]);
+        }
+        let request = request.bearer_auth(&channel.subscriber_token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    for too_large in [
+        "9223372036854775808",
+        "18446744073709551615",
+        "18446744073709551616",
+    ] {
+        assert_eq!(
+            status_for(Some(too_large), None).await,
+            400,
+            "header {too_large}"
+        );
+        assert_eq!(
+            status_for(None, Some(too_large)).await,
+            400,
+            "after={too_large}"
+        );
+    }
+    assert_eq!(
+        status_for(Some("9223372036854775807"), None).await,
+        200,
+        "the largest id is a cursor"
+    );
     relay.stop().await;
 }
 

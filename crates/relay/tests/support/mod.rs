@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use advicly_relay::{Database, RelayConfig, RelayOptions, RunningRelay};
@@ -335,12 +338,21 @@ impl RelayProcess {
     }
 
     /// SIGTERM, then waits (bounded) for a clean exit.
-    pub async fn terminate(mut self) -> std::process::ExitStatus {
+    pub async fn terminate(self) -> std::process::ExitStatus {
+        self.signal_and_wait("TERM").await
+    }
+
+    /// Ctrl-C in a terminal: SIGINT, then waits (bounded) for a clean exit.
+    pub async fn interrupt(self) -> std::process::ExitStatus {
+        self.signal_and_wait("INT").await
+    }
+
+    async fn signal_and_wait(mut self, signal: &str) -> std::process::ExitStatus {
         let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
             .unwrap();
-        assert!(status.success(), "kill -TERM");
+        assert!(status.success(), "kill -{signal}");
         let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -348,7 +360,7 @@ impl RelayProcess {
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "the relay did not stop on SIGTERM"
+                "the relay did not stop on SIG{signal}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -388,5 +400,95 @@ pub async fn until_subscribers(relay: &TestRelay, expected: usize) {
             state.connected_subscribers()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Clients posting numbered deliveries to one channel as fast as the relay answers, until each
+/// has posted its share or the relay is gone; they remember the id of every 2xx.
+pub struct Flood {
+    acknowledged: Arc<AtomicUsize>,
+    committed: Arc<Mutex<HashMap<String, u64>>>,
+    posters: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Flood {
+    pub fn start(
+        client: &RelayClient,
+        channel: &ChannelCreated,
+        posters: usize,
+        posts_each: usize,
+    ) -> Self {
+        let acknowledged = Arc::new(AtomicUsize::new(0));
+        let committed = Arc::new(Mutex::new(HashMap::new()));
+        let posters = (0..posters)
+            .map(|poster| {
+                tokio::spawn(post_until_gone(
+                    client.clone(),
+                    channel.clone(),
+                    poster,
+                    posts_each,
+                    acknowledged.clone(),
+                    committed.clone(),
+                ))
+            })
+            .collect();
+        Self {
+            acknowledged,
+            committed,
+            posters,
+        }
+    }
+
+    /// Waits (bounded) until this many posts got a 2xx.
+    pub async fn until_acknowledged(&self, count: usize) {
+        let deadline = tokio::time::Instant::now() + DEADLINE * 3;
+        while self.acknowledged.load(Ordering::SeqCst) < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the posters are too slow"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits for every poster to end; body → id of every 2xx.
+    pub async fn finish(self) -> HashMap<String, u64> {
+        for poster in self.posters {
+            poster.await.unwrap();
+        }
+        let committed = self.committed.lock().unwrap().clone();
+        committed
+    }
+}
+
+async fn post_until_gone(
+    client: RelayClient,
+    channel: ChannelCreated,
+    poster: usize,
+    posts: usize,
+    acknowledged: Arc<AtomicUsize>,
+    committed: Arc<Mutex<HashMap<String, u64>>>,
+) {
+    for n in 0..posts {
+        let body = format!(r#"{{"event":"invitee.created","poster":{poster},"n":{n}}}"#);
+        let Ok(response) = client
+            .http
+            .post(&channel.ingress_url)
+            .body(body.clone())
+            .send()
+            .await
+        else {
+            return;
+        };
+        if !response.status().is_success() {
+            // 503 while shutting down: not acknowledged, so not owed.
+            continue;
+        }
+        let Ok(json) = response.json::<serde_json::Value>().await else {
+            return;
+        };
+        let id = json["id"].as_u64().expect("a 2xx names the id");
+        committed.lock().unwrap().insert(body, id);
+        acknowledged.fetch_add(1, Ordering::SeqCst);
     }
 }
