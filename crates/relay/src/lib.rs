@@ -271,8 +271,61 @@ fn with_layers(routes: Router, config: &RelayConfig) -> Router {
             config.body_limit_bytes,
         ))
         .layer(GlobalConcurrencyLimitLayer::new(config.concurrency_limit))
+        // Outside the limits, so that their refusals speak the API's JSON too.
+        .layer(middleware::from_fn(json_errors))
         // Outermost, so that answers from the timeout and body-limit layers carry the headers too.
         .layer(middleware::from_fn(security_headers))
+}
+
+/// Gives the API's refusals that come from the HTTP layers rather than from a handler (a body
+/// over the limit, a method the route lacks, a timeout, an unreadable body) the same
+/// `{"error", "message"}` body as every other API error. The bounce page keeps its own pages.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let api = {
+        let path = request.uri().path();
+        path.starts_with("/v1/") || path.starts_with("/hooks/")
+    };
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        _ if status.is_client_error() => "bad_request",
+        _ => "internal",
+    };
+    let (mut parts, body) = response.into_parts();
+    // The layers' own texts are short sentences ("length limit exceeded"); keep them if so.
+    let text = axum::body::to_bytes(body, 512)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty());
+    let message =
+        text.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase());
+    let body = serde_json::to_vec(&advicly_relay_protocol::ErrorBody {
+        error: code.to_owned(),
+        message,
+    })
+    .expect("an error body serializes");
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 /// Adds the headers every relay response must carry and strips any cookie a layer might set.

@@ -484,7 +484,30 @@ async fn ingress_refuses_unknown_channels_oversized_bodies_and_other_methods(
             .await
             .unwrap();
         assert_eq!(response.status(), 405, "{method} at ingress");
+        assert_eq!(response.headers()["allow"], "POST", "{method} at ingress");
+        let error: advicly_relay_protocol::ErrorBody = response.json().await.unwrap();
+        assert_eq!(error.error, "method_not_allowed");
     }
+    // The HTTP layers' refusals carry the API's JSON error body like the handlers' own.
+    let too_large = client
+        .http
+        .post(&channel.ingress_url)
+        .body(vec![b'x'; limit + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_large.status(), 413);
+    let error: advicly_relay_protocol::ErrorBody = too_large.json().await.unwrap();
+    assert_eq!(error.error, "body_too_large");
+    let wrong_method = client
+        .http
+        .put(client.url(advicly_relay_protocol::CHANNELS_PATH))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    let error: advicly_relay_protocol::ErrorBody = wrong_method.json().await.unwrap();
+    assert_eq!(error.error, "method_not_allowed");
     let mut stream = client.subscribe(&channel, None).await;
     let only = stream.next_delivery().await;
     assert_eq!(Some(only.id), exact, "nothing refused was stored");
@@ -514,8 +537,12 @@ async fn a_truncated_body_is_not_stored_and_the_relay_carries_on(#[case] backend
     let _ = tokio::time::timeout(support::DEADLINE, socket.read_to_end(&mut answer)).await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(
-        !answer.starts_with("HTTP/1.1 200"),
-        "a cut body is never acknowledged: {answer}"
+        answer.starts_with("HTTP/1.1 400"),
+        "a cut body is refused, never acknowledged: {answer}"
+    );
+    assert!(
+        answer.contains(r#"{"error":"bad_request""#),
+        "with the API's error body: {answer}"
     );
     client.post(&channel, "whole", None).await;
     let mut stream = client.subscribe(&channel, None).await;

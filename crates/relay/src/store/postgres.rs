@@ -110,8 +110,17 @@ enum Write {
 }
 
 fn postgres_error(error: tokio_postgres::Error) -> StoreError {
-    // The driver's message names the failing part; it never includes statement parameters.
-    StoreError::Postgres(error.to_string())
+    // The server's SQLSTATE and message name what failed; its DETAIL can quote a row's values
+    // (a body, a signature), which must never reach a log, so it is left out.
+    match error.as_db_error() {
+        Some(db) => StoreError::Postgres(format!(
+            "{} {}: {}",
+            db.severity(),
+            db.code().code(),
+            db.message()
+        )),
+        None => StoreError::Postgres(error.to_string()),
+    }
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -774,5 +783,43 @@ impl Store for PostgresStore {
             listener.abort();
         }
         self.pool.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_server_error_keeps_its_code_and_message_but_never_the_values_of_its_detail() {
+        let url = advicly_relay_testkit::PostgresServer::shared()
+            .create_database()
+            .unwrap();
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute("CREATE TABLE kept (body TEXT PRIMARY KEY)")
+            .await
+            .unwrap();
+        let insert = "INSERT INTO kept (body) VALUES ($1)";
+        client.execute(insert, &[&"BODYMARKER"]).await.unwrap();
+        let duplicate = client.execute(insert, &[&"BODYMARKER"]).await.unwrap_err();
+        let detail = duplicate.as_db_error().and_then(|db| db.detail()).unwrap();
+        assert!(
+            detail.contains("BODYMARKER"),
+            "the server quotes the row: {detail}"
+        );
+        let logged = postgres_error(duplicate).to_string();
+        assert!(
+            logged.contains("23505"),
+            "the SQLSTATE names the failure: {logged}"
+        );
+        assert!(logged.contains("duplicate key"), "{logged}");
+        assert!(
+            !logged.contains("BODYMARKER"),
+            "no value reaches a log: {logged}"
+        );
     }
 }
