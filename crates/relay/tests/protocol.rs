@@ -857,6 +857,42 @@ async fn healthz_answers_when_the_store_does_and_metrics_count_deliveries(
 }
 
 #[tokio::test]
+async fn healthz_is_503_once_the_database_is_gone_and_the_relay_still_stops() {
+    let relay = TestRelay::start(Backend::Postgres).await;
+    let client = relay.client();
+    let health = || async {
+        client
+            .http
+            .get(client.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(health().await, 200);
+    let channel = client.create_channel().await;
+    let advicly_relay::Database::Postgres { url } = &relay.database else {
+        unreachable!("a PostgreSQL relay")
+    };
+    let name = url.rsplit('/').next().unwrap();
+    // Ends the relay's connections too, and no new one can be made.
+    advicly_relay_testkit::PostgresServer::shared()
+        .psql("postgres", &format!("DROP DATABASE {name} WITH (FORCE)"))
+        .unwrap();
+    assert_eq!(
+        health().await,
+        503,
+        "a load balancer takes the instance out of rotation"
+    );
+    // A write that finds no database must not keep the shutdown waiting for one.
+    let (status, _) = client.post(&channel, "{}", None).await;
+    assert_eq!(status, 503, "an ingest that cannot commit is refused");
+    tokio::time::timeout(support::DEADLINE, relay.stop())
+        .await
+        .expect("the relay stops with its database gone");
+}
+
+#[tokio::test]
 async fn the_relay_started_in_process_serves_on_loopback_and_shuts_down_cleanly() {
     let data_dir = tempfile::tempdir().unwrap();
     let relay = advicly_relay::start_embedded(data_dir.path())

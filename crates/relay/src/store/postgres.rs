@@ -29,6 +29,9 @@ use crate::wake::Wakeups;
 /// The NOTIFY channel; the payload is `<channel_id>:<newest id>`.
 pub const NOTIFY_CHANNEL: &str = "advicly_relay_deliveries";
 
+/// How long one connection attempt may take unless the database URL says otherwise.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Taken while migrating, so instances starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x0061_6476_6963_6c79;
 
@@ -137,9 +140,14 @@ impl PostgresStore {
     /// Connects, migrates the schema (once, even when several instances start together) and
     /// starts the writer task.
     pub async fn connect(url: &str, caps: ChannelCaps) -> Result<Self, StoreError> {
-        let config = tokio_postgres::Config::from_str(url).map_err(|error| {
+        let mut config = tokio_postgres::Config::from_str(url).map_err(|error| {
             StoreError::Postgres(format!("the database URL is invalid: {error}"))
         })?;
+        // Without a bound, a server that drops packets holds every write (and a shutdown) for
+        // the kernel's two-minute connect timeout; the URL's `connect_timeout` still wins.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let mut client = connect(&config).await?;
         migrate(&mut client).await?;
         let manager = Manager::from_config(
@@ -276,7 +284,8 @@ async fn write_loop(
             }
         }
         let (Some(connected), Some(prepared)) = (client.as_mut(), statements.as_ref()) else {
-            fail_all(group, "the relay cannot reach PostgreSQL");
+            // A close in the group still ends the loop: the relay stops with its database down.
+            closing = fail_all(group, "the relay cannot reach PostgreSQL");
             continue;
         };
         let mut ingests = Vec::new();
@@ -302,8 +311,10 @@ async fn write_loop(
     }
 }
 
-fn fail_all(group: Vec<Write>, message: &str) {
+/// Answers every write of the group with `message`; returns the group's close, if any.
+fn fail_all(group: Vec<Write>, message: &str) -> Option<oneshot::Sender<()>> {
     let error = || StoreError::Postgres(message.to_owned());
+    let mut closing = None;
     for write in group {
         match write {
             Write::CreateChannel(_, reply) => drop(reply.send(Err(error()))),
@@ -312,9 +323,10 @@ fn fail_all(group: Vec<Write>, message: &str) {
             }
             Write::Ingest(_, reply) => drop(reply.send(Err(error()))),
             Write::Expire(_, reply) => drop(reply.send(Err(error()))),
-            Write::Close(done) => drop(done.send(())),
+            Write::Close(done) => closing = Some(done),
         }
     }
+    closing
 }
 
 type IngestReply = oneshot::Sender<Result<IngestOutcome, StoreError>>;

@@ -314,6 +314,16 @@ fn write_loop(
                 Err(_) => break,
             }
         }
+        // The close ends the loop even if this group cannot commit; writes queued behind it are
+        // refused (their callers see `Closed`).
+        if let Some(close_at) = group
+            .iter()
+            .position(|write| matches!(write, Write::Close(_)))
+        {
+            if let Some(Write::Close(done)) = group.drain(close_at..).next() {
+                closing = Some(done);
+            }
+        }
         metrics::histogram!(crate::metrics::COMMIT_GROUP_SIZE).record(group.len() as f64);
         writes_since_checkpoint += group.len();
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
@@ -321,10 +331,7 @@ fn write_loop(
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for write in group {
-                match write {
-                    Write::Close(done) => closing = Some(done),
-                    write => replies.push(apply_isolated(&transaction, write, caps, announcer)),
-                }
+                replies.push(apply_isolated(&transaction, write, caps, announcer));
             }
             transaction.commit()
         })();
