@@ -189,6 +189,30 @@ async fn latency_phase(settings: &Settings) -> anyhow::Result<()> {
         verdict(target_latency.0 <= 2.0 && target_latency.1 <= 10.0)
     );
 
+    println!("\n== across instances: POST to A → SSE event on B, one PostgreSQL (ms) ==");
+    let postgres = advicly_relay_testkit::PostgresServer::start()
+        .context("the benchmark starts a private PostgreSQL server")?;
+    println!(
+        "{:>22} {:>8} {:>12} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "", "rate/s", "subscribers", "samples", "p50", "p95", "p99", "max"
+    );
+    for (label, across, rate, subscribers) in [
+        ("one instance (floor)", false, 100u64, 1usize),
+        ("A → B", true, 100, 1),
+        ("A → B", true, 100, 100),
+    ] {
+        let url = postgres.create_database()?;
+        let latencies = if across {
+            cross_instance_latency(&url, rate, subscribers, settings).await?
+        } else {
+            end_to_end_latency(Database::Postgres { url }, rate, subscribers, settings).await?
+        };
+        let (p50, p95, p99, max) = percentiles(latencies.clone());
+        println!(
+            "{label:>22} {rate:>8} {subscribers:>12} {:>9} {p50:>8.2} {p95:>8.2} {p99:>8.2} {max:>8.2}",
+            latencies.len()
+        );
+    }
     Ok(())
 }
 
@@ -368,6 +392,45 @@ async fn end_to_end_latency(
     let relay = start(database).await?;
     let client = http_client();
     let channel = create_channel(&client, relay.base_url()).await?;
+    let address: std::net::SocketAddr = relay.base_url().socket_addrs(|| None)?[0];
+    let latencies = post_and_receive(&client, &channel, address, rate, subscribers, settings).await;
+    relay.shutdown().await?;
+    latencies
+}
+
+/// The same measurement across two relay instances on one PostgreSQL database: posted to A,
+/// streamed from B (woken by LISTEN/NOTIFY).
+async fn cross_instance_latency(
+    url: &str,
+    rate: u64,
+    subscribers: usize,
+    settings: &Settings,
+) -> anyhow::Result<Vec<f64>> {
+    let database = || Database::Postgres {
+        url: url.to_owned(),
+    };
+    let a = start(database()).await?;
+    let b = start(database()).await?;
+    let client = http_client();
+    // Created on A, so its ingress URL is A's.
+    let channel = create_channel(&client, a.base_url()).await?;
+    let address: std::net::SocketAddr = b.base_url().socket_addrs(|| None)?[0];
+    let latencies = post_and_receive(&client, &channel, address, rate, subscribers, settings).await;
+    a.shutdown().await?;
+    b.shutdown().await?;
+    latencies
+}
+
+/// Posts `rate` deliveries a second to the channel's ingress URL while `subscribers` streams at
+/// `address` read them; every subscriber's POST → event times, in ms.
+async fn post_and_receive(
+    client: &reqwest::Client,
+    channel: &ChannelCreated,
+    address: std::net::SocketAddr,
+    rate: u64,
+    subscribers: usize,
+    settings: &Settings,
+) -> anyhow::Result<Vec<f64>> {
     let seconds = if settings.quick { 1 } else { 3 };
     let deliveries = rate * seconds;
     // When each delivery was posted, in µs after `epoch` (0: not yet): read by 100 subscribers
@@ -378,7 +441,6 @@ async fn end_to_end_latency(
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let mut readers = Vec::new();
     let (ready, mut ready_count) = tokio::sync::mpsc::channel::<()>(subscribers);
-    let address: std::net::SocketAddr = relay.base_url().socket_addrs(|| None)?[0];
     for _ in 0..subscribers {
         let channel = channel.clone();
         let sent_at = sent_at.clone();
@@ -466,7 +528,6 @@ async fn end_to_end_latency(
     for reader in readers {
         tokio::time::timeout(Duration::from_secs(30), reader).await???;
     }
-    relay.shutdown().await?;
     let latencies = latencies.lock().unwrap().clone();
     Ok(latencies)
 }
