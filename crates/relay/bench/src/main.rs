@@ -4,7 +4,7 @@
 //!    posters on SQLite, PostgreSQL and the in-memory store (the floor: the same HTTP path with no
 //!    durability at all).
 //! 2. Ingress POST → SSE event received: p50/p95/p99 at 10, 100 and 1,000 deliveries/s with 1 and
-//!    100 subscribers.
+//!    100 subscribers; then across two instances on one PostgreSQL (posted to A, streamed from B).
 //! 3. Memory of the relay process (the release binary next to this one) per idle subscriber at
 //!    1,000 and 10,000 subscribers, and its RSS across 10,000 connect/leave cycles.
 //!
