@@ -39,15 +39,18 @@ fn handle() -> Option<&'static PrometheusHandle> {
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
-            describe();
             Some(handle)
         })
         .as_ref()
 }
 
 /// Installs the recorder, so that counts start with the relay rather than with the first scrape.
+/// The descriptions and the zero counters go to whichever recorder is installed, the relay's or
+/// that of the program embedding it.
 pub fn install() {
+    static DESCRIBED: std::sync::Once = std::sync::Once::new();
     let _ = handle();
+    DESCRIBED.call_once(describe);
 }
 
 fn describe() {

@@ -155,7 +155,8 @@ impl Wakeups {
             return Vec::new();
         };
         let mut run = Vec::new();
-        for (expected, (id, delivery)) in (first..).zip(watched.recent.range(first..)) {
+        // An inclusive range: stepping a `first..` range past the largest id would overflow.
+        for (expected, (id, delivery)) in (first..=u64::MAX).zip(watched.recent.range(first..)) {
             if *id != expected || run.len() == limit {
                 break;
             }
@@ -275,6 +276,18 @@ mod tests {
             ids(u64::MAX),
             Vec::<u64>::new(),
             "nothing follows the largest id"
+        );
+        hub.publish(
+            &channel,
+            PreparedDelivery {
+                id: u64::MAX,
+                frame: bytes::Bytes::new(),
+            },
+        );
+        assert_eq!(
+            ids(u64::MAX - 1),
+            [u64::MAX],
+            "the run ends at the largest id"
         );
         hub.forget_through(&channel, 3);
         assert_eq!(

@@ -199,14 +199,11 @@ async fn latency_phase(settings: &Settings) -> anyhow::Result<()> {
     for (label, across, rate, subscribers) in [
         ("one instance (floor)", false, 100u64, 1usize),
         ("A → B", true, 100, 1),
+        ("one instance (floor)", false, 100, 100),
         ("A → B", true, 100, 100),
     ] {
         let url = postgres.create_database()?;
-        let latencies = if across {
-            cross_instance_latency(&url, rate, subscribers, settings).await?
-        } else {
-            end_to_end_latency(Database::Postgres { url }, rate, subscribers, settings).await?
-        };
+        let latencies = cross_instance_latency(&url, across, rate, subscribers, settings).await?;
         let (p50, p95, p99, max) = percentiles(latencies.clone());
         println!(
             "{label:>22} {rate:>8} {subscribers:>12} {:>9} {p50:>8.2} {p95:>8.2} {p99:>8.2} {max:>8.2}",
@@ -393,15 +390,47 @@ async fn end_to_end_latency(
     let client = http_client();
     let channel = create_channel(&client, relay.base_url()).await?;
     let address: std::net::SocketAddr = relay.base_url().socket_addrs(|| None)?[0];
-    let latencies = post_and_receive(&client, &channel, address, rate, subscribers, settings).await;
+    let latencies =
+        post_and_receive(&client, &channel, address, 0, rate, subscribers, settings).await;
     relay.shutdown().await?;
     latencies
 }
 
+/// Deliveries posted and read once before a measurement on PostgreSQL, so that the pools'
+/// connections and the LISTEN connection are open before the clock starts.
+const WARM_UP_DELIVERIES: u64 = 20;
+
+/// Posts the warm-up deliveries and reads them at `address`; returns the last one's id.
+async fn warm_up(
+    client: &reqwest::Client,
+    channel: &ChannelCreated,
+    address: std::net::SocketAddr,
+) -> anyhow::Result<u64> {
+    let mut last = 0;
+    for _ in 0..WARM_UP_DELIVERIES {
+        let response = client.post(&channel.ingress_url).body("{}").send().await?;
+        let answer: serde_json::Value = response.error_for_status()?.json().await?;
+        last = answer["id"].as_u64().context("an ingest names its id")?;
+    }
+    let (mut socket, mut seen) = open_subscriber(address, channel).await?;
+    let newest = format!("id: {last}\n");
+    let mut buffer = [0u8; 4096];
+    while find(&seen, newest.as_bytes()).is_none() {
+        let read = socket.read(&mut buffer).await?;
+        if read == 0 {
+            bail!("the warm-up stream ended early");
+        }
+        seen.extend_from_slice(&buffer[..read]);
+    }
+    Ok(last)
+}
+
 /// The same measurement across two relay instances on one PostgreSQL database: posted to A,
-/// streamed from B (woken by LISTEN/NOTIFY).
+/// streamed from B (woken by LISTEN/NOTIFY); with `across` false, both are A (the floor). Both
+/// relays run in this process, on the runtime the benchmark's clients share.
 async fn cross_instance_latency(
     url: &str,
+    across: bool,
     rate: u64,
     subscribers: usize,
     settings: &Settings,
@@ -410,23 +439,41 @@ async fn cross_instance_latency(
         url: url.to_owned(),
     };
     let a = start(database()).await?;
-    let b = start(database()).await?;
+    let b = if across {
+        Some(start(database()).await?)
+    } else {
+        None
+    };
+    let subscribe_at = b.as_ref().unwrap_or(&a);
     let client = http_client();
     // Created on A, so its ingress URL is A's.
     let channel = create_channel(&client, a.base_url()).await?;
-    let address: std::net::SocketAddr = b.base_url().socket_addrs(|| None)?[0];
-    let latencies = post_and_receive(&client, &channel, address, rate, subscribers, settings).await;
+    let address: std::net::SocketAddr = subscribe_at.base_url().socket_addrs(|| None)?[0];
+    let after = warm_up(&client, &channel, address).await?;
+    let latencies = post_and_receive(
+        &client,
+        &channel,
+        address,
+        after,
+        rate,
+        subscribers,
+        settings,
+    )
+    .await;
     a.shutdown().await?;
-    b.shutdown().await?;
+    if let Some(b) = b {
+        b.shutdown().await?;
+    }
     latencies
 }
 
 /// Posts `rate` deliveries a second to the channel's ingress URL while `subscribers` streams at
-/// `address` read them; every subscriber's POST → event times, in ms.
+/// `address` read them from after delivery `after`; every subscriber's POST → event times, in ms.
 async fn post_and_receive(
     client: &reqwest::Client,
     channel: &ChannelCreated,
     address: std::net::SocketAddr,
+    after: u64,
     rate: u64,
     subscribers: usize,
     settings: &Settings,
@@ -450,7 +497,7 @@ async fn post_and_receive(
         // on a raw socket: a full HTTP client per subscriber (a connection task and a body
         // channel each) would spend as much of the 2 cores as the relay does.
         readers.push(tokio::spawn(async move {
-            let (mut socket, mut framed) = open_subscriber(address, &channel).await?;
+            let (mut socket, mut framed) = open_subscriber_after(address, &channel, after).await?;
             let mut stream = Vec::new();
             let mut mine = Vec::with_capacity(deliveries as usize);
             let mut received = 0;
@@ -567,9 +614,18 @@ async fn open_subscriber(
     address: std::net::SocketAddr,
     channel: &ChannelCreated,
 ) -> anyhow::Result<(tokio::net::TcpStream, Vec<u8>)> {
+    open_subscriber_after(address, channel, 0).await
+}
+
+/// A subscriber whose stream starts after delivery `after`.
+async fn open_subscriber_after(
+    address: std::net::SocketAddr,
+    channel: &ChannelCreated,
+    after: u64,
+) -> anyhow::Result<(tokio::net::TcpStream, Vec<u8>)> {
     let mut socket = tokio::net::TcpStream::connect(address).await?;
     let request = format!(
-        "GET {} HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\n\r\n",
+        "GET {} HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\nLast-Event-ID: {after}\r\n\r\n",
         advicly_relay_protocol::events_path(&channel.channel_id),
         channel.subscriber_token
     );

@@ -30,7 +30,10 @@ use crate::wake::Wakeups;
 pub const NOTIFY_CHANNEL: &str = "advicly_relay_deliveries";
 
 /// How long one connection attempt may take unless the database URL says otherwise.
-const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long data sent on an open connection may go unacknowledged by the server's host.
+const UNACKNOWLEDGED_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Taken while migrating, so instances starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x0061_6476_6963_6c79;
@@ -148,6 +151,12 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        // A connection whose sent data goes unacknowledged (the network to the server is gone)
+        // fails after this long instead of holding its writes, and a shutdown, for the
+        // kernel's ~15 minutes of retransmissions; the URL's `tcp_user_timeout` still wins.
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(UNACKNOWLEDGED_TIMEOUT);
+        }
         let mut client = connect(&config).await?;
         migrate(&mut client).await?;
         let manager = Manager::from_config(
@@ -185,10 +194,10 @@ impl PostgresStore {
     }
 
     async fn reader(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|error| StoreError::Postgres(format!("no database connection: {error}")))
+        self.pool.get().await.map_err(|error| match error {
+            deadpool_postgres::PoolError::Backend(error) => postgres_error(error),
+            other => StoreError::Postgres(format!("no database connection: {other}")),
+        })
     }
 }
 
@@ -268,6 +277,19 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
+        // As in SQLite's writer: writes queued behind a close are refused (their callers see
+        // `Closed`), and a close alone needs no connection.
+        if let Some(close_at) = group
+            .iter()
+            .position(|write| matches!(write, Write::Close(_)))
+        {
+            if let Some(Write::Close(done)) = group.drain(close_at..).next() {
+                closing = Some(done);
+            }
+        }
+        if group.is_empty() {
+            continue;
+        }
         if client.as_ref().is_none_or(Client::is_closed) {
             statements = None;
             client = match connect(&config).await {
@@ -284,8 +306,7 @@ async fn write_loop(
             }
         }
         let (Some(connected), Some(prepared)) = (client.as_mut(), statements.as_ref()) else {
-            // A close in the group still ends the loop: the relay stops with its database down.
-            closing = fail_all(group, "the relay cannot reach PostgreSQL");
+            fail_all(group, "the relay cannot reach PostgreSQL");
             continue;
         };
         let mut ingests = Vec::new();
@@ -311,10 +332,9 @@ async fn write_loop(
     }
 }
 
-/// Answers every write of the group with `message`; returns the group's close, if any.
-fn fail_all(group: Vec<Write>, message: &str) -> Option<oneshot::Sender<()>> {
+/// Answers every write of the group with `message` (a group holds no close: the loop takes it).
+fn fail_all(group: Vec<Write>, message: &str) {
     let error = || StoreError::Postgres(message.to_owned());
-    let mut closing = None;
     for write in group {
         match write {
             Write::CreateChannel(_, reply) => drop(reply.send(Err(error()))),
@@ -323,10 +343,9 @@ fn fail_all(group: Vec<Write>, message: &str) -> Option<oneshot::Sender<()>> {
             }
             Write::Ingest(_, reply) => drop(reply.send(Err(error()))),
             Write::Expire(_, reply) => drop(reply.send(Err(error()))),
-            Write::Close(done) => closing = Some(done),
+            Write::Close(done) => drop(done.send(())),
         }
     }
-    closing
 }
 
 type IngestReply = oneshot::Sender<Result<IngestOutcome, StoreError>>;

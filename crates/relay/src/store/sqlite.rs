@@ -327,14 +327,19 @@ fn write_loop(
         metrics::histogram!(crate::metrics::COMMIT_GROUP_SIZE).record(group.len() as f64);
         writes_since_checkpoint += group.len();
         let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
-        let outcome = (|| -> Result<(), rusqlite::Error> {
-            let transaction =
-                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for write in group {
-                replies.push(apply_isolated(&transaction, write, caps, announcer));
+        let outcome = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(transaction) => {
+                for write in group {
+                    replies.push(apply_isolated(&transaction, write, caps, announcer));
+                }
+                transaction.commit()
             }
-            transaction.commit()
-        })();
+            Err(error) => {
+                // No transaction: every write of the group is answered with its cause.
+                replies.extend(group.into_iter().map(unapplied));
+                Err(error)
+            }
+        };
         let failure = outcome.err().map(|error| error.to_string());
         if let Some(message) = &failure {
             tracing::error!(error = %message, "the SQLite store could not commit a group of writes");
@@ -355,6 +360,21 @@ fn write_loop(
     drop(connection);
     if let Some(done) = closing {
         let _ = done.send(());
+    }
+}
+
+/// The reply of a write that never ran: its group's failure is its answer.
+fn unapplied(write: Write) -> Reply {
+    fn refused<T: Send + 'static>(reply: oneshot::Sender<Result<T, StoreError>>) -> Reply {
+        // Never sent as it is: a failed commit replaces it with `CommitFailed`.
+        deferred(reply, Err(StoreError::Closed))
+    }
+    match write {
+        Write::CreateChannel(_, reply) => refused(reply),
+        Write::DeleteChannel(_, reply) | Write::Acknowledge(_, _, reply) => refused(reply),
+        Write::Ingest(_, reply) => refused(reply),
+        Write::Expire(_, reply) => refused(reply),
+        Write::Close(_) => unreachable!("close is handled by the write loop"),
     }
 }
 

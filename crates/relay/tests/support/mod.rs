@@ -444,6 +444,11 @@ impl Flood {
         let deadline = tokio::time::Instant::now() + DEADLINE * 3;
         while self.acknowledged.load(Ordering::SeqCst) < count {
             assert!(
+                !self.posters.iter().all(|poster| poster.is_finished()),
+                "every poster ended after {} acknowledged posts, short of {count}",
+                self.acknowledged.load(Ordering::SeqCst)
+            );
+            assert!(
                 tokio::time::Instant::now() < deadline,
                 "the posters are too slow"
             );
