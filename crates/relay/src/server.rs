@@ -171,12 +171,6 @@ impl RunningRelay {
         &self.base_url
     }
 
-    /// The bounce page's address on the public URL: the redirect URI to register at Calendly.
-    pub fn oauth_redirect_uri(&self) -> Url {
-        let public_url = self.state.config().public_url.as_ref();
-        oauth_redirect_uri(public_url.unwrap_or(&self.base_url))
-    }
-
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

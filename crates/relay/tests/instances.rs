@@ -19,14 +19,20 @@ fn on(process: &RelayProcess, channel: &ChannelCreated) -> ChannelCreated {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_posted_to_one_instance_reaches_a_subscriber_of_another_and_survives_its_death()
-{
+/// Two binaries A and B on one fresh PostgreSQL database; the folder holds their logs.
+async fn two_instances() -> (tempfile::TempDir, RelayProcess, RelayProcess) {
     let database = support::postgres_database();
     let folder = tempfile::tempdir().unwrap();
     let arguments = process_arguments(folder.path(), &database);
-    let mut a = RelayProcess::spawn(&arguments, "info", folder.path().join("a.log")).await;
+    let a = RelayProcess::spawn(&arguments, "info", folder.path().join("a.log")).await;
     let b = RelayProcess::spawn(&arguments, "info", folder.path().join("b.log")).await;
+    (folder, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_posted_to_one_instance_reaches_a_subscriber_of_another_and_survives_its_death()
+{
+    let (_folder, mut a, b) = two_instances().await;
 
     // Created on A, streamed from B: the channel lives in the shared store.
     let channel = a.client().create_channel().await;
@@ -111,11 +117,7 @@ async fn a_delivery_posted_to_one_instance_reaches_a_subscriber_of_another_and_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_an_instance_under_a_flood_loses_nothing_it_acknowledged_and_the_other_streams_it_all(
 ) {
-    let database = support::postgres_database();
-    let folder = tempfile::tempdir().unwrap();
-    let arguments = process_arguments(folder.path(), &database);
-    let mut a = RelayProcess::spawn(&arguments, "info", folder.path().join("a.log")).await;
-    let b = RelayProcess::spawn(&arguments, "info", folder.path().join("b.log")).await;
+    let (_folder, mut a, b) = two_instances().await;
     let channel = b.client().create_channel().await;
     let mut stream_on_b = b.client().subscribe(&channel, None).await;
 

@@ -3,16 +3,24 @@
 
 mod support;
 
-use support::RelayProcess;
+use advicly_relay::Database;
+use support::{process_arguments, RelayProcess};
+
+/// The binary on a fresh SQLite folder, with `extra` arguments; the folder lives as long as it.
+async fn spawn_relay(extra: &[&str]) -> (tempfile::TempDir, RelayProcess) {
+    let data_dir = tempfile::tempdir().unwrap();
+    let database = Database::Sqlite {
+        data_dir: data_dir.path().to_owned(),
+    };
+    let mut arguments = process_arguments(data_dir.path(), &database);
+    arguments.extend(extra.iter().map(|argument| (*argument).to_owned()));
+    let relay = RelayProcess::spawn(&arguments, "info", data_dir.path().join("relay.log")).await;
+    (data_dir, relay)
+}
 
 #[tokio::test]
 async fn a_fresh_relay_exports_every_counter_at_zero_before_any_traffic() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let arguments = vec![
-        "--data-dir".to_owned(),
-        data_dir.path().display().to_string(),
-    ];
-    let relay = RelayProcess::spawn(&arguments, "info", data_dir.path().join("relay.log")).await;
+    let (_data_dir, relay) = spawn_relay(&[]).await;
     let client = relay.client();
     let response = client
         .http
@@ -40,14 +48,13 @@ async fn a_fresh_relay_exports_every_counter_at_zero_before_any_traffic() {
 
 #[tokio::test]
 async fn behind_a_proxy_ingress_urls_and_the_logged_redirect_uri_use_the_public_url() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let arguments = vec![
-        "--data-dir".to_owned(),
-        data_dir.path().display().to_string(),
-        "--public-url".to_owned(),
-        "https://relay.example.com/advicly".to_owned(),
-    ];
-    let relay = RelayProcess::spawn(&arguments, "info", data_dir.path().join("relay.log")).await;
+    // A proxy that serves the relay under a path prefix and strips it before passing requests
+    // on; the query is no part of a base address.
+    let (_data_dir, relay) = spawn_relay(&[
+        "--public-url",
+        "https://relay.example.com/advicly?ignored=1",
+    ])
+    .await;
     let channel = relay.client().create_channel().await;
     assert_eq!(
         channel.ingress_url,

@@ -85,7 +85,7 @@ async fn the_store_keeps_only_the_hash_of_a_subscriber_token(#[case] backend: Ba
             )
         }
         advicly_relay::Database::Postgres { url } => {
-            let name = url.rsplit('/').next().unwrap().to_owned();
+            let name = support::database_name(&url).to_owned();
             let server = advicly_relay_testkit::PostgresServer::shared();
             let rows = server
                 .psql(&name, "SELECT row_to_json(c)::text FROM channels c")
@@ -105,40 +105,6 @@ async fn the_store_keeps_only_the_hash_of_a_subscriber_token(#[case] backend: Ba
         stored_hash, expected_hash,
         "its SHA-256 is what the store keeps"
     );
-}
-
-#[rstest]
-#[case::sqlite(Backend::Sqlite)]
-#[case::postgres(Backend::Postgres)]
-#[tokio::test]
-async fn behind_a_proxy_the_ingress_url_and_the_redirect_uri_are_built_on_the_public_url(
-    #[case] backend: Backend,
-) {
-    // A proxy that serves the relay under a path prefix and strips it before passing requests on.
-    let config = RelayConfig {
-        public_url: Some(
-            "https://relay.example.com/advicly?ignored=1"
-                .parse()
-                .unwrap(),
-        ),
-        ..RelayConfig::default()
-    };
-    let relay = TestRelay::start_with(backend, config).await;
-    let client = relay.client();
-    let channel = client.create_channel().await;
-    assert_eq!(
-        channel.ingress_url,
-        format!(
-            "https://relay.example.com/advicly/hooks/{}",
-            channel.channel_id
-        ),
-        "Calendly is given the public address, not the loopback one the relay listens on"
-    );
-    assert_eq!(
-        relay.relay.as_ref().unwrap().oauth_redirect_uri().as_str(),
-        "https://relay.example.com/advicly/oauth/callback"
-    );
-    relay.stop().await;
 }
 
 #[rstest]
@@ -874,7 +840,7 @@ async fn healthz_is_503_once_the_database_is_gone_and_the_relay_still_stops() {
     let advicly_relay::Database::Postgres { url } = &relay.database else {
         unreachable!("a PostgreSQL relay")
     };
-    let name = url.rsplit('/').next().unwrap();
+    let name = support::database_name(url);
     // Ends the relay's connections too, and no new one can be made.
     advicly_relay_testkit::PostgresServer::shared()
         .psql("postgres", &format!("DROP DATABASE {name} WITH (FORCE)"))

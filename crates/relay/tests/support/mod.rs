@@ -33,6 +33,13 @@ pub struct TestRelay {
     pub database: Database,
 }
 
+/// The database name at the end of a PostgreSQL URL.
+pub fn database_name(url: &str) -> &str {
+    url.rsplit('/')
+        .next()
+        .expect("a database URL ends with its name")
+}
+
 /// A fresh database on this test binary's private PostgreSQL server.
 pub fn postgres_database() -> Database {
     let url = advicly_relay_testkit::PostgresServer::shared()
