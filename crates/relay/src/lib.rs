@@ -74,6 +74,8 @@ pub enum RelayError {
     InvalidDeepLink(String),
     #[error("the relay's public URL must be an http(s) URL, got {0}")]
     InvalidPublicUrl(String),
+    #[error("the relay's public URL must not carry a user name or password")]
+    PublicUrlWithCredentials,
     #[error("the per-channel byte cap ({cap} bytes) must hold at least one maximal body ({body_limit} bytes)")]
     CapBelowBodyLimit { cap: u64, body_limit: usize },
     #[error("the relay could not listen on {address}: {source}")]
@@ -123,6 +125,10 @@ impl RelayState {
         if let Some(public_url) = &config.public_url {
             if !matches!(public_url.scheme(), "http" | "https") || public_url.cannot_be_a_base() {
                 return Err(RelayError::InvalidPublicUrl(public_url.to_string()));
+            }
+            // It is given to Calendly in every ingress URL and logged at start-up.
+            if !public_url.username().is_empty() || public_url.password().is_some() {
+                return Err(RelayError::PublicUrlWithCredentials);
             }
         }
         if config.caps.max_pending_bytes < config.body_limit_bytes as u64 {

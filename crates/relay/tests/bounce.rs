@@ -270,6 +270,22 @@ fn an_http_deep_link_is_refused_at_configuration() {
     );
 }
 
+#[test]
+fn a_public_url_with_credentials_is_refused_without_repeating_them() {
+    // It would reach Calendly in every ingress URL, and the start-up log.
+    let config = RelayConfig {
+        public_url: Some(Url::parse("https://user:SECRETMARKER@relay.example/").unwrap()),
+        ..RelayConfig::default()
+    };
+    let Err(error) = RelayState::new(config) else {
+        panic!("a public URL with a password is refused");
+    };
+    assert!(
+        !error.to_string().contains("SECRETMARKER"),
+        "the error does not repeat the password: {error}"
+    );
+}
+
 #[tokio::test]
 async fn the_binary_prints_its_base_url_first_and_serves_the_bounce_page() {
     use std::io::BufRead;
